@@ -1,0 +1,1007 @@
+"""Tests for whatsapp_team.tools.payload.
+
+The sample bodies follow the shapes of Meta's "messages" webhook reference
+(Cloud API, including the 2026 business-scoped user id fields); the values
+are made up.
+"""
+
+import copy
+import dataclasses
+
+import pytest
+
+from whatsapp_team.tools.payload import (
+    STATUS_RANK,
+    Identity,
+    InboundMessage,
+    Location,
+    Media,
+    MetaError,
+    OtherChange,
+    PayloadError,
+    SharedContact,
+    WebhookBatch,
+    parse_webhook,
+    phone_number_ids,
+    status_moves_forward,
+)
+
+WABA_ID = "102290129340398"
+PHONE_NUMBER_ID = "106540352242922"
+DISPLAY_NUMBER = "15550783881"
+CUSTOMER = "16505551234"
+CUSTOMER_BSUID = "US.13491208655302741918"
+PARENT_BSUID = "US.ENT.11815799212886844830"
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
+OUR_WAMID = "wamid.OUTBOUND0000000000000000000000000000000000000000="
+
+
+def envelope(*changes, waba_id=WABA_ID):
+    """Wrap change dicts in Meta's webhook envelope (one entry)."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id, "changes": list(changes)}],
+    }
+
+
+def messages_change(
+    messages=None,
+    statuses=None,
+    contacts=None,
+    errors=None,
+    phone_number_id=PHONE_NUMBER_ID,
+):
+    """Build a ``messages`` field change the way Meta lays it out."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": DISPLAY_NUMBER,
+            "phone_number_id": phone_number_id,
+        },
+    }
+    if contacts is not None:
+        value["contacts"] = contacts
+    if messages is not None:
+        value["messages"] = messages
+    if statuses is not None:
+        value["statuses"] = statuses
+    if errors is not None:
+        value["errors"] = errors
+    return {"field": "messages", "value": value}
+
+
+def contact(wa_id=CUSTOMER, user_id=CUSTOMER_BSUID, name="Sheena Nelson", **extra):
+    entry = {"profile": {"name": name}}
+    if wa_id:
+        entry["wa_id"] = wa_id
+    if user_id:
+        entry["user_id"] = user_id
+    if "username" in extra:
+        entry["profile"]["username"] = extra.pop("username")
+    entry.update(extra)
+    return entry
+
+
+def message(msg_type, content=None, **extra):
+    """An inbound message from CUSTOMER of the given type."""
+    msg = {
+        "from": CUSTOMER,
+        "id": WAMID,
+        "timestamp": "1739321024",
+        "type": msg_type,
+    }
+    if content is not None:
+        msg[msg_type] = content
+    msg.update(extra)
+    return msg
+
+
+def parse_one(msg, contacts=None):
+    """Parse a body holding a single inbound message and return it."""
+    if contacts is None:
+        contacts = [contact()]
+    batch = parse_webhook(envelope(messages_change([msg], contacts=contacts)))
+    assert len(batch.messages) == 1
+    return batch.messages[0]
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_text_message_with_sender_identity():
+    msg = message("text", {"body": "Hello there"})
+    batch = parse_webhook(envelope(messages_change([msg], contacts=[contact()])))
+
+    assert batch.statuses == () and batch.others == () and batch.errors == ()
+    parsed = batch.messages[0]
+    assert parsed.message_id == WAMID
+    assert parsed.phone_number_id == PHONE_NUMBER_ID
+    assert parsed.display_phone_number == DISPLAY_NUMBER
+    assert parsed.type == "text"
+    assert parsed.body == "Hello there"
+    assert parsed.timestamp == 1739321024
+    assert parsed.sender == Identity(
+        wa_id=CUSTOMER, user_id=CUSTOMER_BSUID, profile_name="Sheena Nelson"
+    )
+    assert parsed.raw == msg
+    assert parsed.media is None and parsed.location is None
+    assert parsed.errors == ()
+
+
+def test_sender_with_only_a_bsuid_and_a_username():
+    msg = message("text", {"body": "hi"}, from_user_id=CUSTOMER_BSUID)
+    del msg["from"]
+    entry = contact(wa_id="", username="@sheena", parent_user_id=PARENT_BSUID)
+
+    parsed = parse_one(msg, contacts=[entry])
+
+    assert parsed.sender == Identity(
+        wa_id="",
+        user_id=CUSTOMER_BSUID,
+        parent_user_id=PARENT_BSUID,
+        username="@sheena",
+        profile_name="Sheena Nelson",
+    )
+
+
+def test_sender_ids_on_the_message_win_and_contacts_complete_them():
+    msg = message(
+        "text",
+        {"body": "hi"},
+        from_user_id=CUSTOMER_BSUID,
+        from_parent_user_id=PARENT_BSUID,
+    )
+    parsed = parse_one(msg, contacts=[contact(user_id="", username="@sheena")])
+
+    assert parsed.sender.wa_id == CUSTOMER
+    assert parsed.sender.user_id == CUSTOMER_BSUID
+    assert parsed.sender.parent_user_id == PARENT_BSUID
+    assert parsed.sender.username == "@sheena"
+
+
+def test_each_message_gets_its_own_contacts_entry():
+    other = "447700900001"
+    other_bsuid = "GB.998877"
+    first = message("text", {"body": "one"})
+    second = message("text", {"body": "two"}, id="wamid.two", from_user_id=other_bsuid)
+    second["from"] = ""
+    contacts = [
+        contact(wa_id=other, user_id=other_bsuid, name="Other"),
+        contact(),
+    ]
+    batch = parse_webhook(envelope(messages_change([first, second], contacts=contacts)))
+
+    assert batch.messages[0].sender.profile_name == "Sheena Nelson"
+    assert batch.messages[1].sender == Identity(
+        wa_id=other, user_id=other_bsuid, profile_name="Other"
+    )
+
+
+def test_single_contacts_entry_naming_someone_else_is_ignored():
+    parsed = parse_one(
+        message("text", {"body": "hi"}),
+        contacts=[contact(wa_id="447700900001", user_id="")],
+    )
+    assert parsed.sender == Identity(wa_id=CUSTOMER)
+
+
+def test_single_contacts_entry_with_another_bsuid_is_ignored():
+    msg = message("text", {"body": "hi"}, from_user_id=CUSTOMER_BSUID)
+    del msg["from"]
+    parsed = parse_one(msg, contacts=[contact(wa_id="", user_id="US.1")])
+    assert parsed.sender == Identity(user_id=CUSTOMER_BSUID)
+
+
+def test_single_contacts_entry_without_ids_applies():
+    parsed = parse_one(
+        message("text", {"body": "hi"}),
+        contacts=[{"profile": {"name": "Sheena"}}],
+    )
+    assert parsed.sender == Identity(wa_id=CUSTOMER, profile_name="Sheena")
+
+
+def test_image_with_caption():
+    image = {
+        "caption": "The best succulent ever?",
+        "mime_type": "image/jpeg",
+        "sha256": "McdSbUXvmdwiIyiHP1a0kdBQKbTy+pY2u4BO4PBpbkM=",
+        "id": "1003383421387256",
+        "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+    }
+    parsed = parse_one(message("image", image))
+
+    assert parsed.body == "The best succulent ever?"
+    assert parsed.media == Media(
+        media_id="1003383421387256",
+        mime_type="image/jpeg",
+        sha256=image["sha256"],
+        caption="The best succulent ever?",
+    )
+
+
+def test_voice_audio():
+    audio = {
+        "mime_type": "audio/ogg; codecs=opus",
+        "sha256": "x",
+        "id": "42",
+        "voice": True,
+    }
+    parsed = parse_one(message("audio", audio))
+
+    assert parsed.body == ""
+    assert parsed.media.voice is True
+    assert parsed.media.mime_type == "audio/ogg; codecs=opus"
+
+
+def test_audio_voice_flag_must_be_a_real_boolean():
+    parsed = parse_one(message("audio", {"id": "42", "voice": "false"}))
+    assert parsed.media.voice is False
+
+
+def test_video_with_caption():
+    parsed = parse_one(
+        message("video", {"id": "7", "mime_type": "video/mp4", "caption": "Look"})
+    )
+    assert parsed.body == "Look"
+    assert parsed.media == Media(media_id="7", mime_type="video/mp4", caption="Look")
+
+
+def test_document_keeps_filename():
+    document = {
+        "caption": "Invoice",
+        "filename": "invoice-0042.pdf",
+        "mime_type": "application/pdf",
+        "sha256": "abc",
+        "id": "1234",
+    }
+    parsed = parse_one(message("document", document))
+
+    assert parsed.body == "Invoice"
+    assert parsed.media.filename == "invoice-0042.pdf"
+    assert parsed.media.media_id == "1234"
+
+
+def test_animated_sticker():
+    sticker = {"mime_type": "image/webp", "sha256": "s", "id": "55", "animated": True}
+    parsed = parse_one(message("sticker", sticker))
+
+    assert parsed.media == Media(
+        media_id="55", mime_type="image/webp", sha256="s", animated=True
+    )
+    assert parsed.body == ""
+
+
+def test_media_without_id_has_no_media():
+    parsed = parse_one(message("image", {"caption": "lost"}))
+    assert parsed.media is None
+    assert parsed.body == "lost"
+
+
+def test_location():
+    location = {
+        "address": "1 Hacker Way, Menlo Park, CA 94025",
+        "latitude": 37.483307,
+        "longitude": "-122.148981",
+        "name": "Meta HQ",
+        "url": "https://meta.com",
+    }
+    parsed = parse_one(message("location", location))
+
+    assert parsed.location == Location(
+        latitude=37.483307,
+        longitude=-122.148981,
+        name="Meta HQ",
+        address="1 Hacker Way, Menlo Park, CA 94025",
+        url="https://meta.com",
+    )
+    assert parsed.body == "Meta HQ\n1 Hacker Way, Menlo Park, CA 94025"
+
+
+def test_location_pin_without_name():
+    parsed = parse_one(message("location", {"latitude": 1.5, "longitude": 2}))
+    assert parsed.location == Location(latitude=1.5, longitude=2.0)
+    assert parsed.body == ""
+
+
+def test_location_without_coordinates():
+    parsed = parse_one(message("location", {"latitude": "north", "name": "Somewhere"}))
+    assert parsed.location is None
+    assert parsed.body == "Somewhere"
+
+
+def test_shared_contacts():
+    cards = [
+        {
+            "name": {
+                "formatted_name": "Barbara J. Johnson",
+                "first_name": "Barbara",
+                "last_name": "Johnson",
+            },
+            "phones": [
+                {"phone": "+1 (940) 555-1234", "type": "HOME", "wa_id": "19405551234"},
+                {"type": "WORK"},
+            ],
+            "emails": [{"email": "bjohnson@example.com", "type": "WORK"}],
+            "org": {"company": "Lucky Shrub", "title": "Manager"},
+            "vcard": "BEGIN:VCARD...",
+        },
+        {"name": {"first_name": "Ann", "last_name": "Lee"}},
+        "not a card",
+    ]
+    parsed = parse_one(message("contacts", cards))
+
+    assert parsed.contacts == (
+        SharedContact(
+            name="Barbara J. Johnson",
+            phones=("+1 (940) 555-1234",),
+            emails=("bjohnson@example.com",),
+            organization="Lucky Shrub",
+        ),
+        SharedContact(name="Ann Lee"),
+    )
+    assert parsed.body == ""
+
+
+def test_interactive_button_reply():
+    msg = message(
+        "interactive",
+        {"type": "button_reply", "button_reply": {"id": "yes-btn", "title": "Yes"}},
+        context={"from": DISPLAY_NUMBER, "id": OUR_WAMID},
+    )
+    parsed = parse_one(msg)
+
+    assert parsed.body == "Yes"
+    assert parsed.interactive_reply_id == "yes-btn"
+    assert parsed.reply_to_message_id == OUR_WAMID
+
+
+def test_interactive_list_reply_with_description():
+    reply = {"id": "row-2", "title": "Tuesday", "description": "9:00 to 12:00"}
+    msg = message("interactive", {"type": "list_reply", "list_reply": reply})
+    parsed = parse_one(msg)
+
+    assert parsed.body == "Tuesday\n9:00 to 12:00"
+    assert parsed.interactive_reply_id == "row-2"
+
+
+def test_interactive_list_reply_without_description():
+    reply = {"id": "row-1", "title": "Monday"}
+    parsed = parse_one(
+        message("interactive", {"type": "list_reply", "list_reply": reply})
+    )
+    assert parsed.body == "Monday"
+
+
+def test_interactive_flow_reply():
+    reply = {"name": "flow", "body": "Sent", "response_json": '{"flow_token": "t"}'}
+    parsed = parse_one(
+        message("interactive", {"type": "nfm_reply", "nfm_reply": reply})
+    )
+
+    assert parsed.type == "interactive"
+    assert parsed.body == "Sent"
+    assert parsed.interactive_reply_id == "flow"
+    assert (
+        parsed.raw["interactive"]["nfm_reply"]["response_json"] == '{"flow_token": "t"}'
+    )
+
+
+def test_interactive_of_unknown_kind():
+    content = {
+        "type": "call_permission_reply",
+        "call_permission_reply": {"response": "accept"},
+    }
+    parsed = parse_one(message("interactive", content))
+    assert parsed.body == "" and parsed.interactive_reply_id == ""
+
+
+def test_template_quick_reply_button():
+    msg = message(
+        "button",
+        {"payload": "STOP_PROMOS", "text": "Stop promotions"},
+        context={"from": DISPLAY_NUMBER, "id": OUR_WAMID},
+    )
+    parsed = parse_one(msg)
+
+    assert parsed.type == "button"
+    assert parsed.body == "Stop promotions"
+    assert parsed.interactive_reply_id == "STOP_PROMOS"
+    assert parsed.reply_to_message_id == OUR_WAMID
+
+
+def test_reaction():
+    parsed = parse_one(
+        message("reaction", {"message_id": OUR_WAMID, "emoji": "\U0001f44d"})
+    )
+
+    assert parsed.reaction_to_message_id == OUR_WAMID
+    assert parsed.reaction_emoji == "\U0001f44d"
+    assert parsed.body == "\U0001f44d"
+
+
+@pytest.mark.parametrize(
+    "reaction", [{"message_id": OUR_WAMID}, {"message_id": OUR_WAMID, "emoji": ""}]
+)
+def test_removed_reaction(reaction):
+    parsed = parse_one(message("reaction", reaction))
+    assert parsed.reaction_to_message_id == OUR_WAMID
+    assert parsed.reaction_emoji == ""
+    assert parsed.body == ""
+
+
+def test_catalog_order():
+    order = {
+        "catalog_id": "194836987003835",
+        "text": "Please deliver before noon",
+        "product_items": [
+            {
+                "product_retailer_id": "di9ozbzfi4",
+                "quantity": 2,
+                "item_price": 30,
+                "currency": "USD",
+            }
+        ],
+    }
+    parsed = parse_one(message("order", order))
+
+    assert parsed.order == order
+    assert parsed.body == "Please deliver before noon"
+
+
+def test_system_user_changed_number_has_no_contacts():
+    system = {
+        "body": "User Sheena Nelson changed from 16505551234 to 12195555358",
+        "wa_id": "12195555358",
+        "type": "user_changed_number",
+    }
+    batch = parse_webhook(envelope(messages_change([message("system", system)])))
+    parsed = batch.messages[0]
+
+    assert parsed.type == "system"
+    assert parsed.system_type == "user_changed_number"
+    assert parsed.new_wa_id == "12195555358"
+    assert parsed.new_user_id == ""
+    assert parsed.body == system["body"]
+    assert parsed.sender == Identity(wa_id=CUSTOMER)
+
+
+def test_system_user_changed_user_id():
+    system = {
+        "body": "User's business-scoped user id changed",
+        "user_id": "US.55555555555555555555",
+        "type": "user_changed_user_id",
+    }
+    msg = message("system", system, from_user_id=CUSTOMER_BSUID)
+    del msg["from"]
+    parsed = parse_one(msg, contacts=[])
+
+    assert parsed.system_type == "user_changed_user_id"
+    assert parsed.new_user_id == "US.55555555555555555555"
+    assert parsed.new_wa_id == ""
+    assert parsed.sender == Identity(user_id=CUSTOMER_BSUID)
+
+
+def test_system_legacy_new_wa_id():
+    system = {
+        "body": "changed",
+        "new_wa_id": 12195555358,
+        "type": "customer_changed_number",
+    }
+    parsed = parse_one(message("system", system), contacts=[])
+    assert parsed.new_wa_id == "12195555358"
+
+
+def test_unsupported_message_carries_error():
+    errors = [
+        {
+            "code": 131051,
+            "title": "Message type unknown",
+            "message": "Message type unknown",
+            "error_data": {"details": "Message type is currently not supported."},
+        }
+    ]
+    msg = message("unsupported", {"type": "edit"}, errors=errors)
+    parsed = parse_one(msg)
+
+    assert parsed.type == "unsupported"
+    assert parsed.body == ""
+    assert parsed.errors == (
+        MetaError(
+            code=131051,
+            title="Message type unknown",
+            message="Message type unknown",
+            details="Message type is currently not supported.",
+        ),
+    )
+    assert parsed.raw["unsupported"] == {"type": "edit"}
+
+
+def test_request_welcome():
+    parsed = parse_one(message("request_welcome"))
+    assert parsed.type == "request_welcome"
+    assert parsed.body == ""
+
+
+def test_unknown_future_type_is_kept():
+    parsed = parse_one(message("hologram", {"body": "from the future"}))
+    assert parsed.type == "hologram"
+    assert parsed.body == ""
+    assert parsed.raw["hologram"] == {"body": "from the future"}
+
+
+def test_forwarded_flags():
+    forwarded = parse_one(message("text", {"body": "fw"}, context={"forwarded": True}))
+    frequently = parse_one(
+        message("text", {"body": "fw"}, context={"frequently_forwarded": True})
+    )
+    not_really = parse_one(
+        message("text", {"body": "fw"}, context={"forwarded": "false"})
+    )
+
+    assert forwarded.forwarded is True
+    assert frequently.forwarded is True
+    assert not_really.forwarded is False
+    assert forwarded.reply_to_message_id == ""
+
+
+def test_click_to_whatsapp_referral():
+    referral = {
+        "source_url": "https://fb.me/3cr4Wqqkv",
+        "source_id": "120226305854810726",
+        "source_type": "ad",
+        "headline": "Chat with us",
+        "body": "Free shipping",
+        "media_type": "image",
+        "image_url": "https://scontent.xx.fbcdn.net/v/t45.1",
+        "ctwa_clid": "ctwa-click-0001",
+    }
+    parsed = parse_one(message("text", {"body": "Hi!"}, referral=referral))
+    assert parsed.referral == referral
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, 0),
+        ("", 0),
+        ("abc", 0),
+        ("1739321024", 1739321024),
+        (1739321024, 1739321024),
+        ("17.9", 17),
+        (True, 0),
+    ],
+)
+def test_timestamps(value, expected):
+    msg = message("text", {"body": "x"})
+    if value is None:
+        del msg["timestamp"]
+    else:
+        msg["timestamp"] = value
+    assert parse_one(msg).timestamp == expected
+
+
+def test_messages_are_frozen_and_raw_is_not_compared():
+    first = parse_one(message("text", {"body": "x"}, extra_field=1))
+    second = parse_one(message("text", {"body": "x"}))
+
+    assert first == second
+    assert "raw" not in repr(first)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.body = "changed"  # type: ignore[misc]
+
+
+def test_inbound_message_defaults():
+    bare = InboundMessage(
+        message_id="m",
+        phone_number_id="p",
+        display_phone_number="d",
+        sender=Identity(),
+        timestamp=0,
+        type="text",
+    )
+    assert bare.raw == {} and bare.contacts == () and bare.order is None
+
+
+# ---------------------------------------------------------------- statuses
+
+
+def test_read_status_with_contacts_entry():
+    status = {
+        "id": OUR_WAMID,
+        "status": "read",
+        "timestamp": "1750263773",
+        "recipient_id": CUSTOMER,
+        "recipient_user_id": CUSTOMER_BSUID,
+        "pricing": {
+            "billable": False,
+            "pricing_model": "PMP",
+            "category": "service",
+            "type": "free_customer_service",
+        },
+    }
+    entry = contact(username="@sheena")
+    batch = parse_webhook(
+        envelope(messages_change(statuses=[status], contacts=[entry]))
+    )
+
+    assert batch.messages == ()
+    parsed = batch.statuses[0]
+    assert parsed.message_id == OUR_WAMID
+    assert parsed.phone_number_id == PHONE_NUMBER_ID
+    assert parsed.status == "read"
+    assert parsed.timestamp == 1750263773
+    assert parsed.recipient == Identity(
+        wa_id=CUSTOMER,
+        user_id=CUSTOMER_BSUID,
+        username="@sheena",
+        profile_name="Sheena Nelson",
+    )
+    assert parsed.pricing == status["pricing"]
+    assert parsed.errors == ()
+    assert parsed.raw == status
+
+
+def test_sent_status_with_conversation():
+    status = {
+        "id": OUR_WAMID,
+        "status": "sent",
+        "timestamp": "1750263773",
+        "recipient_id": CUSTOMER,
+        "conversation": {
+            "id": "6ceb9d929c1ffd4ef3eba5e1f5ff2c4c",
+            "expiration_timestamp": "1750350180",
+            "origin": {"type": "service"},
+        },
+    }
+    parsed = parse_webhook(envelope(messages_change(statuses=[status]))).statuses[0]
+
+    assert parsed.conversation_id == "6ceb9d929c1ffd4ef3eba5e1f5ff2c4c"
+    assert parsed.pricing is None
+    assert parsed.recipient == Identity(wa_id=CUSTOMER)
+
+
+def test_failed_status_with_errors_and_only_a_bsuid():
+    status = {
+        "id": OUR_WAMID,
+        "status": "failed",
+        "timestamp": "1750263773",
+        "recipient_user_id": CUSTOMER_BSUID,
+        "recipient_parent_user_id": PARENT_BSUID,
+        "errors": [
+            {
+                "code": 131047,
+                "title": "Re-engagement message",
+                "message": "Re-engagement message",
+                "error_data": {"details": "More than 24 hours since the last reply."},
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+            }
+        ],
+    }
+    parsed = parse_webhook(envelope(messages_change(statuses=[status]))).statuses[0]
+
+    assert parsed.status == "failed"
+    assert parsed.recipient == Identity(
+        user_id=CUSTOMER_BSUID, parent_user_id=PARENT_BSUID
+    )
+    assert parsed.errors[0].code == 131047
+    assert parsed.errors[0].details.startswith("More than 24 hours")
+    assert parsed.errors[0].href.startswith("https://")
+
+
+def test_unknown_status_is_kept_verbatim():
+    status = {
+        "id": OUR_WAMID,
+        "status": "played",
+        "timestamp": "1",
+        "recipient_id": CUSTOMER,
+    }
+    parsed = parse_webhook(envelope(messages_change(statuses=[status]))).statuses[0]
+    assert parsed.status == "played"
+
+
+# ------------------------------------------------------- batches & others
+
+
+def test_other_fields_are_passed_through():
+    template_value = {
+        "event": "APPROVED",
+        "message_template_id": 12345678,
+        "message_template_name": "order_update",
+        "message_template_language": "en_US",
+        "reason": "NONE",
+    }
+    body = envelope(
+        {"field": "message_template_status_update", "value": template_value},
+        messages_change([message("text", {"body": "hi"})], contacts=[contact()]),
+    )
+    batch = parse_webhook(body)
+
+    assert batch.others == (
+        OtherChange(
+            field="message_template_status_update",
+            business_account_id=WABA_ID,
+            value=template_value,
+        ),
+    )
+    assert len(batch.messages) == 1
+
+
+def test_several_entries_and_changes():
+    body = envelope(
+        messages_change([message("text", {"body": "a"})], contacts=[contact()])
+    )
+    second_entry = envelope(
+        messages_change(
+            [message("text", {"body": "b"}, id="wamid.b")],
+            contacts=[contact()],
+            phone_number_id="999",
+        ),
+        waba_id="2",
+    )["entry"][0]
+    body["entry"].append(second_entry)
+    batch = parse_webhook(body)
+
+    assert [m.body for m in batch.messages] == ["a", "b"]
+    assert [m.phone_number_id for m in batch.messages] == [PHONE_NUMBER_ID, "999"]
+
+
+def test_change_with_only_errors():
+    errors = [
+        {
+            "code": 131000,
+            "title": "Something went wrong",
+            "message": "Something went wrong",
+            "error_data": {"details": "Message failed to send"},
+        }
+    ]
+    batch = parse_webhook(envelope(messages_change(errors=errors)))
+
+    assert batch == WebhookBatch(
+        errors=(
+            MetaError(
+                code=131000,
+                title="Something went wrong",
+                message="Something went wrong",
+                details="Message failed to send",
+            ),
+        )
+    )
+
+
+def test_empty_entry_list():
+    assert (
+        parse_webhook({"object": "whatsapp_business_account", "entry": []})
+        == WebhookBatch()
+    )
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "whatsapp_business_account",
+        42,
+        {},
+        {"object": "page", "entry": []},
+        {"object": "instagram", "entry": []},
+        {"object": "whatsapp_business_account"},
+        {"object": "whatsapp_business_account", "entry": None},
+        {"object": "whatsapp_business_account", "entry": {"id": WABA_ID}},
+        {"object": "whatsapp_business_account", "entry": "x"},
+    ],
+)
+def test_wrong_envelope_raises(body):
+    with pytest.raises(PayloadError):
+        parse_webhook(body)
+    with pytest.raises(PayloadError):
+        phone_number_ids(body)
+
+
+def test_message_without_id_raises():
+    msg = message("text", {"body": "hi"})
+    del msg["id"]
+    with pytest.raises(PayloadError, match="message id"):
+        parse_webhook(envelope(messages_change([msg])))
+
+
+def test_message_that_is_not_an_object_raises():
+    with pytest.raises(PayloadError):
+        parse_webhook(envelope(messages_change(["wamid.x"])))
+
+
+def test_status_without_id_raises():
+    with pytest.raises(PayloadError, match="status"):
+        parse_webhook(envelope(messages_change(statuses=[{"status": "read"}])))
+
+
+def test_payload_error_is_a_value_error():
+    assert issubclass(PayloadError, ValueError)
+
+
+ODD_VALUES = [
+    None,
+    [],
+    {},
+    "",
+    "x",
+    0,
+    -1,
+    1.5,
+    True,
+    float("nan"),
+    10**5000,
+    "9" * 5000,
+    [None],
+    [{}],
+    {"a": None},
+]
+
+
+def _paths(node, path=()):
+    """Every path (tuple of keys/indexes) inside a JSON tree."""
+    yield path
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _paths(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _paths(child, (*path, index))
+
+
+def _replaced(tree, path, value):
+    if not path:
+        return value
+    tree = copy.deepcopy(tree)
+    node = tree
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return tree
+
+
+def _rich_body():
+    """One body holding every kind of content, to be mutated."""
+    interactive = {
+        "type": "list_reply",
+        "list_reply": {"id": "r", "title": "t", "description": "d"},
+    }
+    messages = [
+        message("text", {"body": "hi"}, context={"id": OUR_WAMID, "forwarded": True}),
+        message(
+            "image", {"id": "1", "caption": "c", "mime_type": "image/png"}, id="w2"
+        ),
+        message("audio", {"id": "2", "voice": True}, id="w3"),
+        message("location", {"latitude": 1, "longitude": 2, "name": "n"}, id="w4"),
+        message(
+            "contacts",
+            [
+                {
+                    "name": {"formatted_name": "A"},
+                    "phones": [{"phone": "1"}],
+                    "emails": [{"email": "e"}],
+                    "org": {"company": "c"},
+                }
+            ],
+            id="w5",
+        ),
+        message("interactive", interactive, id="w6"),
+        message("button", {"text": "t", "payload": "p"}, id="w7"),
+        message("reaction", {"message_id": OUR_WAMID, "emoji": "x"}, id="w8"),
+        message(
+            "order", {"catalog_id": "c", "text": "t", "product_items": []}, id="w9"
+        ),
+        message(
+            "system",
+            {"body": "b", "wa_id": "1", "type": "user_changed_number"},
+            id="w10",
+        ),
+        message(
+            "unsupported",
+            {"type": "edit"},
+            id="w11",
+            errors=[{"code": 131051, "error_data": {"details": "d"}}],
+        ),
+        message(
+            "text",
+            {"body": "ad"},
+            id="w12",
+            referral={"source_id": "s"},
+            from_user_id=CUSTOMER_BSUID,
+        ),
+    ]
+    statuses = [
+        {
+            "id": OUR_WAMID,
+            "status": "failed",
+            "timestamp": "1",
+            "recipient_id": CUSTOMER,
+            "conversation": {"id": "c"},
+            "pricing": {"category": "service"},
+            "errors": [{"code": 1, "error_data": {"details": "d"}}],
+        }
+    ]
+    return envelope(
+        messages_change(
+            messages, statuses, contacts=[contact(username="@u")], errors=[{"code": 2}]
+        ),
+        {"field": "account_update", "value": {"event": "x"}},
+    )
+
+
+def test_odd_shapes_never_crash():
+    body = _rich_body()
+    assert len(parse_webhook(body).messages) == 12
+    checked = 0
+    for path in _paths(body):
+        for odd in ODD_VALUES:
+            mutated = _replaced(body, path, odd)
+            for function in (parse_webhook, phone_number_ids):
+                try:
+                    function(mutated)
+                except PayloadError:
+                    pass
+                checked += 1
+    assert checked > 1000
+
+
+# ------------------------------------------------------ phone_number_ids
+
+
+def test_phone_number_ids_distinct_in_order():
+    body = envelope(
+        messages_change([message("text", {"body": "a"})], phone_number_id="222"),
+        messages_change(
+            statuses=[{"id": "s", "status": "sent"}], phone_number_id="111"
+        ),
+        messages_change(errors=[], phone_number_id="222"),
+        {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}},
+    )
+    assert phone_number_ids(body) == ["222", "111"]
+
+
+def test_phone_number_ids_when_none():
+    assert phone_number_ids({"object": "whatsapp_business_account", "entry": []}) == []
+    body = envelope({"field": "account_update", "value": {"event": "x"}})
+    assert phone_number_ids(body) == []
+
+
+# ------------------------------------------------------- status ordering
+
+
+def test_status_rank():
+    assert STATUS_RANK == {"sent": 1, "delivered": 2, "read": 3}
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "expected"),
+    [
+        ("", "sent", True),
+        ("", "read", True),
+        ("sent", "delivered", True),
+        ("sent", "read", True),
+        ("delivered", "read", True),
+        ("read", "delivered", False),
+        ("read", "sent", False),
+        ("delivered", "sent", False),
+        ("sent", "sent", False),
+        ("read", "read", False),
+        ("sent", "failed", True),
+        ("delivered", "failed", True),
+        ("", "failed", True),
+        ("read", "failed", False),
+        ("failed", "failed", False),
+        ("failed", "sent", False),
+        ("failed", "delivered", True),
+        ("failed", "read", True),
+        ("sent", "played", False),
+        ("read", "played", False),
+        ("sent", "", False),
+        ("outgoing", "sent", True),
+    ],
+)
+def test_status_moves_forward(current, new, expected):
+    assert status_moves_forward(current, new) is expected

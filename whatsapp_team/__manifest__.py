@@ -1,0 +1,27 @@
+{
+    "name": "WhatsApp Team Inbox",
+    "summary": "One WhatsApp Business number, many salespeople: chats linked "
+    "to partners and leads in Odoo CRM",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "author": "whatsapp_team contributors",
+    "website": "https://github.com/whatsapp-team/whatsapp_team",
+    "license": "LGPL-3",
+    "depends": ["mail", "phone_validation", "crm"],
+    "external_dependencies": {"python": ["phonenumbers", "requests", "dateutil"]},
+    "data": [
+        "security/whatsapp_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/whatsapp_account_views.xml",
+        "views/whatsapp_conversation_views.xml",
+        "views/whatsapp_message_views.xml",
+        "views/whatsapp_webhook_event_views.xml",
+        "views/res_partner_views.xml",
+        "wizard/whatsapp_sandbox_message_views.xml",
+        "views/whatsapp_menus.xml",
+    ],
+    "demo": ["demo/whatsapp_demo.xml"],
+    "application": True,
+    "installable": True,
+}

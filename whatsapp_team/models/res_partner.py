@@ -1,0 +1,94 @@
+from odoo import api, fields, models
+
+from ..tools import phone as phone_tools
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Canonical digits of each number (see tools/phone.py), stored and indexed
+    # so that an incoming WhatsApp id finds its partner with one index lookup
+    # instead of scanning every number with ilike.
+    whatsapp_phone_key = fields.Char(
+        compute="_compute_whatsapp_keys", store=True, index="btree_not_null"
+    )
+    whatsapp_mobile_key = fields.Char(
+        compute="_compute_whatsapp_keys", store=True, index="btree_not_null"
+    )
+    whatsapp_conversation_ids = fields.One2many(
+        "whatsapp.conversation", "partner_id", string="WhatsApp Chats"
+    )
+    whatsapp_conversation_count = fields.Integer(
+        compute="_compute_whatsapp_conversation_count"
+    )
+
+    @api.depends("phone", "mobile", "country_id")
+    def _compute_whatsapp_keys(self):
+        default_region = self.env.company.country_id.code or None
+        for partner in self:
+            region = partner.country_id.code or default_region
+            partner.whatsapp_phone_key = phone_tools.match_key(partner.phone, region)
+            partner.whatsapp_mobile_key = phone_tools.match_key(partner.mobile, region)
+
+    def _compute_whatsapp_conversation_count(self):
+        counts = dict(
+            self.env["whatsapp.conversation"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.whatsapp_conversation_count = counts.get(partner, 0)
+
+    def action_view_whatsapp_conversations(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "whatsapp_team.whatsapp_conversation_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        return action
+
+    @api.model
+    def _whatsapp_find_by_key(self, key, account):
+        """Return the one partner a WhatsApp number belongs to, or an empty set.
+
+        Several partners may carry the same number. The choice is
+        deterministic: a partner already chatting on this WhatsApp number,
+        then one chatting on another of our numbers, then a person rather than
+        a company, then the oldest record.
+        """
+        if not key:
+            return self.browse()
+        candidates = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search(
+                [
+                    "|",
+                    ("whatsapp_phone_key", "=", key),
+                    ("whatsapp_mobile_key", "=", key),
+                    ("company_id", "in", [False, account.company_id.id]),
+                ],
+                order="id",
+            )
+        )
+        if len(candidates) <= 1:
+            return candidates
+        linked = (
+            self.env["whatsapp.conversation"]
+            .sudo()
+            ._read_group(
+                [("partner_id", "in", candidates.ids)], ["partner_id", "account_id"]
+            )
+        )
+        on_this_number = {p.id for p, a in linked if a == account}
+        on_any_number = {p.id for p, _a in linked}
+
+        def rank(partner):
+            return (
+                partner.id not in on_this_number,
+                partner.id not in on_any_number,
+                bool(partner.is_company),
+                partner.id,
+            )
+
+        return min(candidates, key=rank)

@@ -1,0 +1,190 @@
+import secrets
+import threading
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..tools import phone as phone_tools
+from ..tools.fake_graph import FakeGraph, FakeTransport
+from ..tools.graph_api import DEFAULT_BASE_URL, DEFAULT_VERSION, GraphClient
+
+ADMIN_GROUP = "whatsapp_team.group_whatsapp_admin"
+
+# Sandbox numbers answer from an in-memory Graph API, one per number and
+# database in this process; it holds the media the simulated customer "sent".
+_SANDBOX_GRAPHS = {}
+_SANDBOX_LOCK = threading.Lock()
+
+
+class WhatsappAccount(models.Model):
+    _name = "whatsapp.account"
+    _description = "WhatsApp Number"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    mode = fields.Selection(
+        [("cloud", "WhatsApp Cloud API"), ("sandbox", "Sandbox (no Meta account)")],
+        default="cloud",
+        required=True,
+        tracking=True,
+        help="A sandbox number speaks to a built-in stand-in for Meta's API: "
+        "everything works the same, nothing leaves Odoo.",
+    )
+    phone_number_id = fields.Char(
+        "Phone Number ID",
+        copy=False,
+        index=True,
+        tracking=True,
+        help="Meta's id of this number (WhatsApp Manager > API Setup).",
+    )
+    business_account_id = fields.Char(
+        "WhatsApp Business Account ID",
+        tracking=True,
+        help="Several numbers may belong to the same business account.",
+    )
+    display_phone_number = fields.Char("Phone Number", tracking=True)
+    api_version = fields.Char(
+        "Graph API Version", default=DEFAULT_VERSION, required=True
+    )
+    graph_base_url = fields.Char(
+        "Graph API URL", default=DEFAULT_BASE_URL, required=True
+    )
+    access_token = fields.Char(copy=False, groups=ADMIN_GROUP)
+    app_secret = fields.Char(
+        copy=False,
+        groups=ADMIN_GROUP,
+        help="Meta signs every webhook with it; unsigned calls are refused.",
+    )
+    verify_token = fields.Char(
+        copy=False,
+        groups=ADMIN_GROUP,
+        readonly=True,
+        default=lambda self: secrets.token_urlsafe(24),
+        help="Paste it in Meta's webhook configuration with the callback URL.",
+    )
+    callback_url = fields.Char("Callback URL", compute="_compute_callback_url")
+    user_ids = fields.Many2many(
+        "res.users",
+        "whatsapp_account_res_users_rel",
+        "account_id",
+        "user_id",
+        string="Allowed Users",
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("whatsapp_team.group_whatsapp_user").id)
+        ],
+        help="WhatsApp users who see and answer the chats of this number.",
+    )
+    conversation_ids = fields.One2many("whatsapp.conversation", "account_id")
+    conversation_count = fields.Integer(compute="_compute_conversation_count")
+
+    _sql_constraints = [
+        (
+            "phone_number_id_uniq",
+            "unique(phone_number_id)",
+            "This WhatsApp phone number id is already configured.",
+        ),
+    ]
+
+    @api.depends_context("uid")
+    def _compute_callback_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        for account in self:
+            account.callback_url = f"{base_url}/whatsapp/webhook"
+
+    def _compute_conversation_count(self):
+        counts = dict(
+            self.env["whatsapp.conversation"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.conversation_count = counts.get(account, 0)
+
+    @api.constrains("mode", "phone_number_id")
+    def _check_phone_number_id(self):
+        for account in self:
+            if account.mode == "cloud" and not account.phone_number_id:
+                raise ValidationError(
+                    _("A WhatsApp Cloud API number needs its phone number id.")
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("mode") == "sandbox":
+                vals.setdefault("phone_number_id", f"sandbox-{secrets.token_hex(6)}")
+                vals.setdefault("app_secret", secrets.token_hex(16))
+                vals.setdefault("access_token", secrets.token_hex(16))
+                vals.setdefault("business_account_id", "sandbox")
+        return super().create(vals_list)
+
+    def action_view_conversations(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "whatsapp_team.whatsapp_conversation_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_regenerate_verify_token(self):
+        self.sudo().verify_token = secrets.token_urlsafe(24)
+
+    def action_simulate_message(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Simulate an incoming message"),
+            "res_model": "whatsapp.sandbox.message",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    # ------------------------------------------------------------
+    # Graph API
+    # ------------------------------------------------------------
+
+    def _get_graph_client(self):
+        """Return the Graph API client of this number.
+
+        Sandbox numbers get the same client over an in-process transport that
+        answers like Meta, so every code path is the one real numbers take.
+        """
+        self.ensure_one()
+        account = self.sudo()
+        transport = None
+        if account.mode == "sandbox":
+            transport = FakeTransport(account._get_sandbox_graph())
+        return GraphClient(
+            access_token=account.access_token or "",
+            phone_number_id=account.phone_number_id,
+            business_account_id=account.business_account_id or "",
+            version=account.api_version,
+            base_url=account.graph_base_url,
+            transport=transport,
+        )
+
+    def _get_sandbox_graph(self):
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.id)
+        with _SANDBOX_LOCK:
+            if key not in _SANDBOX_GRAPHS:
+                _SANDBOX_GRAPHS[key] = FakeGraph(
+                    access_token=self.sudo().access_token or None
+                )
+            return _SANDBOX_GRAPHS[key]
+
+    def _default_region(self):
+        """Country used to read numbers typed without their prefix."""
+        self.ensure_one()
+        country = self.company_id.country_id
+        if not country and self.display_phone_number:
+            return phone_tools.region_of(self.display_phone_number)
+        return country.code or None

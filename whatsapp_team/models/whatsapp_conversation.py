@@ -1,0 +1,301 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from ..tools import phone as phone_tools
+
+_logger = logging.getLogger(__name__)
+
+# Meta lets a business answer freely for 24 hours after the customer's last
+# message; after that only templates go through.
+WINDOW = timedelta(hours=24)
+
+
+class WhatsappConversation(models.Model):
+    _name = "whatsapp.conversation"
+    _description = "WhatsApp Conversation"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "last_message_at desc, id desc"
+    _rec_names_search = ["name", "phone", "wa_username", "partner_id"]
+
+    name = fields.Char(compute="_compute_name", store=True, readonly=False)
+    account_id = fields.Many2one(
+        "whatsapp.account",
+        string="WhatsApp Number",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", index=True, tracking=True
+    )
+    # The customer's identity on this number: a phone (wa_id) and/or, since
+    # 2026, a business-scoped user id. Either one finds the conversation.
+    wa_id = fields.Char("WhatsApp ID", readonly=True, copy=False)
+    phone_key = fields.Char(readonly=True, copy=False)
+    phone = fields.Char(readonly=True, copy=False)
+    wa_user_id = fields.Char("Business-Scoped User ID", readonly=True, copy=False)
+    wa_username = fields.Char("WhatsApp Username", readonly=True)
+    profile_name = fields.Char(readonly=True)
+    message_ids_wa = fields.One2many(
+        "whatsapp.message", "conversation_id", string="WhatsApp Messages"
+    )
+    wa_message_count = fields.Integer(
+        "Message Count", compute="_compute_wa_message_count"
+    )
+    last_inbound_at = fields.Datetime("Last Customer Message", readonly=True)
+    last_message_at = fields.Datetime(readonly=True, index=True)
+    window_expires_at = fields.Datetime(
+        "Reply Window Until", compute="_compute_window", store=True
+    )
+
+    _sql_constraints = [
+        (
+            "account_phone_uniq",
+            "unique(account_id, phone_key)",
+            "There is already a conversation with this number.",
+        ),
+        (
+            "account_user_id_uniq",
+            "unique(account_id, wa_user_id)",
+            "There is already a conversation with this WhatsApp user.",
+        ),
+    ]
+
+    @api.depends("partner_id.name", "phone", "wa_username", "profile_name")
+    def _compute_name(self):
+        for conversation in self:
+            conversation.name = (
+                conversation.partner_id.name
+                or conversation.profile_name
+                or conversation.wa_username
+                or conversation.phone
+                or conversation.wa_user_id
+                or _("WhatsApp customer")
+            )
+
+    def _compute_wa_message_count(self):
+        counts = dict(
+            self.env["whatsapp.message"]._read_group(
+                [("conversation_id", "in", self.ids)], ["conversation_id"], ["__count"]
+            )
+        )
+        for conversation in self:
+            conversation.wa_message_count = counts.get(conversation, 0)
+
+    @api.depends("last_inbound_at")
+    def _compute_window(self):
+        for conversation in self:
+            conversation.window_expires_at = (
+                conversation.last_inbound_at + WINDOW
+                if conversation.last_inbound_at
+                else False
+            )
+
+    def action_view_messages(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "whatsapp_team.whatsapp_message_action"
+        )
+        action["domain"] = [("conversation_id", "=", self.id)]
+        return action
+
+    # ------------------------------------------------------------
+    # Customer identity
+    # ------------------------------------------------------------
+
+    @api.model
+    def _lock_identity(self, phone_key, user_id):
+        """Serialise work on one customer across transactions and workers.
+
+        Taken before looking up or creating the conversation and the partner,
+        so that parallel first messages from a new number create each of
+        them once. Transaction-scoped: released at commit or rollback.
+        """
+        keys = sorted(
+            key
+            for key in (
+                phone_key and f"whatsapp-phone:{phone_key}",
+                user_id and f"whatsapp-user:{user_id}",
+            )
+            if key
+        )
+        for key in keys:
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+    @api.model
+    def _get_or_create_for(self, account, identity):
+        """Return the conversation of ``identity`` on ``account``.
+
+        ``identity`` is a ``tools.payload.Identity``. A conversation is found
+        by phone or by business-scoped user id; a message carrying both ties
+        them together (merging a user-id-only conversation into the phone one
+        when both exist).
+        """
+        phone_key = phone_tools.wa_id_key(identity.wa_id) if identity.wa_id else None
+        user_id = identity.user_id or None
+        if not phone_key and not user_id:
+            raise ValueError("a WhatsApp message without a sender identity")
+        self._lock_identity(phone_key, user_id)
+
+        Conversation = self.sudo().with_context(active_test=False)
+        domain = []
+        if phone_key:
+            domain.append([("phone_key", "=", phone_key)])
+        if user_id:
+            domain.append([("wa_user_id", "=", user_id)])
+        domain = [("account_id", "=", account.id)] + (
+            ["|"] + domain[0] + domain[1] if len(domain) == 2 else domain[0]
+        )
+        conversations = Conversation.search(domain, order="id")
+        if not conversations:
+            partner = self._find_or_create_partner(account, identity, phone_key)
+            return Conversation.with_context(mail_create_nosubscribe=True).create(
+                {
+                    "account_id": account.id,
+                    "partner_id": partner.id,
+                    **self._identity_values(identity, phone_key),
+                }
+            )
+        conversation = conversations[0]
+        if len(conversations) > 1:
+            conversations[1:]._merge_into(conversation)
+        updates = {
+            key: value
+            for key, value in self._identity_values(identity, phone_key).items()
+            if value and conversation[key] != value
+        }
+        if updates:
+            conversation.write(updates)
+        if (
+            phone_key
+            and conversation.partner_id
+            and not (conversation.partner_id.phone or conversation.partner_id.mobile)
+        ):
+            # First time this customer's number is known: keep it on the
+            # partner so the next chat finds them by phone too.
+            conversation.partner_id.mobile = conversation.phone
+        return conversation
+
+    @api.model
+    def _identity_values(self, identity, phone_key):
+        values = {
+            "wa_user_id": identity.user_id or False,
+            "wa_username": identity.username or False,
+            "profile_name": identity.profile_name or False,
+        }
+        if phone_key:
+            values.update(
+                wa_id=identity.wa_id,
+                phone_key=phone_key,
+                phone=phone_tools.international("+" + identity.wa_id),
+            )
+        return values
+
+    @api.model
+    def _find_or_create_partner(self, account, identity, phone_key):
+        Partner = self.env["res.partner"].sudo()
+        partner = Partner._whatsapp_find_by_key(phone_key, account)
+        if partner:
+            return partner
+        e164 = phone_tools.wa_id_to_e164(identity.wa_id) if identity.wa_id else None
+        region = phone_tools.region_of(e164) if e164 else None
+        if not region and identity.user_id[:2].isalpha():
+            # a business-scoped user id starts with the user's country code
+            region = identity.user_id[:2].upper()
+        country = (
+            self.env["res.country"].search([("code", "=", region)], limit=1)
+            if region
+            else self.env["res.country"]
+        )
+        return Partner.create(
+            {
+                "name": identity.profile_name
+                or identity.username
+                or (e164 and phone_tools.international(e164))
+                or identity.user_id,
+                "mobile": e164 and phone_tools.international(e164),
+                "country_id": country.id,
+                "company_id": False,
+            }
+        )
+
+    def _merge_into(self, target):
+        """Move everything of these conversations into ``target``, then delete them."""
+        for source in self:
+            _logger.info(
+                "Merging WhatsApp conversation %s into %s", source.id, target.id
+            )
+            source.message_ids_wa.write({"conversation_id": target.id})
+            self.env["mail.message"].sudo().search(
+                [("model", "=", self._name), ("res_id", "=", source.id)]
+            ).write({"res_id": target.id})
+            self.env["ir.attachment"].sudo().search(
+                [("res_model", "=", self._name), ("res_id", "=", source.id)]
+            ).write({"res_id": target.id})
+            target.last_inbound_at = max(
+                filter(None, [target.last_inbound_at, source.last_inbound_at]),
+                default=False,
+            )
+            target.last_message_at = max(
+                filter(None, [target.last_message_at, source.last_message_at]),
+                default=False,
+            )
+            if not target.partner_id:
+                target.partner_id = source.partner_id
+            # free the unique identity keys before the target takes them
+            source.write({"phone_key": False, "wa_user_id": False})
+        self.unlink()
+
+    def _change_number(self, new_wa_id):
+        """The customer moved to a new number (system message from Meta)."""
+        self.ensure_one()
+        new_key = phone_tools.wa_id_key(new_wa_id)
+        if not new_key or new_key == self.phone_key:
+            return
+        self._lock_identity(new_key, None)
+        clash = self.search(
+            [
+                ("account_id", "=", self.account_id.id),
+                ("phone_key", "=", new_key),
+                ("id", "!=", self.id),
+            ]
+        )
+        if clash:
+            clash._merge_into(self)
+        old_phone = self.phone
+        self.write(
+            {
+                "wa_id": new_wa_id,
+                "phone_key": new_key,
+                "phone": phone_tools.international("+" + new_wa_id),
+            }
+        )
+        if self.partner_id and not self.partner_id._whatsapp_find_by_key(
+            new_key, self.account_id
+        ):
+            self.partner_id.mobile = self.phone
+        self.message_post(
+            body=_(
+                "The customer changed their WhatsApp number from %(old)s to %(new)s.",
+                old=old_phone,
+                new=self.phone,
+            ),
+            message_type="notification",
+        )
+
+    def _on_inbound(self, wa_message):
+        """Keep the reply window and ordering up to date after a customer message."""
+        self.ensure_one()
+        when = wa_message.wa_timestamp or fields.Datetime.now()
+        values = {}
+        if not self.last_inbound_at or when > self.last_inbound_at:
+            values["last_inbound_at"] = when
+        if not self.last_message_at or when > self.last_message_at:
+            values["last_message_at"] = when
+        if values:
+            self.write(values)

@@ -1,0 +1,214 @@
+import json
+import logging
+import traceback
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.modules import module as odoo_module
+
+from ..tools import signature
+from ..tools.payload import PayloadError, parse_webhook, phone_number_ids
+
+_logger = logging.getLogger(__name__)
+
+# Meta's webhook bodies stay under about 3 MB; anything bigger is not Meta.
+MAX_BODY_SIZE = 3 * 1024 * 1024
+MAX_ATTEMPTS = 10
+BATCH_SIZE = 200
+
+
+class WhatsappWebhookEvent(models.Model):
+    """A webhook body exactly as Meta sent it, stored before anything else.
+
+    The controller only verifies and stores; processing happens in a cron
+    triggered at once. An event that fails stays here with its error and is
+    tried again with growing delays, so no customer message is ever lost to a
+    bug or an outage.
+    """
+
+    _name = "whatsapp.webhook.event"
+    _description = "WhatsApp Webhook Event"
+    _order = "id desc"
+
+    account_id = fields.Many2one(
+        "whatsapp.account", string="WhatsApp Number", ondelete="set null", index=True
+    )
+    payload = fields.Text(required=True, readonly=True)
+    state = fields.Selection(
+        [("pending", "To process"), ("done", "Processed"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    error = fields.Text(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    message_count = fields.Integer(readonly=True)
+    status_count = fields.Integer(readonly=True)
+
+    # ------------------------------------------------------------
+    # Receiving
+    # ------------------------------------------------------------
+
+    @api.model
+    def _receive(self, body, signature_header):
+        """Check and store one webhook body; return ``(http_status, text)``.
+
+        Nothing is stored unless the body is signed with the app secret of a
+        number it concerns.
+        """
+        if len(body) > MAX_BODY_SIZE:
+            return 413, "Payload Too Large"
+        try:
+            payload = json.loads(body)
+            pnids = phone_number_ids(payload)
+        except (ValueError, PayloadError):
+            return 400, "Bad Request"
+        Account = self.env["whatsapp.account"].sudo()
+        accounts = (
+            Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
+        )
+        if not accounts:
+            # Template and account updates name only the business account;
+            # numbers we do not know may still be signed by our Meta app.
+            waba_ids = [
+                entry.get("id")
+                for entry in payload.get("entry", [])
+                if isinstance(entry, dict) and entry.get("id")
+            ]
+            accounts = Account.search([("business_account_id", "in", waba_ids)])
+            if not accounts:
+                accounts = Account.search([("app_secret", "!=", False)])
+        account = next(
+            (
+                a
+                for a in accounts
+                if signature.verify(a.app_secret, body, signature_header)
+            ),
+            None,
+        )
+        if account is None:
+            _logger.warning(
+                "WhatsApp webhook refused: bad or missing signature (numbers %s)",
+                pnids,
+            )
+            return 403, "Forbidden"
+        self.sudo().create({"account_id": account.id, "payload": body.decode("utf-8")})
+        self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
+        return 200, "OK"
+
+    # ------------------------------------------------------------
+    # Processing
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_process(self, limit=BATCH_SIZE):
+        """Process pending events, each in its own transaction.
+
+        Each event row is locked while it is processed (``SKIP LOCKED``), so
+        several workers never process the same event twice at once.
+        """
+        auto_commit = not odoo_module.current_test
+        done = 0
+        while done < limit:
+            self.env.cr.execute(
+                """
+                SELECT id FROM whatsapp_webhook_event
+                 WHERE state = 'pending'
+                   AND (next_attempt_at IS NULL
+                        OR next_attempt_at <= now() at time zone 'utc')
+                 ORDER BY id
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            self.browse(row[0])._process()
+            done += 1
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = self.search_count([("state", "=", "pending")])
+        if remaining and done >= limit:
+            self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+        return done
+
+    def action_process(self):
+        """Process these events now (administrators, after fixing a cause)."""
+        self.filtered(lambda e: e.state != "done").write(
+            {"state": "pending", "next_attempt_at": False}
+        )
+        self._process()
+
+    def _process(self):
+        for event in self:
+            try:
+                with self.env.cr.savepoint():
+                    counts = event._process_payload()
+            except Exception as error:  # noqa: BLE001 - kept and retried, never lost
+                self.env.invalidate_all()
+                attempts = event.attempts + 1
+                _logger.warning(
+                    "WhatsApp webhook event %s failed (attempt %s): %s",
+                    event.id,
+                    attempts,
+                    error,
+                )
+                event.write(
+                    {
+                        "attempts": attempts,
+                        "error": "".join(
+                            traceback.format_exception_only(type(error), error)
+                        )
+                        + "\n"
+                        + traceback.format_exc(limit=-8),
+                        "state": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+                        "next_attempt_at": fields.Datetime.now()
+                        + timedelta(minutes=2**attempts),
+                    }
+                )
+                continue
+            event.write(
+                {
+                    "state": "done",
+                    "attempts": event.attempts + 1,
+                    "error": False,
+                    "next_attempt_at": False,
+                    "processed_at": fields.Datetime.now(),
+                    "message_count": counts[0],
+                    "status_count": counts[1],
+                }
+            )
+
+    def _process_payload(self):
+        self.ensure_one()
+        batch = parse_webhook(json.loads(self.payload))
+        pnids = {m.phone_number_id for m in batch.messages} | {
+            s.phone_number_id for s in batch.statuses
+        }
+        accounts = {
+            account.phone_number_id: account
+            for account in self.env["whatsapp.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("phone_number_id", "in", list(pnids))])
+        }
+        Message = self.env["whatsapp.message"].sudo()
+        received = 0
+        for inbound in batch.messages:
+            account = accounts.get(inbound.phone_number_id)
+            if not account:
+                _logger.info(
+                    "WhatsApp message %s for unknown number %s ignored",
+                    inbound.message_id,
+                    inbound.phone_number_id,
+                )
+                continue
+            Message._receive_inbound(account, inbound)
+            received += 1
+        for status in batch.statuses:
+            Message._receive_status(status)
+        return received, len(batch.statuses)

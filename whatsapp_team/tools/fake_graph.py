@@ -1,0 +1,848 @@
+"""In-memory fake of Meta's WhatsApp Cloud API (Graph API).
+
+One :class:`FakeGraph` holds the state and answers requests the way Meta does:
+same paths, same JSON bodies, same error envelope. It is reachable two ways:
+
+* :class:`FakeTransport` plugs it into :class:`~.graph_api.GraphClient` without
+  sockets: this is what "sandbox" WhatsApp numbers use.
+* :class:`FakeGraphServer` serves it over real HTTP on 127.0.0.1 so tests go
+  through ``requests``, timeouts and all.
+
+Failures are injected with :meth:`FakeGraph.fail_next`, :meth:`FakeGraph.fail_http`
+and :meth:`FakeGraph.delay_next`.
+"""
+
+import base64
+import email.policy
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import sys
+import threading
+import time
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import requests
+
+from .graph_api import Response, TransientError
+
+_VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/|$)")
+_JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
+
+# Types accepted by POST /{phone_number_id}/messages ("type" defaults to text).
+MESSAGE_TYPES = frozenset(
+    {
+        "audio",
+        "contacts",
+        "document",
+        "image",
+        "interactive",
+        "location",
+        "reaction",
+        "sticker",
+        "template",
+        "text",
+        "video",
+    }
+)
+
+# Media types Meta documents as accepted by POST /{phone_number_id}/media.
+UPLOAD_MIME_TYPES = (
+    "audio/aac",
+    "audio/amr",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/ogg",
+    "application/msword",
+    "application/pdf",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/plain",
+    "video/3gpp",
+    "video/mp4",
+)
+
+PHONE_NUMBER_FIELDS = frozenset(
+    {
+        "code_verification_status",
+        "display_phone_number",
+        "id",
+        "name_status",
+        "quality_rating",
+        "throughput",
+        "verified_name",
+    }
+)
+
+TEMPLATE_CATEGORIES = frozenset({"AUTHENTICATION", "MARKETING", "UTILITY"})
+
+# code -> (title, usual HTTP status). Meta's message is "(#code) title".
+ERROR_TABLE = {
+    0: ("AuthException", 401),
+    1: ("API Unknown", 400),
+    2: ("API Service", 503),
+    3: ("API Method", 500),
+    4: ("Application request limit reached", 400),
+    10: ("Permission denied", 403),
+    33: ("Parameter value is not valid", 400),
+    100: ("Invalid parameter", 400),
+    200: ("Permission error", 403),
+    368: ("Temporarily blocked for policies violations", 403),
+    80007: ("Rate limit issues", 400),
+    130429: ("Rate limit hit", 400),
+    130497: (
+        "Business account is restricted from messaging users in this country",
+        400,
+    ),
+    131000: ("Something went wrong", 500),
+    131005: ("Access denied", 403),
+    131008: ("Required parameter is missing", 400),
+    131009: ("Parameter value is not valid", 400),
+    131016: ("Service unavailable", 503),
+    131021: ("Recipient cannot be sender", 400),
+    131026: ("Message Undeliverable", 400),
+    131030: ("Recipient phone number not in allowed list", 400),
+    131031: ("Account has been locked", 403),
+    131042: ("Business eligibility payment issue", 400),
+    131045: ("Incorrect certificate", 400),
+    131047: ("Re-engagement message", 400),
+    131048: ("Spam rate limit hit", 400),
+    131049: ("Message not delivered to maintain healthy ecosystem engagement", 400),
+    131050: ("User stopped receiving marketing messages", 400),
+    131051: ("Unsupported message type", 400),
+    131052: ("Media download error", 400),
+    131053: ("Media upload error", 400),
+    131056: ("(Business Account, Consumer Account) pair rate limit hit", 400),
+    131057: ("Account in maintenance mode", 400),
+    131062: ("Business-scoped user ID recipients are not supported", 400),
+    132000: ("Number of parameters does not match the expected number of params", 400),
+    132001: ("Template name does not exist in the translation", 400),
+    132005: ("Translated text too long", 400),
+    132007: ("Template format character policy violated", 400),
+    132012: ("Parameter format does not match format in the created template", 400),
+    132015: ("Template is paused", 400),
+    132016: ("Template is disabled", 400),
+    133004: ("Server temporarily unavailable", 503),
+    133010: ("Phone number not registered", 400),
+    133016: ("Account register deregister rate limit exceeded", 400),
+}
+
+
+def _fbtrace_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode().rstrip("=")
+
+
+def error_body(
+    code: int,
+    *,
+    message: str = "",
+    details: str = "",
+    subcode: int | None = None,
+    error_type: str = "OAuthException",
+    title: str = "",
+) -> dict:
+    """Meta's error envelope for ``code`` (its usual title when no message given).
+
+    ``error_subcode`` is only set when given: Meta stopped sending it for
+    WhatsApp errors from v16.0 on.
+    """
+    if not message:
+        known = ERROR_TABLE.get(code)
+        message = f"(#{code}) {known[0] if known else 'Unknown error'}"
+    error = {"message": message, "type": error_type, "code": code}
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if title:
+        error["error_user_title"] = title
+    error["fbtrace_id"] = _fbtrace_id()
+    return {"error": error}
+
+
+class _Rule:
+    """One injected failure or delay, consumed by matching requests."""
+
+    __slots__ = ("kind", "times", "path_contains", "values")
+
+    def __init__(self, kind, times, path_contains, **values):
+        self.kind = kind
+        self.times = times
+        self.path_contains = path_contains or ""
+        self.values = values
+
+
+class FakeGraph:
+    """In-memory stand-in for Meta's Graph API.
+
+    Same paths, same bodies, Meta's error shapes.
+
+    ``access_token=None`` accepts any request; with a token set, a missing one
+    gets Meta's code 104 and a wrong one code 190 (HTTP 401).
+    ``base_url`` is used to build media download URLs; :class:`FakeGraphServer`
+    points it at itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        base_url: str = "http://fake-graph.invalid",
+    ):
+        self.access_token = access_token
+        self.base_url = base_url
+        self._lock = threading.RLock()
+        self.reset()
+
+    # -- state --------------------------------------------------------------
+
+    def reset(self):
+        """Forget every call, message, media, template and injected failure."""
+        with self._lock:
+            self.calls: list[dict] = []
+            self.messages: list[dict] = []
+            self.read_receipts: list[dict] = []
+            self.media: dict[str, tuple[bytes, str]] = {}
+            self.templates: list[dict] = []
+            self.phone_numbers: dict[str, dict] = {}
+            self._media_hashes: dict[str, str] = {}
+            self._rules: list[_Rule] = []
+            self._serial = itertools.count(1)
+
+    def _new_numeric_id(self) -> str:
+        # Graph ids are 15-16 digit strings; the serial keeps them unique.
+        return str(
+            10**15 + secrets.randbelow(9 * 10**13) * 100 + next(self._serial) % 100
+        )
+
+    def _new_wamid(self, recipient: str) -> str:
+        # Real wamids are base64 of a small binary record holding the
+        # recipient and a random hex id; mimic that so parsers see the shape.
+        recipient_bytes = recipient.encode()[:200]
+        raw = (
+            b"\x1c\x18"
+            + bytes([len(recipient_bytes)])
+            + recipient_bytes
+            + b"\x15\x02\x00\x11\x18\x12"
+            + secrets.token_hex(9).upper().encode()
+            + f"{next(self._serial):04d}".encode()[-4:]
+            + b"\x00"
+        )
+        return "wamid." + base64.b64encode(raw).decode()
+
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        """Store media as if a user had sent it; return its new numeric id."""
+        with self._lock:
+            media_id = self._new_numeric_id()
+            while media_id in self.media:
+                media_id = self._new_numeric_id()
+            self.media[media_id] = (bytes(content), mime_type)
+            self._media_hashes[media_id] = secrets.token_urlsafe(16)
+            return media_id
+
+    def add_phone_number(
+        self,
+        phone_number_id: str,
+        *,
+        display_phone_number: str = "+1 555-010-0000",
+        verified_name: str = "Sandbox Business",
+        quality_rating: str = "GREEN",
+    ) -> dict:
+        """Register a business phone number answered by ``GET /{phone_number_id}``."""
+        info = {
+            "display_phone_number": display_phone_number,
+            "verified_name": verified_name,
+            "quality_rating": quality_rating,
+            "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED",
+            "id": str(phone_number_id),
+        }
+        with self._lock:
+            self.phone_numbers[str(phone_number_id)] = info
+        return info
+
+    def add_template(
+        self,
+        name: str,
+        *,
+        language: str = "en_US",
+        category: str = "UTILITY",
+        status: str = "APPROVED",
+        components: list | None = None,
+    ) -> dict:
+        """Add a template as if it had been created and reviewed in WhatsApp Manager."""
+        with self._lock:
+            template = {
+                "name": name,
+                "language": language,
+                "status": status,
+                "category": category,
+                "components": components
+                if components is not None
+                else [{"type": "BODY", "text": f"{name} body"}],
+                "id": self._new_numeric_id(),
+            }
+            self.templates.append(template)
+            return template
+
+    # -- failure injection --------------------------------------------------
+
+    def fail_next(
+        self,
+        code: int,
+        *,
+        times: int = 1,
+        http_status: int | None = None,
+        path_contains: str = "",
+        message: str = "",
+        details: str = "",
+        subcode: int | None = None,
+    ):
+        """Answer the next ``times`` matching requests with Meta's error for ``code``.
+
+        ``http_status`` defaults to the status Meta uses for that code (400 for
+        most, 401 for token errors, 5xx for server-side ones).
+        """
+        if http_status is None:
+            http_status = ERROR_TABLE.get(code, ("", 400))[1]
+        with self._lock:
+            self._rules.append(
+                _Rule(
+                    "error",
+                    times,
+                    path_contains,
+                    code=code,
+                    http_status=http_status,
+                    message=message,
+                    details=details,
+                    subcode=subcode,
+                )
+            )
+
+    def fail_http(self, http_status: int, *, times: int = 1, path_contains: str = ""):
+        """Answer the next matching requests with a bare HTTP error and an HTML body,
+        like a load balancer in front of Graph does."""
+        with self._lock:
+            self._rules.append(
+                _Rule("http", times, path_contains, http_status=http_status)
+            )
+
+    def delay_next(self, seconds: float, *, times: int = 1, path_contains: str = ""):
+        """Delay the next matching requests: the HTTP server sleeps ``seconds``;
+        :class:`FakeTransport` raises ``TransientError`` (a timeout) at once."""
+        with self._lock:
+            self._rules.append(_Rule("delay", times, path_contains, seconds=seconds))
+
+    def _take_rule(self, kinds, path: str) -> _Rule | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind in kinds and rule.path_contains in path:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._rules.remove(rule)
+                    return rule
+        return None
+
+    def take_delay(self, method: str, path: str) -> float:
+        """Consume a matching :meth:`delay_next` rule; return its seconds (or 0)."""
+        rule = self._take_rule(("delay",), path)
+        return float(rule.values["seconds"]) if rule else 0.0
+
+    # -- dispatcher ---------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: dict, headers: dict, body: bytes
+    ) -> tuple[int, dict, bytes]:
+        """Answer one request; return ``(http_status, headers, body)``.
+
+        ``path`` is like ``/v26.0/123/messages`` (any ``vNN.N`` prefix, or none).
+        """
+        method = method.upper()
+        query = {
+            key: (value[0] if isinstance(value, list | tuple) else value)
+            for key, value in (query or {}).items()
+        }
+        headers = {key.lower(): value for key, value in (headers or {}).items()}
+        body = body or b""
+        content_type = headers.get("content-type", "")
+        payload = None
+        if "json" in content_type and body:
+            try:
+                payload = json.loads(body.decode("utf-8"))
+            except ValueError:
+                payload = None
+        form, files = {}, {}
+        if content_type.startswith(("multipart/form-data", "application/x-www-form")):
+            form, files = _parse_form(content_type, body)
+        with self._lock:
+            self.calls.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "query": dict(query),
+                    "json": payload,
+                    "headers": dict(headers),
+                    "form": dict(form),
+                }
+            )
+
+        denied = self._check_token(headers)
+        if denied:
+            return denied
+
+        rule = self._take_rule(("http", "error"), path)
+        if rule and rule.kind == "http":
+            status = rule.values["http_status"]
+            page = f"<html><body><h1>{status} Bad Gateway</h1></body></html>"
+            return status, {"Content-Type": "text/html"}, page.encode()
+        if rule:
+            values = rule.values
+            return self._error(
+                values["http_status"],
+                values["code"],
+                message=values["message"],
+                details=values["details"],
+                subcode=values["subcode"],
+            )
+
+        if path.startswith("/download/"):
+            return self._download(method, path, query)
+        version = _VERSION_PREFIX.match(path)
+        version = version.group(0).lstrip("/") if version else ""
+        parts = [unquote(p) for p in _VERSION_PREFIX.sub("", path).split("/") if p]
+        if len(parts) == 2 and method == "POST" and parts[1] == "messages":
+            return self._post_message(payload)
+        if len(parts) == 2 and method == "POST" and parts[1] == "media":
+            return self._post_media(form, files)
+        if len(parts) == 2 and parts[1] == "message_templates":
+            if method == "GET":
+                return self._list_templates(version, parts[0], query)
+            if method == "POST":
+                return self._create_template(payload)
+        if len(parts) == 1 and method == "GET":
+            return self._get_node(parts[0], query)
+        if len(parts) == 1 and method == "DELETE" and parts[0] in self.media:
+            with self._lock:
+                self.media.pop(parts[0], None)
+            return self._json(200, {"success": True})
+        return self._unsupported(method, parts[0] if parts else "")
+
+    # -- answers ------------------------------------------------------------
+
+    @staticmethod
+    def _json(status: int, data: dict) -> tuple[int, dict, bytes]:
+        return status, dict(_JSON_HEADERS), json.dumps(data).encode()
+
+    def _error(self, status, code, **kwargs):
+        return self._json(status, error_body(code, **kwargs))
+
+    def _invalid(self, details: str, **kwargs):
+        return self._error(400, 100, details=details, **kwargs)
+
+    def _unsupported(self, method: str, node: str):
+        message = (
+            f"Unsupported {method.lower()} request. Object with ID '{node}' does not "
+            "exist, cannot be loaded due to missing permissions, or does not "
+            "support this operation."
+        )
+        return self._error(
+            400, 100, message=message, subcode=33, error_type="GraphMethodException"
+        )
+
+    def _check_token(self, headers: dict):
+        if self.access_token is None:
+            # Sandbox numbers may have no token at all: accept anything.
+            return None
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return self._error(
+                400,
+                104,
+                message="An access token is required to request this resource.",
+            )
+        if token.strip() != self.access_token:
+            status, out, content = self._error(
+                401,
+                190,
+                message="Error validating access token: the access token is invalid "
+                "or has expired.",
+                subcode=463,
+            )
+            out["WWW-Authenticate"] = 'OAuth "Facebook Platform" "invalid_token"'
+            return status, out, content
+        return None
+
+    def _post_message(self, payload):
+        if not isinstance(payload, dict):
+            return self._invalid("The request body must be a JSON object.")
+        if payload.get("messaging_product") != "whatsapp":
+            return self._invalid("The parameter messaging_product must be 'whatsapp'.")
+        if "status" in payload:
+            return self._read_receipt(payload)
+        to = str(payload.get("to") or "")
+        recipient = str(payload.get("recipient") or "")
+        if not to and not recipient:
+            return self._invalid("The parameter to is required.")
+        message_type = payload.get("type") or "text"
+        if message_type not in MESSAGE_TYPES:
+            return self._invalid(
+                f"Param type must be one of {sorted(MESSAGE_TYPES)}, "
+                f"got '{message_type}'."
+            )
+        content = payload.get(message_type)
+        if not isinstance(content, dict):
+            return self._invalid(f"The parameter {message_type} is required.")
+        if message_type == "text" and not content.get("body"):
+            return self._invalid("The parameter text['body'] is required.")
+        # Meta gives "to" precedence when both identifiers are sent.
+        if to:
+            contact = {"input": to, "wa_id": re.sub(r"\D", "", to)}
+        else:
+            contact = {"input": recipient, "user_id": recipient}
+        with self._lock:
+            wamid = self._new_wamid(to or recipient)
+            self.messages.append(dict(payload, id=wamid))
+        message = {"id": wamid}
+        if message_type == "template":
+            message["message_status"] = "accepted"
+        return self._json(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [message],
+            },
+        )
+
+    def _read_receipt(self, payload):
+        if payload.get("status") != "read":
+            return self._invalid("The parameter status must be 'read'.")
+        if not payload.get("message_id"):
+            return self._invalid("The parameter message_id is required.")
+        typing = payload.get("typing_indicator")
+        if typing is not None and typing != {"type": "text"}:
+            return self._invalid("typing_indicator.type must be 'text'.")
+        with self._lock:
+            self.read_receipts.append(dict(payload))
+        return self._json(200, {"success": True})
+
+    def _post_media(self, form, files):
+        if form.get("messaging_product") != "whatsapp":
+            return self._invalid("The parameter messaging_product must be 'whatsapp'.")
+        if "file" not in files:
+            return self._invalid("The parameter file is required.")
+        _filename, content, part_type = files["file"]
+        mime_type = form.get("type") or part_type
+        base_type = mime_type.split(";", 1)[0].strip().lower()
+        if base_type not in UPLOAD_MIME_TYPES:
+            return self._invalid(
+                "Param file must be a file with one of the following types: "
+                f"{', '.join(UPLOAD_MIME_TYPES)}. "
+                f"Received file of type '{base_type}'."
+            )
+        return self._json(200, {"id": self.add_media(content, mime_type)})
+
+    def _get_node(self, node_id: str, query: dict):
+        with self._lock:
+            media = self.media.get(node_id)
+            media_hash = self._media_hashes.get(node_id, "")
+            phone = self.phone_numbers.get(node_id)
+        if media is not None:
+            content, mime_type = media
+            url = f"{self.base_url.rstrip('/')}/download/{quote(node_id)}?" + urlencode(
+                {"mid": node_id, "hash": media_hash}
+            )
+            return self._json(
+                200,
+                {
+                    "messaging_product": "whatsapp",
+                    "url": url,
+                    "mime_type": mime_type,
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                    "file_size": len(content),
+                    "id": node_id,
+                },
+            )
+        fields = {f.strip() for f in query.get("fields", "").split(",") if f.strip()}
+        # Graph knows each node's type; the fake guesses a phone number from
+        # the fields asked so sandbox numbers work without registration.
+        if phone is None and fields and fields <= PHONE_NUMBER_FIELDS:
+            phone = self.add_phone_number(node_id)
+        if phone is None:
+            return self._unsupported("GET", node_id)
+        wanted = fields or {"display_phone_number", "verified_name", "quality_rating"}
+        answer = {key: value for key, value in phone.items() if key in wanted}
+        answer["id"] = node_id
+        return self._json(200, answer)
+
+    def _download(self, method: str, path: str, query: dict):
+        media_id = unquote(path[len("/download/") :].strip("/"))
+        with self._lock:
+            media = self.media.get(media_id)
+            media_hash = self._media_hashes.get(media_id)
+        if method != "GET" or media is None or query.get("hash") != media_hash:
+            return 404, {"Content-Type": "text/html"}, b"<html>Not Found</html>"
+        content, mime_type = media
+        return 200, {"Content-Type": mime_type}, content
+
+    def _list_templates(self, version: str, waba_id: str, query: dict):
+        try:
+            limit = max(1, min(int(query.get("limit") or 25), 1000))
+        except ValueError:
+            return self._invalid("The parameter limit must be an integer.")
+        start = 0
+        if query.get("after"):
+            position = _decode_cursor(query["after"])
+            if position is None:
+                return self._invalid("The parameter after is not a valid cursor.")
+            start = position + 1
+        fields = {f.strip() for f in query.get("fields", "").split(",") if f.strip()}
+        with self._lock:
+            page = [dict(t) for t in self.templates[start : start + limit]]
+            has_more = start + limit < len(self.templates)
+        if fields:
+            page = [
+                {k: v for k, v in t.items() if k in fields or k == "id"} for t in page
+            ]
+        answer = {"data": page}
+        if page:
+            after = _encode_cursor(start + len(page) - 1)
+            answer["paging"] = {
+                "cursors": {"before": _encode_cursor(start), "after": after}
+            }
+            if has_more:
+                next_query = {"limit": limit, "after": after}
+                if fields:
+                    next_query["fields"] = query["fields"]
+                prefix = f"/{version}" if version else ""
+                answer["paging"]["next"] = (
+                    f"{self.base_url.rstrip('/')}{prefix}/{waba_id}/message_templates?"
+                    + urlencode(next_query)
+                )
+        return self._json(200, answer)
+
+    def _create_template(self, payload):
+        if not isinstance(payload, dict):
+            return self._invalid("The request body must be a JSON object.")
+        for field in ("name", "language", "category"):
+            if not payload.get(field):
+                return self._invalid(f"The parameter {field} is required.")
+        category = str(payload["category"]).upper()
+        if category not in TEMPLATE_CATEGORIES:
+            return self._invalid(
+                f"Param category must be one of {sorted(TEMPLATE_CATEGORIES)}."
+            )
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", str(payload["name"])):
+            return self._invalid(
+                "Template name may only contain lowercase letters, digits and "
+                "underscores."
+            )
+        with self._lock:
+            for existing in self.templates:
+                if (existing.get("name"), existing.get("language")) == (
+                    payload["name"],
+                    payload["language"],
+                ):
+                    return self._invalid(
+                        f"Content in {payload['language']} already exists for "
+                        f"template {payload['name']}.",
+                        subcode=2388024,
+                        title="Content in this language already exists",
+                    )
+            template = dict(payload, category=category, status="PENDING")
+            template["id"] = self._new_numeric_id()
+            self.templates.append(template)
+        return self._json(
+            200, {"id": template["id"], "status": "PENDING", "category": category}
+        )
+
+
+def _encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"pos:{position}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not text.startswith("pos:") or not text[4:].isdigit():
+        return None
+    return int(text[4:])
+
+
+def _parse_form(content_type: str, body: bytes) -> tuple[dict, dict]:
+    """Split a form body into ``(fields, files)``; files are ``name -> (filename,
+    content, content_type)``."""
+    if content_type.startswith("application/x-www-form"):
+        return dict(parse_qsl(body.decode("utf-8", "replace"))), {}
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    fields, files = {}, {}
+    if not message.is_multipart():
+        return fields, files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, content, part.get_content_type())
+        else:
+            fields[name] = content.decode("utf-8", "replace")
+    return fields, files
+
+
+class FakeTransport:
+    """In-process transport for GraphClient over a FakeGraph (no sockets).
+
+    Used by sandbox numbers.
+    """
+
+    def __init__(self, graph: FakeGraph):
+        self.graph = graph
+
+    def request(
+        self,
+        method,
+        url,
+        *,
+        headers=None,
+        params=None,
+        json=None,
+        data=None,
+        files=None,
+        timeout=None,
+    ) -> Response:
+        """Route by path and query, ignoring the URL's host; same contract as
+        :meth:`~.graph_api.RequestsTransport.request`."""
+        # requests builds the exact body (JSON or multipart) without any I/O,
+        # so the fake parses the same bytes it would get over HTTP.
+        prepared = requests.Request(
+            method.upper(),
+            url,
+            headers=headers,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+        ).prepare()
+        split = urlsplit(prepared.url)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        body = prepared.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if self.graph.take_delay(method, split.path):
+            raise TransientError(f"Graph API request timed out ({method.upper()})")
+        status, out_headers, content = self.graph.handle(
+            method, split.path, query, dict(prepared.headers), body
+        )
+        return Response(status, out_headers, content)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    graph: FakeGraph  # set on the per-server subclass
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeGraph/1.0"
+    # Headers and body leave in one segment: separate small writes meet the
+    # client's delayed ACK and cost ~40 ms per request.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):
+        # Tests run many requests; the default access log is noise on stderr.
+        pass
+
+    def _dispatch(self):
+        split = urlsplit(self.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        delay = self.graph.take_delay(self.command, split.path)
+        if delay:
+            time.sleep(delay)
+        status, headers, content = self.graph.handle(
+            self.command, split.path, query, dict(self.headers.items()), body
+        )
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _dispatch
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that gave up (timeout tests) leave broken pipes behind:
+        # expected, not worth a traceback on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class FakeGraphServer:
+    """FakeGraph served over real HTTP on 127.0.0.1. Context manager.
+
+    A ThreadingHTTPServer runs in a daemon thread.
+    """
+
+    def __init__(self, graph: FakeGraph | None = None, host="127.0.0.1", port=0):
+        self.graph = graph if graph is not None else FakeGraph()
+        self.host = host
+        self.port = port
+        self.url = ""
+        self._server = None
+        self._thread = None
+
+    def start(self) -> "FakeGraphServer":
+        """Bind, point ``graph.base_url`` here and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        handler = type("FakeGraphHandler", (_Handler,), {"graph": self.graph})
+        self._server = _Server((self.host, self.port), handler)
+        host, port = self._server.server_address[:2]
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        self.graph.base_url = self.url
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-graph-{port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()

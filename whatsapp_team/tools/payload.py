@@ -1,0 +1,612 @@
+"""Parse Meta WhatsApp Cloud API webhook bodies into small frozen dataclasses.
+
+Only the envelope Meta posts for a WhatsApp Business Account subscription is
+read here (``object == "whatsapp_business_account"``). The ``messages`` field
+is parsed into :class:`InboundMessage` and :class:`StatusUpdate`; every other
+field is handed back untouched as :class:`OtherChange`.
+
+Meta adds fields over time and sends odd shapes in edge cases, so every value
+is read defensively: a wrong type is treated as missing rather than raising.
+Only a body that is not a WhatsApp webhook at all, or a message/status with no
+id (which could never be stored or deduplicated), raises :class:`PayloadError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WEBHOOK_OBJECT = "whatsapp_business_account"
+
+
+class PayloadError(ValueError):
+    """The body is not a WhatsApp Business Account webhook we can read."""
+
+
+@dataclass(frozen=True)
+class MetaError:
+    """An ``errors[]`` item; ``details`` is ``error_data.details``."""
+
+    code: int
+    title: str = ""
+    message: str = ""
+    details: str = ""
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The customer side: phone (``wa_id``, may be missing since 2026), BSUIDs,
+    and the ``contacts[].profile`` name and username."""
+
+    wa_id: str = ""
+    user_id: str = ""
+    parent_user_id: str = ""
+    username: str = ""
+    profile_name: str = ""
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image, audio, video, document or sticker; download it by ``media_id``."""
+
+    media_id: str
+    mime_type: str = ""
+    sha256: str = ""
+    filename: str = ""
+    caption: str = ""
+    voice: bool = False
+    animated: bool = False
+
+
+@dataclass(frozen=True)
+class Location:
+    """A shared location pin."""
+
+    latitude: float
+    longitude: float
+    name: str = ""
+    address: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """One contact card of a ``contacts`` message."""
+
+    name: str
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    organization: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a customer sent; ``type`` is Meta's, verbatim.
+
+    ``body`` is the human-readable text for a chat log (text, caption, reply
+    title, reaction emoji, location name/address, system or order text).
+    """
+
+    message_id: str
+    phone_number_id: str
+    display_phone_number: str
+    sender: Identity
+    timestamp: int
+    type: str
+    body: str = ""
+    media: Media | None = None
+    location: Location | None = None
+    contacts: tuple[SharedContact, ...] = ()
+    reply_to_message_id: str = ""
+    forwarded: bool = False
+    reaction_to_message_id: str = ""
+    reaction_emoji: str = ""
+    interactive_reply_id: str = ""
+    errors: tuple[MetaError, ...] = ()
+    system_type: str = ""
+    new_wa_id: str = ""
+    new_user_id: str = ""
+    order: dict | None = None
+    referral: dict | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A ``statuses[]`` item about one of our outbound messages."""
+
+    message_id: str
+    phone_number_id: str
+    status: str
+    timestamp: int
+    recipient: Identity
+    errors: tuple[MetaError, ...] = ()
+    conversation_id: str = ""
+    pricing: dict | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class OtherChange:
+    """A change of any field other than ``messages``, left unparsed."""
+
+    field: str
+    business_account_id: str
+    value: dict
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    """Everything one webhook body carried; ``errors`` are webhook-level ones."""
+
+    messages: tuple[InboundMessage, ...] = ()
+    statuses: tuple[StatusUpdate, ...] = ()
+    others: tuple[OtherChange, ...] = ()
+    errors: tuple[MetaError, ...] = ()
+
+
+# "failed" is deliberately absent: callers treat it on its own, see
+# status_moves_forward().
+STATUS_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3}
+
+MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+
+
+# --------------------------------------------------------------------------
+# Defensive readers: JSON may hold any type where we expect another one.
+# --------------------------------------------------------------------------
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    # Phone numbers and ids occasionally arrive as JSON numbers; bool is an
+    # int subclass but never a meaningful id.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an int beyond Python's digit limit is no id
+            return ""
+    return ""
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value and abs(value) != float("inf") else 0
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                return _int(float(value))
+            except ValueError:
+                return 0
+    return 0
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        return None
+    if number != number or abs(number) == float("inf"):
+        return None
+    return number
+
+
+def _flag(value: Any) -> bool:
+    # Only a real JSON true counts: bool("false") would be True.
+    return value is True
+
+
+def _lines(*parts: str) -> str:
+    return "\n".join(part for part in parts if part)
+
+
+# --------------------------------------------------------------------------
+# Envelope
+# --------------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    """A short, never-failing description of a bad value for error messages."""
+    if isinstance(value, str):
+        return repr(value[:40])
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def _entries(payload: Any) -> list:
+    if not isinstance(payload, dict):
+        raise PayloadError(
+            f"webhook body must be a JSON object, got {type(payload).__name__}"
+        )
+    if payload.get("object") != WEBHOOK_OBJECT:
+        raise PayloadError(
+            f"webhook object must be {WEBHOOK_OBJECT!r}, "
+            f"got {_describe(payload.get('object'))}"
+        )
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("webhook 'entry' must be a list")
+    return entries
+
+
+def _changes(entries: list):
+    """Yield ``(business_account_id, field, value)`` for every readable change."""
+    for entry in entries:
+        entry = _dict(entry)
+        account_id = _str(entry.get("id"))
+        for change in _list(entry.get("changes")):
+            change = _dict(change)
+            if not change:
+                continue
+            yield account_id, _str(change.get("field")), _dict(change.get("value"))
+
+
+def phone_number_ids(payload: dict) -> list[str]:
+    """Return the distinct ``value.metadata.phone_number_id`` of every change.
+
+    The order is the order of appearance; the list is empty when no change
+    names a business phone number. Used to route a webhook to the right
+    account before parsing it fully.
+
+    :raises PayloadError: when the envelope is not a WhatsApp webhook.
+    """
+    found: list[str] = []
+    for _account_id, _field, value in _changes(_entries(payload)):
+        number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
+        if number_id and number_id not in found:
+            found.append(number_id)
+    return found
+
+
+def parse_webhook(payload: dict) -> WebhookBatch:
+    """Parse a webhook body posted by Meta into a :class:`WebhookBatch`.
+
+    Changes of the ``messages`` field become inbound messages, status updates
+    and webhook-level errors; changes of any other field are returned as
+    :class:`OtherChange` without further parsing. Unreadable parts (wrong
+    types, unknown message types) are tolerated and kept as given.
+
+    :raises PayloadError: when the body is not a dict, ``object`` is not
+        ``whatsapp_business_account``, ``entry`` is not a list, or a message
+        or a status has no id.
+    """
+    messages: list[InboundMessage] = []
+    statuses: list[StatusUpdate] = []
+    others: list[OtherChange] = []
+    errors: list[MetaError] = []
+    for account_id, field_name, value in _changes(_entries(payload)):
+        if field_name != "messages":
+            others.append(OtherChange(field_name, account_id, value))
+            continue
+        metadata = _dict(value.get("metadata"))
+        phone_number_id = _str(metadata.get("phone_number_id"))
+        display_number = _str(metadata.get("display_phone_number"))
+        contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+        for raw in _list(value.get("messages")):
+            messages.append(
+                _parse_message(raw, phone_number_id, display_number, contacts)
+            )
+        for raw in _list(value.get("statuses")):
+            statuses.append(_parse_status(raw, phone_number_id, contacts))
+        errors.extend(_errors(value.get("errors")))
+    return WebhookBatch(tuple(messages), tuple(statuses), tuple(others), tuple(errors))
+
+
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+
+
+def _errors(value: Any) -> tuple[MetaError, ...]:
+    result = []
+    for error in _list(value):
+        if not isinstance(error, dict):
+            continue
+        result.append(
+            MetaError(
+                code=_int(error.get("code")),
+                title=_str(error.get("title")),
+                message=_str(error.get("message")),
+                details=_str(_dict(error.get("error_data")).get("details")),
+                href=_str(error.get("href")),
+            )
+        )
+    return tuple(result)
+
+
+def _match_contact(contacts: list[dict], wa_id: str, user_id: str) -> dict:
+    for contact in contacts:
+        if wa_id and _str(contact.get("wa_id")) == wa_id:
+            return contact
+        if user_id and _str(contact.get("user_id")) == user_id:
+            return contact
+    if len(contacts) == 1:
+        # A lone entry is the sender, unless it explicitly names someone else.
+        contact = contacts[0]
+        other_wa_id = _str(contact.get("wa_id"))
+        other_user_id = _str(contact.get("user_id"))
+        if wa_id and other_wa_id and other_wa_id != wa_id:
+            return {}
+        if user_id and other_user_id and other_user_id != user_id:
+            return {}
+        return contact
+    return {}
+
+
+def _identity(
+    contacts: list[dict], wa_id: str, user_id: str, parent_user_id: str
+) -> Identity:
+    contact = _match_contact(contacts, wa_id, user_id)
+    profile = _dict(contact.get("profile"))
+    return Identity(
+        wa_id=wa_id or _str(contact.get("wa_id")),
+        user_id=user_id or _str(contact.get("user_id")),
+        parent_user_id=parent_user_id or _str(contact.get("parent_user_id")),
+        username=_str(profile.get("username")),
+        profile_name=_str(profile.get("name")),
+    )
+
+
+# --------------------------------------------------------------------------
+# Statuses
+# --------------------------------------------------------------------------
+
+
+def _parse_status(raw: Any, phone_number_id: str, contacts: list[dict]) -> StatusUpdate:
+    raw = _dict(raw)
+    message_id = _str(raw.get("id"))
+    if not message_id:
+        raise PayloadError("a status update has no message id")
+    recipient = _identity(
+        contacts,
+        _str(raw.get("recipient_id")),
+        _str(raw.get("recipient_user_id")),
+        _str(raw.get("recipient_parent_user_id")),
+    )
+    pricing = raw.get("pricing")
+    return StatusUpdate(
+        message_id=message_id,
+        phone_number_id=phone_number_id,
+        status=_str(raw.get("status")),
+        timestamp=_int(raw.get("timestamp")),
+        recipient=recipient,
+        errors=_errors(raw.get("errors")),
+        conversation_id=_str(_dict(raw.get("conversation")).get("id")),
+        pricing=pricing if isinstance(pricing, dict) else None,
+        raw=raw,
+    )
+
+
+# --------------------------------------------------------------------------
+# Inbound messages: one small reader per type, each returning the
+# InboundMessage fields it fills.
+# --------------------------------------------------------------------------
+
+
+def _read_text(msg: dict) -> dict:
+    return {"body": _str(_dict(msg.get("text")).get("body"))}
+
+
+def _read_media(msg: dict) -> dict:
+    content = _dict(msg.get(_str(msg.get("type"))))
+    caption = _str(content.get("caption"))
+    media_id = _str(content.get("id"))
+    media = None
+    if media_id:
+        media = Media(
+            media_id=media_id,
+            mime_type=_str(content.get("mime_type")),
+            sha256=_str(content.get("sha256")),
+            filename=_str(content.get("filename")),
+            caption=caption,
+            voice=_flag(content.get("voice")),
+            animated=_flag(content.get("animated")),
+        )
+    return {"body": caption, "media": media}
+
+
+def _read_location(msg: dict) -> dict:
+    content = _dict(msg.get("location"))
+    name = _str(content.get("name"))
+    address = _str(content.get("address"))
+    latitude = _float(content.get("latitude"))
+    longitude = _float(content.get("longitude"))
+    location = None
+    if latitude is not None and longitude is not None:
+        location = Location(
+            latitude=latitude,
+            longitude=longitude,
+            name=name,
+            address=address,
+            url=_str(content.get("url")),
+        )
+    return {"body": _lines(name, address), "location": location}
+
+
+def _shared_contact(card: dict) -> SharedContact:
+    name = _dict(card.get("name"))
+    full_name = _str(name.get("formatted_name")) or " ".join(
+        part
+        for part in (_str(name.get("first_name")), _str(name.get("last_name")))
+        if part
+    )
+    phones = tuple(
+        phone
+        for phone in (_str(_dict(p).get("phone")) for p in _list(card.get("phones")))
+        if phone
+    )
+    emails = tuple(
+        email
+        for email in (_str(_dict(e).get("email")) for e in _list(card.get("emails")))
+        if email
+    )
+    return SharedContact(
+        name=full_name,
+        phones=phones,
+        emails=emails,
+        organization=_str(_dict(card.get("org")).get("company")),
+    )
+
+
+def _read_contacts(msg: dict) -> dict:
+    cards = [c for c in _list(msg.get("contacts")) if isinstance(c, dict)]
+    return {"contacts": tuple(_shared_contact(card) for card in cards)}
+
+
+def _read_interactive(msg: dict) -> dict:
+    content = _dict(msg.get("interactive"))
+    kind = _str(content.get("type"))
+    reply = _dict(content.get(kind))
+    if kind == "button_reply":
+        return {
+            "body": _str(reply.get("title")),
+            "interactive_reply_id": _str(reply.get("id")),
+        }
+    if kind == "list_reply":
+        return {
+            "body": _lines(_str(reply.get("title")), _str(reply.get("description"))),
+            "interactive_reply_id": _str(reply.get("id")),
+        }
+    if kind == "nfm_reply":
+        # Flows and address messages: the answer itself is in
+        # nfm_reply.response_json, left in raw for the caller.
+        return {
+            "body": _str(reply.get("body")),
+            "interactive_reply_id": _str(reply.get("name")),
+        }
+    return {}
+
+
+def _read_button(msg: dict) -> dict:
+    content = _dict(msg.get("button"))
+    return {
+        "body": _str(content.get("text")),
+        "interactive_reply_id": _str(content.get("payload")),
+    }
+
+
+def _read_reaction(msg: dict) -> dict:
+    content = _dict(msg.get("reaction"))
+    emoji = _str(content.get("emoji"))
+    return {
+        "body": emoji,
+        "reaction_emoji": emoji,
+        "reaction_to_message_id": _str(content.get("message_id")),
+    }
+
+
+def _read_order(msg: dict) -> dict:
+    order = msg.get("order")
+    if not isinstance(order, dict):
+        return {}
+    return {"body": _str(order.get("text")), "order": order}
+
+
+def _read_system(msg: dict) -> dict:
+    content = _dict(msg.get("system"))
+    return {
+        "body": _str(content.get("body")),
+        "system_type": _str(content.get("type")),
+        # new_wa_id is the pre-v12 name of the same field.
+        "new_wa_id": _str(content.get("wa_id")) or _str(content.get("new_wa_id")),
+        "new_user_id": _str(content.get("user_id")),
+    }
+
+
+_READERS = {
+    "text": _read_text,
+    **dict.fromkeys(MEDIA_TYPES, _read_media),
+    "location": _read_location,
+    "contacts": _read_contacts,
+    "interactive": _read_interactive,
+    "button": _read_button,
+    "reaction": _read_reaction,
+    "order": _read_order,
+    "system": _read_system,
+}
+
+
+def _parse_message(
+    raw: Any, phone_number_id: str, display_number: str, contacts: list[dict]
+) -> InboundMessage:
+    msg = _dict(raw)
+    message_id = _str(msg.get("id"))
+    if not message_id:
+        raise PayloadError("an inbound message has no message id")
+    message_type = _str(msg.get("type"))
+    reader = _READERS.get(message_type)
+    fields = reader(msg) if reader else {}
+    context = _dict(msg.get("context"))
+    referral = msg.get("referral")
+    sender = _identity(
+        contacts,
+        _str(msg.get("from")),
+        _str(msg.get("from_user_id")),
+        _str(msg.get("from_parent_user_id")),
+    )
+    return InboundMessage(
+        message_id=message_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_number,
+        sender=sender,
+        timestamp=_int(msg.get("timestamp")),
+        type=message_type,
+        reply_to_message_id=_str(context.get("id")),
+        forwarded=_flag(context.get("forwarded"))
+        or _flag(context.get("frequently_forwarded")),
+        errors=_errors(msg.get("errors")),
+        referral=referral if isinstance(referral, dict) else None,
+        raw=msg,
+        **fields,
+    )
+
+
+# --------------------------------------------------------------------------
+# Status ordering
+# --------------------------------------------------------------------------
+
+
+def status_moves_forward(current: str, new: str) -> bool:
+    """Tell whether a message in state ``current`` may take state ``new``.
+
+    Meta does not guarantee webhook order, so a late ``delivered`` can arrive
+    after ``read``. The rules:
+
+    * the same state never moves;
+    * ``failed`` replaces anything except ``read`` (a read message was
+      delivered, whatever a later failure report says);
+    * a state outside :data:`STATUS_RANK` (e.g. ``played``) never moves;
+    * after ``failed``, only ``delivered`` or ``read`` move (they prove the
+      message arrived; a late ``sent`` does not);
+    * otherwise the rank must go up; an unknown or empty ``current`` ranks 0.
+    """
+    if new == current:
+        return False
+    if new == "failed":
+        return current != "read"
+    if new not in STATUS_RANK:
+        return False
+    if current == "failed":
+        return new in ("delivered", "read")
+    return STATUS_RANK[new] > STATUS_RANK.get(current, 0)

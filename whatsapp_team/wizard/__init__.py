@@ -1,0 +1,1 @@
+from . import whatsapp_sandbox_message
