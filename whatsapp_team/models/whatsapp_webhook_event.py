@@ -113,16 +113,19 @@ class WhatsappWebhookEvent(models.Model):
         auto_commit = not odoo_module.current_test
         done = 0
         while done < limit:
+            # the previous event's outcome (e.g. its retry delay) must be in
+            # the database before we look for the next one
+            self.flush_model()
             self.env.cr.execute(
                 """
                 SELECT id FROM whatsapp_webhook_event
                  WHERE state = 'pending'
-                   AND (next_attempt_at IS NULL
-                        OR next_attempt_at <= now() at time zone 'utc')
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
                  ORDER BY id
                  LIMIT 1
                    FOR UPDATE SKIP LOCKED
-                """
+                """,
+                [fields.Datetime.now()],
             )
             row = self.env.cr.fetchone()
             if not row:

@@ -22,7 +22,8 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_VERSION = "v26.0"
 DEFAULT_BASE_URL = "https://graph.facebook.com"
-DEFAULT_TIMEOUT = (5, 30)
+# One number, as Odoo and most proxies expect; Meta answers well within it.
+DEFAULT_TIMEOUT = 20
 USER_AGENT = "odoo-whatsapp-team/1.0"
 
 PHONE_NUMBER_FIELDS = "display_phone_number,verified_name,quality_rating"

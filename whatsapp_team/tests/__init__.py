@@ -1,0 +1,6 @@
+from . import test_inbound_types
+from . import test_partner_matching
+from . import test_sandbox
+from . import test_security
+from . import test_statuses
+from . import test_webhook_http

@@ -1,0 +1,182 @@
+from odoo.tests import tagged
+
+from .common import WhatsappCase
+
+
+@tagged("post_install", "-at_install", "whatsapp_partner")
+class TestPartnerMatching(WhatsappCase):
+    def conversation_of(self, wa_id=None, **fields):
+        return self.deliver(self.message(wa_id, **fields)).conversation_id
+
+    def test_partner_found_from_a_national_number_in_its_country(self):
+        brazil = self.env.ref("base.br")
+        partner = self.env["res.partner"].create(
+            {"name": "Ana", "phone": "(11) 98765-4321", "country_id": brazil.id}
+        )
+        self.assertEqual(partner.whatsapp_phone_key, "551187654321")
+        self.assertEqual(self.conversation_of("5511987654321").partner_id, partner)
+
+    def test_brazil_ninth_digit_either_way(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Bruno", "mobile": "+55 21 99876-5432"}
+        )
+        # WhatsApp id of an old account, without the ninth digit
+        self.assertEqual(self.conversation_of("552198765432").partner_id, partner)
+
+    def test_mexico_mobile_one(self):
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Jorge",
+                "mobile": "55 1234 5678",
+                "country_id": self.env.ref("base.mx").id,
+            }
+        )
+        self.assertEqual(self.conversation_of("5215512345678").partner_id, partner)
+
+    def test_china(self):
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Li",
+                "mobile": "138 0013 8000",
+                "country_id": self.env.ref("base.cn").id,
+            }
+        )
+        self.assertEqual(self.conversation_of("8613800138000").partner_id, partner)
+
+    def test_new_customer_gets_one_new_partner(self):
+        conversation = self.conversation_of("5511912345678", name="Carla Lima")
+        partner = conversation.partner_id
+        self.assertEqual(partner.name, "Carla Lima")
+        self.assertEqual(partner.mobile, "+55 11 91234-5678")
+        self.assertEqual(partner.country_id, self.env.ref("base.br"))
+        self.assertEqual(partner.whatsapp_mobile_key, "551112345678")
+        again = self.conversation_of("5511912345678", name="Carla L.")
+        self.assertEqual(again, conversation)
+        self.assertEqual(
+            self.env["res.partner"].search_count(
+                [("whatsapp_mobile_key", "=", "551112345678")]
+            ),
+            1,
+        )
+
+    def test_same_customer_on_two_numbers_is_one_partner(self):
+        other = self.env["whatsapp.account"].create(
+            {
+                "name": "Support",
+                "phone_number_id": "222",
+                "app_secret": self.account.app_secret,
+                "access_token": "x",
+                "graph_base_url": self.graph_server.url,
+            }
+        )
+        first = self.conversation_of("32478111111", name="Eva")
+        second = self.deliver(
+            self.message("32478111111", name="Eva"), account=other
+        ).conversation_id
+        self.assertNotEqual(first, second)
+        self.assertEqual(first.partner_id, second.partner_id)
+
+    def test_several_matches_choice_is_deterministic(self):
+        Partner = self.env["res.partner"]
+        company = Partner.create(
+            {"name": "Acme", "is_company": True, "phone": "+32 2 555 01 01"}
+        )
+        person_old = Partner.create({"name": "Old Person", "phone": "+32 2 555 01 01"})
+        Partner.create({"name": "New Person", "mobile": "+32 2 555 01 01"})
+        self.assertLess(company.id, person_old.id)
+        # a person over a company, then the oldest
+        self.assertEqual(self.conversation_of("3225550101").partner_id, person_old)
+
+    def test_partner_already_chatting_on_this_number_wins(self):
+        Partner = self.env["res.partner"]
+        oldest = Partner.create({"name": "Oldest", "mobile": "+32 478 22 22 22"})
+        chatting = Partner.create({"name": "Chatting", "mobile": "+32 478 22 22 22"})
+        # "Chatting" already has a conversation on this number (under a username)
+        self.env["whatsapp.conversation"].create(
+            {
+                "account_id": self.account.id,
+                "partner_id": chatting.id,
+                "wa_user_id": "BE.42",
+            }
+        )
+        self.assertLess(oldest.id, chatting.id)
+        self.assertEqual(self.conversation_of("32478222222").partner_id, chatting)
+
+    def test_archived_and_other_company_partners_are_not_matched(self):
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        self.env["res.partner"].create(
+            {"name": "Archived", "mobile": "+32 478 33 33 33", "active": False}
+        )
+        self.env["res.partner"].create(
+            {
+                "name": "Elsewhere",
+                "mobile": "+32 478 33 33 33",
+                "company_id": other_company.id,
+            }
+        )
+        partner = self.conversation_of("32478333333", name="Fresh").partner_id
+        self.assertEqual(partner.name, "Fresh")
+
+    def test_keys_follow_number_changes(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Moving", "mobile": "+32 478 44 44 44"}
+        )
+        partner.mobile = "+32 478 55 55 55"
+        self.assertEqual(partner.whatsapp_mobile_key, "32478555555")
+        self.assertEqual(self.conversation_of("32478555555").partner_id, partner)
+        partner.mobile = False
+        self.assertFalse(partner.whatsapp_mobile_key)
+
+    def test_matching_uses_the_index_not_a_scan(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "EXPLAIN SELECT id FROM res_partner"
+            " WHERE whatsapp_phone_key = %s OR whatsapp_mobile_key = %s",
+            ["32470123456", "32470123456"],
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute(
+            "SELECT indexname FROM pg_indexes"
+            " WHERE tablename = 'res_partner' AND indexname LIKE %s",
+            ["%whatsapp%key%"],
+        )
+        self.assertEqual(len(self.env.cr.fetchall()), 2, plan)
+
+    # ---- business-scoped user ids (2026 usernames) ----
+
+    def test_user_id_only_then_both_land_in_the_same_conversation(self):
+        first = self.deliver(
+            self.message(
+                None, user_id="BR.1502576394655843", username="ana.s", name="Ana"
+            )
+        )
+        conversation = first.conversation_id
+        self.assertFalse(conversation.wa_id)
+        self.assertEqual(conversation.wa_username, "ana.s")
+        self.assertEqual(conversation.partner_id.country_id, self.env.ref("base.br"))
+        both = self.deliver(
+            self.message("5511955554444", user_id="BR.1502576394655843", name="Ana")
+        )
+        self.assertEqual(both.conversation_id, conversation)
+        self.assertEqual(conversation.wa_id, "5511955554444")
+        self.assertEqual(conversation.partner_id.mobile, "+55 11 95555-4444")
+        phone_only = self.deliver(self.message("5511955554444", name="Ana"))
+        self.assertEqual(phone_only.conversation_id, conversation)
+        self.assertEqual(self.env["whatsapp.conversation"].search_count([]), 1)
+
+    def test_phone_conversation_and_user_id_conversation_are_merged(self):
+        by_phone = self.conversation_of("32479000001", name="Tom")
+        by_user = self.deliver(
+            self.message(None, user_id="BE.777", name="Tom")
+        ).conversation_id
+        self.assertNotEqual(by_phone, by_user)
+        merged = self.deliver(
+            self.message("32479000001", user_id="BE.777", name="Tom")
+        ).conversation_id
+        self.assertEqual(merged, by_phone)
+        self.assertFalse(by_user.exists())
+        self.assertEqual(merged.wa_user_id, "BE.777")
+        self.assertEqual(len(merged.message_ids_wa), 3)
+        self.assertEqual(
+            len(merged.message_ids.filtered(lambda m: m.message_type == "comment")), 3
+        )
