@@ -8,7 +8,9 @@
     "website": "https://github.com/whatsapp-team/whatsapp_team",
     "license": "LGPL-3",
     "depends": ["mail", "phone_validation", "crm"],
-    "external_dependencies": {"python": ["phonenumbers", "requests", "dateutil"]},
+    "external_dependencies": {
+        "python": ["phonenumbers", "requests", "python-dateutil"]
+    },
     "data": [
         "security/whatsapp_security.xml",
         "security/ir.model.access.csv",

@@ -91,7 +91,6 @@ class WhatsappAccount(models.Model):
         ),
     ]
 
-    @api.depends_context("uid")
     def _compute_callback_url(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
         for account in self:

@@ -279,6 +279,8 @@ class WhatsappMessage(models.Model):
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             attachment_ids=self.attachment_ids.ids,
+            # when the customer wrote it, even if processed later
+            date=self.wa_timestamp or fields.Datetime.now(),
         )
         self.mail_message_id = mail_message
 

@@ -1,5 +1,6 @@
 import json
-from datetime import timedelta
+import time
+from datetime import timedelta, timezone
 
 from freezegun import freeze_time
 
@@ -36,8 +37,10 @@ class TestWebhookHttp(WhatsappCase):
         partner = self.env["res.partner"].create(
             {"name": "Marie Dubois", "mobile": "0470 12 34 56"}
         )
+        # written two hours ago, delivered now: the chat shows when it was written
+        written = int(time.time()) - 7200
         message, contact = self.message(
-            "32470123456", body="Bonjour *Odoo*", name="Marie"
+            "32470123456", body="Bonjour *Odoo*", name="Marie", timestamp=written
         )
         response = self.post_webhook(self.payload([(message, contact)]))
         self.assertEqual(response.status_code, 200)
@@ -80,6 +83,11 @@ class TestWebhookHttp(WhatsappCase):
         self.assertEqual(chatter.model, "whatsapp.conversation")
         self.assertEqual(chatter.res_id, conversation.id)
         self.assertIn("<b>Odoo</b>", chatter.body)
+        self.assertEqual(chatter.date, wa_message.wa_timestamp)
+        self.assertEqual(
+            int(wa_message.wa_timestamp.replace(tzinfo=timezone.utc).timestamp()),
+            written,
+        )
         self.assertEqual(conversation.last_inbound_at, wa_message.wa_timestamp)
         self.assertEqual(
             conversation.window_expires_at,

@@ -1,7 +1,10 @@
 import base64
+import io
 import json
 import secrets
 import time
+
+from PIL import Image, ImageDraw
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -189,7 +192,7 @@ class WhatsappSandboxMessage(models.TransientModel):
                 "Oi! Is the *summer collection* in stock?",
                 3600,
             ),
-            ("Ana Souza", "+55 11 8765-4321", "image", "This one, in blue", 3500),
+            ("Ana Souza", "+55 11 8765-4321", "image", "This one, in _blue_", 3500),
             (
                 "Li Wei",
                 "+86 138 0013 8000",
@@ -207,16 +210,16 @@ class WhatsappSandboxMessage(models.TransientModel):
             ),
         ]
         for name, phone, kind, body, age in script:
-            self._simulate(
-                account,
-                {
-                    "name": name,
-                    "phone": phone,
-                    "type": kind,
-                    "body": body,
-                    "timestamp": now - age,
-                },
-            )
+            values = {
+                "name": name,
+                "phone": phone,
+                "type": kind,
+                "body": body,
+                "timestamp": now - age,
+            }
+            if kind == "image":
+                values.update(content=_demo_picture(), mime_type="image/jpeg")
+            self._simulate(account, values)
         # a customer who shows only a username (2026): no phone number at all
         self._simulate(
             account,
@@ -229,3 +232,19 @@ class WhatsappSandboxMessage(models.TransientModel):
                 "timestamp": now - 300,
             },
         )
+
+
+def _demo_picture():
+    """A product photo stand-in: a blue armchair drawn on a warm background."""
+    image = Image.new("RGB", (480, 360), (244, 236, 222))
+    draw = ImageDraw.Draw(image)
+    blue, dark = (38, 93, 171), (24, 60, 112)
+    draw.rounded_rectangle((110, 90, 370, 230), radius=28, fill=blue)  # back
+    draw.rounded_rectangle((90, 180, 390, 270), radius=24, fill=dark)  # seat
+    draw.rounded_rectangle((70, 150, 130, 280), radius=20, fill=blue)  # arms
+    draw.rounded_rectangle((350, 150, 410, 280), radius=20, fill=blue)
+    for x in (110, 360):
+        draw.rectangle((x, 280, x + 12, 320), fill=(90, 60, 40))  # legs
+    output = io.BytesIO()
+    image.save(output, format="JPEG", quality=85)
+    return output.getvalue()

@@ -1,0 +1,153 @@
+"""Take the README's screenshots from a running demo (``make demo``).
+
+Usage: python3 scripts/screenshots.py [--url http://localhost:8069]
+Drives headless Chromium over the DevTools protocol as a logged-in user.
+"""
+
+import argparse
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import websocket
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+class Browser:
+    def __init__(self, port=9333, width=1400, height=900):
+        self.profile = tempfile.mkdtemp(prefix="wa-shots-")
+        binary = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not binary:
+            raise SystemExit("Chromium is needed: apt-get install chromium")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={self.profile}",
+                f"--remote-debugging-port={port}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _attempt in range(50):
+            try:
+                targets = requests.get(
+                    f"http://127.0.0.1:{port}/json", timeout=2
+                ).json()
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
+        )
+        self.counter = 0
+
+    def call(self, method, **params):
+        self.counter += 1
+        self.ws.send(
+            json.dumps({"id": self.counter, "method": method, "params": params})
+        )
+        while True:
+            answer = json.loads(self.ws.recv())
+            if answer.get("id") == self.counter:
+                return answer.get("result", {})
+
+    def evaluate(self, expression):
+        result = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True
+        )
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, selector, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(f"!!document.querySelector({json.dumps(selector)})"):
+                return
+            time.sleep(0.3)
+        raise TimeoutError(selector)
+
+    def shot(self, name):
+        time.sleep(1.0)  # let transitions end
+        # toasts (e.g. "page out of date" after an update) are not the subject
+        self.evaluate(
+            "document.querySelectorAll('.o_notification').forEach(n => n.remove())"
+        )
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        (DOCS / name).write_bytes(base64.b64decode(data))
+        print("wrote", DOCS / name)
+
+    def close(self):
+        self.ws.close()
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://localhost:8069")
+    parser.add_argument("--db", default="whatsapp_demo")
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    args = parser.parse_args()
+    DOCS.mkdir(exist_ok=True)
+
+    session = requests.Session()
+    session.post(
+        f"{args.url}/web/session/authenticate",
+        json={
+            "params": {"db": args.db, "login": args.login, "password": args.password}
+        },
+        timeout=30,
+    ).raise_for_status()
+    cookie = session.cookies.get("session_id")
+
+    browser = Browser()
+    try:
+        browser.call("Network.enable")
+        browser.call("Network.setCookie", name="session_id", value=cookie, url=args.url)
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action/1",
+        )
+        browser.wait_for(".o-mail-Message img, .o-mail-AttachmentImage")
+        browser.shot("conversation.png")
+
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action",
+        )
+        browser.wait_for(".o_list_renderer .o_data_row")
+        browser.shot("inbox.png")
+
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_account_action/1",
+        )
+        browser.wait_for("button[name=action_simulate_message]")
+        browser.evaluate(
+            "document.querySelector('button[name=action_simulate_message]').click()"
+        )
+        browser.wait_for(".modal button[name=action_send]")
+        browser.shot("simulate.png")
+    finally:
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
