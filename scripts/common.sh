@@ -58,6 +58,20 @@ ensure_odoo() {
     "$PYTHON" -c "import odoo" || die "Odoo was installed but still cannot be imported"
 }
 
+# Odoo's browser tests (tours) run in Chromium; without it they would be skipped.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+        || command -v google-chrome >/dev/null 2>&1; then
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        info "installing Chromium for the browser tests (apt-get install chromium)"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+            && return
+    fi
+    die "Chromium is not installed and could not be installed: the browser tests need it (Debian/Ubuntu: apt-get install chromium)"
+}
+
 odoo_addons_path() {
     local odoo_root
     odoo_root="$("$PYTHON" -c 'import odoo, os; print(os.path.dirname(os.path.dirname(os.path.abspath(odoo.__file__))))')"

@@ -24,6 +24,9 @@
         "views/whatsapp_menus.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["whatsapp_team/static/tests/tours/**/*"],
+    },
     "application": True,
     "installable": True,
 }

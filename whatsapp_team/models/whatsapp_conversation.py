@@ -19,7 +19,7 @@ class WhatsappConversation(models.Model):
     _order = "last_message_at desc, id desc"
     _rec_names_search = ["name", "phone", "wa_username", "partner_id"]
 
-    name = fields.Char(compute="_compute_name", store=True, readonly=False)
+    name = fields.Char(compute="_compute_name", store=True)
     account_id = fields.Many2one(
         "whatsapp.account",
         string="WhatsApp Number",

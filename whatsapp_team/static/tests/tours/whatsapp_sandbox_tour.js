@@ -1,0 +1,52 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+// An administrator plays a customer on the sandbox number, then reads the
+// message in the chat that opens.
+registry.category("web_tour.tours").add("whatsapp_team_sandbox_tour", {
+    steps: () => [
+        {
+            content: "open the sandbox number",
+            trigger: ".o_data_row td:contains('Tour Sandbox')",
+            run: "click",
+        },
+        {
+            content: "simulate an incoming message",
+            trigger: "button[name=action_simulate_message]",
+            run: "click",
+        },
+        {
+            content: "the customer's name",
+            trigger: ".modal .o_field_widget[name=customer_name] input",
+            run: "edit Tour Customer",
+        },
+        {
+            content: "the customer's number",
+            trigger: ".modal .o_field_widget[name=customer_phone] input",
+            run: "edit +34 612 00 11 22",
+        },
+        {
+            content: "what they write",
+            trigger: ".modal .o_field_widget[name=body] textarea",
+            run: "edit Hola, *precio* del sofá?",
+        },
+        {
+            content: "send it as the customer",
+            trigger: ".modal button[name=action_send]",
+            run: "click",
+        },
+        {
+            content: "the chat opens on the new customer",
+            trigger: ".o_form_view .o_field_widget[name=name]:contains('Tour Customer')",
+        },
+        {
+            content: "the message is in the chatter, formatted, by the customer",
+            trigger: ".o-mail-Message:has(.o-mail-Message-author:contains('Tour Customer')) .o-mail-Message-body:has(b:contains('precio'))",
+        },
+        {
+            content: "the number is shown in international form",
+            trigger: ".o_field_widget[name=phone]:contains('+34 612 00 11 22')",
+        },
+    ],
+});
