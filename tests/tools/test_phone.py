@@ -70,3 +70,16 @@ def test_region_and_display():
     assert phone.region_of("junk") is None
     assert phone.international("+5511987654321") == "+55 11 98765-4321"
     assert phone.international("junk") == "junk"
+
+
+def test_wa_id_unknown_to_phonenumbers_still_has_a_key():
+    # 14 digits after +1 is impossible for phonenumbers, yet Meta sent it
+    assert phone.wa_id_key("16505554059136") == "16505554059136"
+    assert phone.wa_id_key("+16505554059136") == "16505554059136"
+    assert phone.wa_id_key("") is None
+    # partners typed the same way get the same key
+    assert phone.match_key("+1 650 555 405 9136") == "16505554059136"
+    assert phone.match_key("0016505554059136") == "16505554059136"
+    # but too few digits do not
+    assert phone.match_key("+12") is None
+    assert phone.match_key("+1234567") is None

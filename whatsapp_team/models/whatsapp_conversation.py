@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.osv import expression
 
 from ..tools import phone as phone_tools
 
@@ -143,13 +144,13 @@ class WhatsappConversation(models.Model):
         self._lock_identity(phone_key, user_id)
 
         Conversation = self.sudo().with_context(active_test=False)
-        domain = []
+        identity_domains = []
         if phone_key:
-            domain.append([("phone_key", "=", phone_key)])
+            identity_domains.append([("phone_key", "=", phone_key)])
         if user_id:
-            domain.append([("wa_user_id", "=", user_id)])
-        domain = [("account_id", "=", account.id)] + (
-            ["|"] + domain[0] + domain[1] if len(domain) == 2 else domain[0]
+            identity_domains.append([("wa_user_id", "=", user_id)])
+        domain = expression.AND(
+            [[("account_id", "=", account.id)], expression.OR(identity_domains)]
         )
         conversations = Conversation.search(domain, order="id")
         if not conversations:
@@ -217,8 +218,11 @@ class WhatsappConversation(models.Model):
                 "name": identity.profile_name
                 or identity.username
                 or (e164 and phone_tools.international(e164))
+                or identity.wa_id
                 or identity.user_id,
-                "mobile": e164 and phone_tools.international(e164),
+                "mobile": phone_tools.international(e164)
+                if e164
+                else identity.wa_id and "+" + identity.wa_id.lstrip("+"),
                 "country_id": country.id,
                 "company_id": False,
             }

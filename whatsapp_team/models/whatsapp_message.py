@@ -1,4 +1,3 @@
-import base64
 import json
 import logging
 import mimetypes
@@ -419,8 +418,3 @@ def _from_epoch(timestamp):
     if not timestamp:
         return False
     return datetime.fromtimestamp(int(timestamp), tz=timezone.utc).replace(tzinfo=None)
-
-
-def media_data_uri(content, mime_type):
-    """Small helper for views: ``data:`` URI of a media payload."""
-    return f"data:{mime_type};base64,{base64.b64encode(content).decode()}"

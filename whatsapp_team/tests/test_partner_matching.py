@@ -180,3 +180,13 @@ class TestPartnerMatching(WhatsappCase):
         self.assertEqual(
             len(merged.message_ids.filtered(lambda m: m.message_type == "comment")), 3
         )
+
+    def test_number_unknown_to_phonenumbers_is_still_one_customer(self):
+        # Meta vouches for the id even when phonenumbers' metadata does not
+        conversation = self.conversation_of("16505554059136", name="New Range")
+        self.assertEqual(conversation.phone_key, "16505554059136")
+        self.assertEqual(conversation.partner_id.mobile, "+16505554059136")
+        self.assertEqual(conversation.partner_id.whatsapp_mobile_key, "16505554059136")
+        again = self.conversation_of("16505554059136", name="New Range")
+        self.assertEqual(again, conversation)
+        self.assertEqual(len(conversation.message_ids_wa), 2)

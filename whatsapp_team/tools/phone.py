@@ -92,7 +92,7 @@ def match_key(number, default_region=None):
     """
     parsed = parse(number, default_region)
     if parsed is None:
-        return None
+        return _international_digits(number)
     national = str(parsed.national_number)
     fold = _FOLDED_DIGITS.get(parsed.country_code)
     if fold:
@@ -107,6 +107,21 @@ def wa_id_key(wa_id):
     if not wa_id:
         return None
     return match_key("+" + wa_id.lstrip("+"))
+
+
+def _international_digits(number):
+    # A number written in international form that phonenumbers does not know
+    # (a new range, outdated metadata, or a WhatsApp id Meta vouches for)
+    # still identifies one line: its digits are its key.
+    if not isinstance(number, str):
+        return None
+    text = number.strip()
+    if not text.startswith(("+", "00")):
+        return None
+    digits = "".join(char for char in text if char.isdigit())
+    if text.startswith("00"):
+        digits = digits[2:]
+    return digits if 8 <= len(digits) <= 15 else None
 
 
 def region_of(number):
