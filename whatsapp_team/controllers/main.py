@@ -42,7 +42,7 @@ class WhatsappWebhookController(http.Controller):
         if (httprequest.content_length or 0) > MAX_BODY_SIZE:
             return self._answer(413, "Payload Too Large")
         body = httprequest.get_data()
-        status, text = (
+        status, text, _event = (
             request.env["whatsapp.webhook.event"]
             .sudo()
             ._receive(body, httprequest.headers.get("X-Hub-Signature-256"))

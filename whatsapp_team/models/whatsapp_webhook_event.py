@@ -3,8 +3,11 @@ import logging
 import traceback
 from datetime import timedelta
 
-from odoo import api, fields, models
+from psycopg2 import IntegrityError
+
+from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..tools import signature
 from ..tools.payload import PayloadError, parse_webhook, phone_number_ids
@@ -15,6 +18,12 @@ _logger = logging.getLogger(__name__)
 MAX_BODY_SIZE = 3 * 1024 * 1024
 MAX_ATTEMPTS = 10
 BATCH_SIZE = 200
+# a unique key taken by a concurrent transaction: retried at once this often
+QUICK_RETRIES = 3
+
+
+class UnknownNumberError(Exception):
+    """A message for a WhatsApp number that is not configured (yet)."""
 
 
 class WhatsappWebhookEvent(models.Model):
@@ -54,18 +63,21 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     def _receive(self, body, signature_header):
-        """Check and store one webhook body; return ``(http_status, text)``.
+        """Check and store one webhook body.
+
+        Returns ``(http_status, text, event)``; ``event`` is empty unless stored.
 
         Nothing is stored unless the body is signed with the app secret of a
         number it concerns.
         """
         if len(body) > MAX_BODY_SIZE:
-            return 413, "Payload Too Large"
+            return 413, "Payload Too Large", self.browse()
         try:
-            payload = json.loads(body)
+            text = body.decode("utf-8")  # Meta sends UTF-8; we store it as text
+            payload = json.loads(text)
             pnids = phone_number_ids(payload)
         except (ValueError, PayloadError):
-            return 400, "Bad Request"
+            return 400, "Bad Request", self.browse()
         Account = self.env["whatsapp.account"].sudo()
         accounts = (
             Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
@@ -94,10 +106,10 @@ class WhatsappWebhookEvent(models.Model):
                 "WhatsApp webhook refused: bad or missing signature (numbers %s)",
                 pnids,
             )
-            return 403, "Forbidden"
-        self.sudo().create({"account_id": account.id, "payload": body.decode("utf-8")})
+            return 403, "Forbidden", self.browse()
+        event = self.sudo().create({"account_id": account.id, "payload": text})
         self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
-        return 200, "OK"
+        return 200, "OK", event
 
     # ------------------------------------------------------------
     # Processing
@@ -130,8 +142,17 @@ class WhatsappWebhookEvent(models.Model):
             row = self.env.cr.fetchone()
             if not row:
                 break
-            self.browse(row[0])._process()
             done += 1
+            try:
+                self.browse(row[0])._process()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if not auto_commit:
+                    raise
+                # another transaction touched the same rows: the event is
+                # still pending and is taken again with a fresh snapshot
+                self.env.cr.rollback()  # pylint: disable=invalid-commit
+                self.env.invalidate_all()
+                continue
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self.search_count([("state", "=", "pending")])
@@ -140,39 +161,46 @@ class WhatsappWebhookEvent(models.Model):
         return done
 
     def action_process(self):
-        """Process these events now (administrators, after fixing a cause)."""
+        """Queue these events for processing now (after fixing their cause).
+
+        The cron does the work: only one instance of it runs at a time, so
+        events are never processed by two transactions at once.
+        """
         self.filtered(lambda e: e.state != "done").write(
             {"state": "pending", "next_attempt_at": False}
         )
-        self._process()
+        self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _("The events are being processed."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def _process(self):
+        """Process these events in the current transaction.
+
+        A failure is kept on the event, which is retried later; concurrency
+        errors are left to the caller (Odoo retries the transaction).
+        """
         for event in self:
+            # pending writes of earlier work must not fail inside the savepoint
+            self.env.flush_all()
             try:
                 with self.env.cr.savepoint():
                     counts = event._process_payload()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except IntegrityError as error:
+                # a concurrent transaction stored the same customer or
+                # message first: retry soon, with a fresh view of the data
+                event._record_failure(error, quick=True)
+                continue
             except Exception as error:  # noqa: BLE001 - kept and retried, never lost
-                self.env.invalidate_all()
-                attempts = event.attempts + 1
-                _logger.warning(
-                    "WhatsApp webhook event %s failed (attempt %s): %s",
-                    event.id,
-                    attempts,
-                    error,
-                )
-                event.write(
-                    {
-                        "attempts": attempts,
-                        "error": "".join(
-                            traceback.format_exception_only(type(error), error)
-                        )
-                        + "\n"
-                        + traceback.format_exc(limit=-8),
-                        "state": "failed" if attempts >= MAX_ATTEMPTS else "pending",
-                        "next_attempt_at": fields.Datetime.now()
-                        + timedelta(minutes=2**attempts),
-                    }
-                )
+                event._record_failure(error)
                 continue
             event.write(
                 {
@@ -185,6 +213,34 @@ class WhatsappWebhookEvent(models.Model):
                     "status_count": counts[1],
                 }
             )
+
+    def _record_failure(self, error, quick=False):
+        self.ensure_one()
+        self.env.invalidate_all()
+        attempts = self.attempts + 1
+        _logger.warning(
+            "WhatsApp webhook event %s failed (attempt %s): %s",
+            self.id,
+            attempts,
+            error,
+        )
+        delay = (
+            timedelta(0)
+            if quick and attempts <= QUICK_RETRIES
+            else timedelta(minutes=2**attempts)
+        )
+        self.write(
+            {
+                "attempts": attempts,
+                "error": "".join(traceback.format_exception_only(type(error), error))
+                + "\n"
+                + traceback.format_exc(limit=-8),
+                "state": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+                "next_attempt_at": fields.Datetime.now() + delay,
+            }
+        )
+        if quick:
+            self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
 
     def _process_payload(self):
         self.ensure_one()
@@ -204,12 +260,11 @@ class WhatsappWebhookEvent(models.Model):
         for inbound in batch.messages:
             account = accounts.get(inbound.phone_number_id)
             if not account:
-                _logger.info(
-                    "WhatsApp message %s for unknown number %s ignored",
-                    inbound.message_id,
-                    inbound.phone_number_id,
+                # kept and retried: adding the number later recovers it
+                raise UnknownNumberError(
+                    f"WhatsApp number {inbound.phone_number_id} is not configured: "
+                    "add it under WhatsApp > Configuration > Numbers"
                 )
-                continue
             Message._receive_inbound(account, inbound)
             received += 1
         for status in batch.statuses:

@@ -129,6 +129,7 @@ class TestWebhookHttp(WhatsappCase):
             b"[1, 2]",
             b'{"object": "page", "entry": []}',
             "é".encode("latin-1"),
+            '{"object": "whatsapp_business_account", "entry": []}'.encode("utf-16"),
         ):
             response = self.post_webhook(body)
             self.assertEqual(response.status_code, 400, body)
@@ -212,20 +213,25 @@ class TestWebhookHttp(WhatsappCase):
             self.env["whatsapp.message"].search([("wa_message_id", "=", good[0]["id"])])
         )
 
-    def test_event_fixed_by_administrator_is_processed_on_demand(self):
+    def test_message_for_a_number_not_configured_yet_is_kept(self):
         message, contact = self.message("32470123461", body="late number")
         payload = self.payload([(message, contact)])
         payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = (
             "999"
         )
-        # signed by our app for a number we do not know yet: kept, nothing done
+        # signed by our Meta app for a number we do not know yet: kept
         self.assertEqual(self.post_webhook(payload).status_code, 200)
         self.process()
         event = self.events()
-        self.assertEqual((event.state, event.message_count), ("done", 0))
+        self.assertEqual((event.state, event.attempts), ("pending", 1))
+        self.assertIn("999 is not configured", event.error)
+        # the administrator adds the number and processes the event now
         self.account.phone_number_id = "999"
-        event.action_process()
-        self.assertEqual(event.message_count, 1)
+        action = event.action_process()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(event.state, "pending", "the cron does the work")
+        self.process()
+        self.assertEqual((event.state, event.message_count), ("done", 1))
         self.assertTrue(
             self.env["whatsapp.message"].search([("wa_message_id", "=", message["id"])])
         )

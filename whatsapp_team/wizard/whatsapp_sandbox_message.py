@@ -122,9 +122,12 @@ class WhatsappSandboxMessage(models.TransientModel):
             values["media_id"] = account._get_sandbox_graph().add_media(
                 content, values.get("mime_type", "image/png")
             )
-        body = json.dumps(self._build_payload(account, values)).encode()
+        payload = self._build_payload(account, values)
+        body = json.dumps(payload).encode()
         Event = self.env["whatsapp.webhook.event"].sudo()
-        status, text = Event._receive(body, signature.sign(account.app_secret, body))
+        status, text, event = Event._receive(
+            body, signature.sign(account.app_secret, body)
+        )
         if status != 200:
             raise UserError(
                 _(
@@ -133,24 +136,12 @@ class WhatsappSandboxMessage(models.TransientModel):
                     text=text,
                 )
             )
-        # Process at once: the sandbox media lives in this process only.
-        Event.search(
-            [("account_id", "=", account.id), ("state", "=", "pending")]
-        )._process()
+        # Processed at once, in this transaction: the sandbox's media lives in
+        # this process, and the event is not visible to the cron until commit.
+        event._process()
+        wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         return (
-            self.env["whatsapp.message"]
-            .sudo()
-            .search(
-                [
-                    (
-                        "wa_message_id",
-                        "=",
-                        json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][
-                            0
-                        ]["id"],
-                    )
-                ]
-            )
+            self.env["whatsapp.message"].sudo().search([("wa_message_id", "=", wamid)])
         )
 
     def action_send(self):

@@ -1,0 +1,482 @@
+"""The webhook against a real ``--workers=2 --max-cron-threads=1`` Odoo.
+
+Each test posts signed bodies over HTTP the way Meta does, then waits (bounded)
+for the cron worker to process them and counts the outcome in PostgreSQL.
+Every test uses numbers of its own, drawn at random, so the tests share the
+server and the WhatsApp number but no customer.
+"""
+
+import random
+import threading
+import time
+from contextlib import contextmanager
+
+import harness
+import pytest
+import requests
+
+WAIT = 90  # seconds: the longest any processing may take here
+
+phone = harness.addon_tools().phone
+
+
+def fresh_wa_id(e2e, style):
+    """A random WhatsApp id no partner and no conversation has yet."""
+    for _attempt in range(100):
+        wa_id = harness.random_wa_id(style)
+        key = phone.wa_id_key(wa_id)
+        taken = e2e.scalar(
+            "SELECT count(*) FROM res_partner"
+            " WHERE whatsapp_phone_key = %(k)s OR whatsapp_mobile_key = %(k)s",
+            {"k": key},
+        ) + e2e.scalar(
+            "SELECT count(*) FROM whatsapp_conversation WHERE phone_key = %s", [key]
+        )
+        if key and not taken:
+            return wa_id
+    raise AssertionError("no free random number found")
+
+
+def partners_with_key(e2e, key):
+    return e2e.scalar(
+        "SELECT count(*) FROM res_partner"
+        " WHERE whatsapp_phone_key = %(k)s OR whatsapp_mobile_key = %(k)s",
+        {"k": key},
+    )
+
+
+def conversations_of(e2e, key):
+    return e2e.sql(
+        "SELECT id, partner_id FROM whatsapp_conversation"
+        " WHERE account_id = %s AND phone_key = %s",
+        [e2e.account_id, key],
+    )
+
+
+def messages_in_conversations_of(e2e, key):
+    return e2e.scalar(
+        "SELECT count(*) FROM whatsapp_message m"
+        " JOIN whatsapp_conversation c ON c.id = m.conversation_id"
+        " WHERE c.account_id = %s AND c.phone_key = %s",
+        [e2e.account_id, key],
+    )
+
+
+def wait_processed(e2e, after_event_id, expected_events, wamids, timeout=WAIT):
+    """Wait until the events stored after ``after_event_id`` are all processed
+    and every message of ``wamids`` is stored."""
+    wamids = set(wamids)
+
+    def state():
+        return e2e.events_state(after_event_id), e2e.message_counts(wamids)
+
+    def finished():
+        # a failed attempt is only retried minutes later: stop at once
+        assert event_errors(e2e, after_event_id) == [], "webhook events failed"
+        events, messages = state()
+        return (
+            sum(events.values()) >= expected_events
+            and not events.get("pending")
+            and set(messages) == wamids
+        )
+
+    def describe():
+        events, messages = state()
+        return (
+            f"events after #{after_event_id}: {events}, "
+            f"messages stored: {len(messages)}/{len(wamids)}"
+        )
+
+    started = time.monotonic()
+    harness.wait_until(
+        finished, timeout, interval=0.2, what="processing", describe=describe
+    )
+    return time.monotonic() - started
+
+
+def assert_posted(results):
+    statuses = [result.status for result in results]
+    assert statuses == [200] * len(results), statuses
+
+
+@contextmanager
+def message_inserts_blocked(e2e):
+    """Hold a SHARE lock on the messages table: processing stops inside its
+    transaction at the insert of a message, while webhooks are still stored
+    and every read goes through."""
+    conn = e2e.settings.connect(e2e.db, autocommit=False)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("LOCK TABLE whatsapp_message IN SHARE MODE")
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def wait_for_blocked(e2e, wait_event, statement, unless=None):
+    """Wait until a server transaction waits on a lock of kind ``wait_event``
+    (``relation``, ``advisory``, ``transactionid``...) while running
+    ``statement`` (an ILIKE pattern), or until ``unless()`` is true."""
+
+    def blocked():
+        return e2e.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND state = 'active' AND wait_event_type = 'Lock'"
+            " AND wait_event = %s AND query ILIKE %s",
+            [e2e.db, wait_event, statement],
+        ) or (unless is not None and unless())
+
+    def describe():
+        rows = e2e.sql(
+            "SELECT wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity"
+            " WHERE datname = %s AND state != 'idle' AND pid != pg_backend_pid()",
+            [e2e.db],
+        )
+        return repr(rows)
+
+    harness.wait_until(
+        blocked,
+        WAIT,
+        what=f"a transaction waiting on a {wait_event} lock in {statement}",
+        describe=describe,
+    )
+
+
+INSERT_MESSAGE = '%INSERT INTO "whatsapp_message"%'
+
+
+class Call:
+    """``function(*args)`` running in a thread."""
+
+    def __init__(self, function, *args):
+        self.result = self.error = None
+        self._thread = threading.Thread(
+            target=self._run, args=(function, args), daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, function, args):
+        try:
+            self.result = function(*args)
+        except Exception as error:  # noqa: BLE001 - handed to the test
+            self.error = error
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def join(self, timeout=WAIT):
+        self._thread.join(timeout)
+        assert self.done(), "the call still runs"
+        return self
+
+
+def event_errors(e2e, after_event_id):
+    return e2e.sql(
+        "SELECT id, state, attempts, split_part(error, E'\\n', 1)"
+        " FROM whatsapp_webhook_event WHERE id > %s AND error IS NOT NULL",
+        [after_event_id],
+    )
+
+
+# ----------------------------------------------------------------------------
+
+
+def test_parallel_first_messages_from_a_new_number(e2e):
+    """20 first messages of one new customer at the same instant: one partner,
+    one conversation, 20 messages."""
+    wa_id = fresh_wa_id(e2e, "br")
+    key = phone.wa_id_key(wa_id)
+    wamids = [harness.new_wamid() for _ in range(20)]
+    bodies = [
+        e2e.payload(wa_id, f"first burst {i}", wamid, profile_name="Burst Customer")
+        for i, wamid in enumerate(wamids)
+    ]
+    before = e2e.last_event_id()
+
+    results = harness.post_all(e2e.url, bodies, e2e.app_secret, 20, barrier=True)
+
+    assert_posted(results)
+    wait_processed(e2e, before, 20, wamids)
+    assert e2e.events_state(before) == {"done": 20}
+    assert partners_with_key(e2e, key) == 1
+    conversations = conversations_of(e2e, key)
+    assert len(conversations) == 1
+    assert conversations[0][1], "the conversation has no partner"
+    assert messages_in_conversations_of(e2e, key) == 20
+    assert e2e.message_counts(wamids) == dict.fromkeys(wamids, 1)
+
+
+def test_first_messages_processed_in_parallel(e2e):
+    """The identity lock when two transactions really process the first two
+    messages of a new number at the same time.
+
+    The cron job never runs twice at once, so the test above processes its
+    events one after the other. Here the cron worker holds the identity lock
+    (it created the partner and the conversation and waits to insert its
+    message) while an administrator's "Process" (``action_process`` over the
+    external API) of the second message waits for that lock. Once the first
+    commits, the second must find the partner and the conversation, not fail
+    on the unique constraint and be put off for a retry minutes later.
+    """
+    wa_id = fresh_wa_id(e2e, "br")
+    key = phone.wa_id_key(wa_id)
+    wamids = [harness.new_wamid(), harness.new_wamid()]
+    before = e2e.last_event_id()
+    with message_inserts_blocked(e2e):
+        assert_posted([e2e.post(e2e.payload(wa_id, "first", wamids[0]))])
+        wait_for_blocked(e2e, "relation", INSERT_MESSAGE)
+        assert_posted([e2e.post(e2e.payload(wa_id, "second", wamids[1]))])
+        second_event = e2e.last_event_id()
+        call = Call(
+            e2e.rpc.call_json,
+            "whatsapp.webhook.event",
+            "action_process",
+            [second_event],
+        )
+        # it waits for the identity lock (unless it leaves the work to the cron)
+        wait_for_blocked(e2e, "advisory", "%pg_advisory_xact_lock%", call.done)
+    call.join()
+
+    assert call.error is None, call.error
+    harness.wait_until(
+        lambda: not e2e.event_count("id > %s AND state = 'pending'", [before])
+        or event_errors(e2e, before),
+        WAIT,
+        what="both events processed",
+    )
+    assert event_errors(e2e, before) == [], "an event failed and waits for a retry"
+    assert e2e.events_state(before) == {"done": 2}
+    assert partners_with_key(e2e, key) == 1
+    assert len(conversations_of(e2e, key)) == 1
+    assert e2e.message_counts(wamids) == dict.fromkeys(wamids, 1)
+
+
+def test_process_now_while_the_cron_processes_the_event(e2e):
+    """An administrator's "Process" of an event the cron worker is processing.
+
+    The two transactions update the same event row: the later one gets a
+    serialization failure, which Odoo retries transparently when it reaches
+    the request. The call must succeed and the message be stored once.
+    """
+    wa_id = fresh_wa_id(e2e, "us")
+    wamid = harness.new_wamid()
+    before = e2e.last_event_id()
+    with message_inserts_blocked(e2e):
+        assert_posted([e2e.post(e2e.payload(wa_id, "process me now", wamid))])
+        event_id = e2e.last_event_id()
+        wait_for_blocked(e2e, "relation", INSERT_MESSAGE)
+        call = Call(
+            e2e.rpc.call_json, "whatsapp.webhook.event", "action_process", [event_id]
+        )
+        # it waits for the cron's lock on the event row
+        wait_for_blocked(
+            e2e, "transactionid", '%UPDATE "whatsapp_webhook_event"%', call.done
+        )
+    call.join()
+
+    assert call.error is None, call.error
+    assert e2e.events_state(before) == {"done": 1}
+    assert event_errors(e2e, before) == []
+    assert e2e.message_counts([wamid]) == {wamid: 1}
+    assert len(conversations_of(e2e, phone.wa_id_key(wa_id))) == 1
+
+
+def test_redelivery_under_load(e2e):
+    """50 messages of 10 customers, each delivered 3 times in random order by
+    8 threads: every message stored once, one conversation per customer."""
+    rng = random.Random()
+    wa_ids = [fresh_wa_id(e2e, "br") for _ in range(5)]
+    wa_ids += [fresh_wa_id(e2e, "us") for _ in range(5)]
+    keys = [phone.wa_id_key(wa_id) for wa_id in wa_ids]
+    assert len(set(keys)) == 10
+    messages = [
+        (wa_id, harness.new_wamid(), f"message {n} of {wa_id}")
+        for wa_id in wa_ids
+        for n in range(5)
+    ]
+    wamids = [wamid for _wa_id, wamid, _text in messages]
+    # a redelivery is the very same body: sign it once, post it three times
+    bodies = [
+        e2e.payload(wa_id, text, wamid, profile_name=f"Customer {wa_id[-4:]}")
+        for wa_id, wamid, text in messages
+    ] * 3
+    rng.shuffle(bodies)
+    before = e2e.last_event_id()
+
+    results = harness.post_all(e2e.url, bodies, e2e.app_secret, 8)
+
+    assert_posted(results)
+    wait_processed(e2e, before, 150, wamids)
+    assert e2e.events_state(before) == {"done": 150}
+    assert e2e.event_count("id > %s AND error IS NOT NULL", [before]) == 0
+    assert e2e.message_counts(wamids) == dict.fromkeys(wamids, 1)
+    for key in keys:
+        assert len(conversations_of(e2e, key)) == 1, key
+        assert partners_with_key(e2e, key) == 1, key
+        assert messages_in_conversations_of(e2e, key) == 5, key
+
+
+def test_refused_bodies_store_nothing(e2e):
+    """Bad or missing signature: 403; not JSON: 400; over 3 MB: 413. Nothing
+    is stored for any of them."""
+    wa_id = fresh_wa_id(e2e, "us")
+    wamid = harness.new_wamid()
+    body = e2e.payload(wa_id, "signed with the wrong secret", wamid)
+    before = e2e.event_count()
+
+    wrong_secret = e2e.post(body, app_secret=e2e.app_secret + "x")
+    no_signature = e2e.post(body, signature=None)
+    other_body = e2e.post(
+        body, signature=harness.signature_header(e2e.app_secret, b"{}")
+    )
+    tampered = e2e.post(
+        body.replace(b"wrong secret", b"right secret"),
+        signature=harness.signature_header(e2e.app_secret, body),
+    )
+    not_json = e2e.post(b'{"object": "whatsapp_business_account", "entry": [')
+    not_json_unsigned = e2e.post(b"<xml/>", signature=None)
+    big = e2e.payload(wa_id, "x" * (3 * 1024 * 1024), harness.new_wamid())
+    too_big = e2e.post(big)
+
+    assert [r.status for r in (wrong_secret, no_signature, other_body, tampered)] == [
+        403
+    ] * 4
+    assert [not_json.status, not_json_unsigned.status] == [400, 400]
+    assert len(big) > 3 * 1024 * 1024
+    assert too_big.status == 413
+    assert e2e.event_count() == before
+    assert e2e.message_counts([wamid]) == {}
+    assert conversations_of(e2e, phone.wa_id_key(wa_id)) == []
+
+
+def test_subscription_handshake(e2e):
+    """Meta's GET handshake echoes the challenge for the number's verify token
+    only."""
+    token = e2e.rpc.call(
+        "whatsapp.account", "read", [e2e.account_id], fields=["verify_token"]
+    )[0]["verify_token"]
+    url = e2e.url + harness.WEBHOOK_PATH
+
+    def get(params):
+        return requests.get(url, params=params, timeout=30)
+
+    good = get(
+        {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "42"}
+    )
+    bad = get(
+        {
+            "hub.mode": "subscribe",
+            "hub.verify_token": token + "x",
+            "hub.challenge": "42",
+        }
+    )
+
+    assert (good.status_code, good.text) == (200, "42")
+    assert bad.status_code == 403
+    assert "42" not in bad.text
+
+
+def test_crash_mid_processing_loses_and_duplicates_nothing(e2e):
+    """Kill the whole server (SIGKILL of its process group) while the cron is in
+    the middle of a transaction and 30 events wait: after a restart every
+    message is stored exactly once."""
+    server = e2e.server
+    first_customer = fresh_wa_id(e2e, "us")
+    customers = [first_customer, fresh_wa_id(e2e, "br"), fresh_wa_id(e2e, "us")]
+    before = e2e.last_event_id()
+
+    # Some work is done and committed before the crash.
+    early = [harness.new_wamid() for _ in range(10)]
+    assert_posted(
+        harness.post_all(
+            e2e.url,
+            [e2e.payload(first_customer, f"early {i}", w) for i, w in enumerate(early)],
+            e2e.app_secret,
+            4,
+        )
+    )
+    wait_processed(e2e, before, 10, early)
+    assert e2e.events_state(before) == {"done": 10}
+
+    # Processing can no longer finish: the cron worker stops inside the
+    # transaction of the first late event, the others wait behind it.
+    late = [(customers[i % 3], harness.new_wamid()) for i in range(30)]
+    with message_inserts_blocked(e2e):
+        results = harness.post_all(
+            e2e.url,
+            [e2e.payload(c, f"late {w}", w) for c, w in late],
+            e2e.app_secret,
+            6,
+        )
+        assert_posted(results)
+        wait_for_blocked(e2e, "relation", INSERT_MESSAGE)
+        server.kill()
+        assert not server.running
+
+    # PostgreSQL rolls back the transactions of the killed processes.
+    harness.wait_until(
+        lambda: e2e.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND pid != pg_backend_pid()",
+            [e2e.db],
+        )
+        == 0,
+        30,
+        what="the connections of the killed server to end",
+    )
+    late_wamids = [wamid for _customer, wamid in late]
+    assert e2e.message_counts(late_wamids) == {}
+    assert e2e.events_state(before) == {"done": 10, "pending": 30}
+
+    server.start()
+    waited = _wait_or_trigger(e2e, before, early + late_wamids)
+
+    print(f"after the restart: {waited}")
+    assert e2e.events_state(before) == {"done": 40}
+    assert e2e.message_counts(early + late_wamids) == dict.fromkeys(
+        early + late_wamids, 1
+    )
+    duplicates = e2e.sql(
+        "SELECT wa_message_id FROM whatsapp_message WHERE wa_message_id = ANY(%s)"
+        " GROUP BY wa_message_id HAVING count(*) > 1",
+        [early + late_wamids],
+    )
+    assert duplicates == []
+    for customer in customers:
+        key = phone.wa_id_key(customer)
+        assert len(conversations_of(e2e, key)) == 1, customer
+        assert partners_with_key(e2e, key) == 1, customer
+    assert messages_in_conversations_of(e2e, phone.wa_id_key(first_customer)) == 20
+    for customer in customers[1:]:
+        assert messages_in_conversations_of(e2e, phone.wa_id_key(customer)) == 10
+
+
+NATURAL_PICKUP_WAIT = 10  # seconds given to the cron worker before triggering it
+
+
+def _wait_or_trigger(e2e, before, wamids):
+    """Let the restarted cron worker pick the pending events up by itself for
+    a few seconds; then run the cron over XML-RPC, as an administrator would.
+    Returns how it went, for the test output."""
+    try:
+        seconds = wait_processed(e2e, before, len(wamids), wamids, NATURAL_PICKUP_WAIT)
+        return (
+            f"the cron worker processed the pending events by itself in {seconds:.1f}s"
+        )
+    except TimeoutError:
+        pass
+    e2e.rpc.run_cron_now()
+    seconds = wait_processed(e2e, before, len(wamids), wamids)
+    return (
+        f"nothing processed within {NATURAL_PICKUP_WAIT}s of the restart; after "
+        f"ir.cron.method_direct_trigger everything was within {seconds:.1f}s"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _server_running(e2e):
+    """A test that killed the server must not leave it down for the next."""
+    yield
+    if not e2e.server.running:
+        e2e.server.start()
