@@ -75,11 +75,12 @@ PY
     rm -rf "$HOME/.local/share/Odoo/filestore/$TEST_DB"
 }
 trap drop_test_db EXIT
-info "Odoo tests on throwaway database $TEST_DB"
+HTTP_PORT="${WA_TEST_HTTP_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+info "Odoo tests on throwaway database $TEST_DB (HTTP port $HTTP_PORT)"
 LOG="$REPORT/odoo-tests.log"
 set +e
 "$PYTHON" -m odoo "${ARGS[@]}" -d "$TEST_DB" -i whatsapp_team --without-demo=all \
-    --test-enable --test-tags=/whatsapp_team --stop-after-init --http-port="${WA_TEST_HTTP_PORT:-18069}" \
+    --test-enable --test-tags=/whatsapp_team --stop-after-init --http-port="$HTTP_PORT" \
     --log-level=test --max-cron-threads=0 2>&1 | tee "$LOG" \
     | grep -E "ERROR|FAIL|Traceback|tests when loading|^AssertionError|^    " || true
 set -e
