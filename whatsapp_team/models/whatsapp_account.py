@@ -80,6 +80,21 @@ class WhatsappAccount(models.Model):
         ],
         help="WhatsApp users who see and answer the chats of this number.",
     )
+    rate_limit = fields.Integer(
+        "Messages per Second",
+        default=80,
+        help="Meta's throughput for this number (80 by default, up to 1,000; "
+        "20 for numbers shared with the WhatsApp Business app).",
+    )
+    token_state = fields.Selection(
+        [("valid", "Valid"), ("expired", "Needs a new token")],
+        default="valid",
+        required=True,
+        readonly=True,
+        tracking=True,
+        help="Sending stops when Meta says the access token expired or was "
+        "revoked, and resumes when an administrator pastes a new one.",
+    )
     conversation_ids = fields.One2many("whatsapp.conversation", "account_id")
     conversation_count = fields.Integer(compute="_compute_conversation_count")
 
@@ -122,6 +137,16 @@ class WhatsappAccount(models.Model):
                 vals.setdefault("access_token", secrets.token_hex(16))
                 vals.setdefault("business_account_id", "sandbox")
         return super().create(vals_list)
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("access_token"):
+            expired = self.filtered(lambda a: a.token_state == "expired")
+            if expired:
+                expired.token_state = "valid"
+                # messages waiting for the new token go out now
+                self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
+        return result
 
     def action_view_conversations(self):
         self.ensure_one()
@@ -187,3 +212,24 @@ class WhatsappAccount(models.Model):
         if not country and self.display_phone_number:
             return phone_tools.region_of(self.display_phone_number)
         return country.code or None
+
+    def _set_token_expired(self, error):
+        """Stop sending on this number and tell its administrators, once."""
+        for account in self.filtered(lambda a: a.token_state == "valid"):
+            account.token_state = "expired"
+            admins = (
+                self.env.ref(ADMIN_GROUP)
+                .sudo()
+                .users.filtered_domain([("company_ids", "in", account.company_id.ids)])
+            )
+            account.sudo().message_post(
+                body=_(
+                    "Meta refused this number's access token (%(error)s). Messages "
+                    "to customers wait until an administrator pastes a new access "
+                    "token on this number.",
+                    error=error,
+                ),
+                partner_ids=admins.partner_id.ids,
+                subtype_xmlid="mail.mt_comment",
+                message_type="notification",
+            )

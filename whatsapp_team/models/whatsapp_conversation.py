@@ -2,8 +2,11 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.osv import expression
+from odoo.tools import format_datetime
 
+from ..tools import outbound
 from ..tools import phone as phone_tools
 
 _logger = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ class WhatsappConversation(models.Model):
         "Reply Window Until", compute="_compute_window", store=True
     )
 
+    window_open = fields.Boolean("Reply Window Open", compute="_compute_window_open")
+
     _sql_constraints = [
         (
             "account_phone_uniq",
@@ -97,6 +102,18 @@ class WhatsappConversation(models.Model):
                 else False
             )
 
+    @api.depends("window_expires_at")
+    def _compute_window_open(self):
+        for conversation in self:
+            conversation.window_open = conversation._is_window_open()
+
+    def _is_window_open(self):
+        # not cached: the window closes with time, not with a write
+        self.ensure_one()
+        return bool(
+            self.window_expires_at and self.window_expires_at > fields.Datetime.now()
+        )
+
     def action_view_messages(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -104,6 +121,97 @@ class WhatsappConversation(models.Model):
         )
         action["domain"] = [("conversation_id", "=", self.id)]
         return action
+
+    # ------------------------------------------------------------
+    # Sending from the chatter
+    # ------------------------------------------------------------
+
+    def message_post(self, **kwargs):
+        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here."""
+        if not self._whatsapp_is_sent(kwargs):
+            return super().message_post(**kwargs)
+        self.ensure_one()
+        attachments = self.env["ir.attachment"].browse(
+            kwargs.get("attachment_ids") or []
+        )
+        text = outbound.html_to_whatsapp(kwargs.get("body"))
+        self._check_can_send(attachments, text)
+        # read before posting: Odoo re-parents chatter replies to the thread root
+        reply_to_mail = self.env["mail.message"].browse(kwargs.get("parent_id"))
+        mail_message = super().message_post(**kwargs)
+        self.env["whatsapp.message"]._queue_from_chatter(
+            self,
+            mail_message,
+            text,
+            mail_message.attachment_ids or attachments,
+            reply_to_mail=reply_to_mail.exists(),
+        )
+        return mail_message
+
+    def _whatsapp_is_sent(self, kwargs):
+        if self.env.context.get("whatsapp_inbound"):
+            return False
+        if kwargs.get("message_type", "notification") != "comment":
+            return False
+        subtype_id = kwargs.get("subtype_id")
+        subtype_xmlid = kwargs.get("subtype_xmlid")
+        if subtype_id:
+            return subtype_id == self.env.ref("mail.mt_comment").id
+        return subtype_xmlid in ("mail.mt_comment", "mt_comment")
+
+    def _check_can_send(self, attachments, text):
+        """Refuse, before anything is posted or sent, what WhatsApp would refuse."""
+        self.ensure_one()
+        if not text and not attachments:
+            raise UserError(_("Write a message or attach a file to send on WhatsApp."))
+        if self.account_id.token_state != "valid":
+            raise UserError(
+                _(
+                    "The WhatsApp number %(number)s needs a new access token: ask "
+                    "an administrator. Nothing was sent.",
+                    number=self.account_id.name,
+                )
+            )
+        if not self._is_window_open():
+            if self.last_inbound_at:
+                raise UserError(
+                    _(
+                        "The customer last wrote on %(when)s: WhatsApp only allows "
+                        "free replies within 24 hours of that. Send an approved "
+                        "template to reopen the conversation. Nothing was sent.",
+                        when=format_datetime(self.env, self.last_inbound_at),
+                    )
+                )
+            raise UserError(
+                _(
+                    "This customer has not written to this number yet: start the "
+                    "conversation with an approved template. Nothing was sent."
+                )
+            )
+        for attachment in attachments:
+            problem = outbound.media_problem(attachment.mimetype, attachment.file_size)
+            if not problem:
+                continue
+            code, values = problem
+            if code == "type":
+                raise UserError(
+                    _(
+                        "WhatsApp does not take %(name)s (%(type)s). Send images "
+                        "(JPEG, PNG), videos (MP4), audio, PDF or Office documents, "
+                        "or share a link instead.",
+                        name=attachment.name,
+                        type=values["mime_type"],
+                    )
+                )
+            raise UserError(
+                _(
+                    "%(name)s is too big for WhatsApp: %(kind)s files may be at "
+                    "most %(limit)s MB.",
+                    name=attachment.name,
+                    kind=values["kind"],
+                    limit=values["limit_mb"],
+                )
+            )
 
     # ------------------------------------------------------------
     # Customer identity

@@ -1,14 +1,19 @@
 import json
 import logging
 import mimetypes
-from datetime import datetime, timezone
+import time
+import uuid
+from collections import defaultdict, deque
+from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
+from odoo.modules import module as odoo_module
 
+from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
-from ..tools.graph_api import GraphError
+from ..tools.graph_api import GraphError, TokenError
 from ..tools.payload import status_moves_forward
 
 _logger = logging.getLogger(__name__)
@@ -34,6 +39,11 @@ MESSAGE_TYPES = [
 ]
 MEDIA_TYPES = {"image", "audio", "video", "document", "sticker"}
 MEDIA_RETRIES = 5
+SEND_ATTEMPTS = 8
+SEND_BATCH = 500
+# a message left "sending" this long was interrupted: we cannot know whether
+# Meta got it, and never send it twice
+STALE_SENDING = timedelta(minutes=10)
 
 
 class WhatsappMessage(models.Model):
@@ -43,7 +53,7 @@ class WhatsappMessage(models.Model):
     _rec_name = "wa_message_id"
 
     wa_message_id = fields.Char(
-        "WhatsApp Message ID", required=True, readonly=True, copy=False
+        "WhatsApp Message ID", readonly=True, copy=False, index=True
     )
     conversation_id = fields.Many2one(
         "whatsapp.conversation", required=True, index=True, ondelete="cascade"
@@ -90,6 +100,7 @@ class WhatsappMessage(models.Model):
         [
             ("received", "Received"),
             ("queued", "Queued"),
+            ("sending", "Sending"),
             ("sent", "Sent"),
             ("delivered", "Delivered"),
             ("read", "Read"),
@@ -107,6 +118,12 @@ class WhatsappMessage(models.Model):
     read_at = fields.Datetime(readonly=True)
     failed_at = fields.Datetime(readonly=True)
     raw = fields.Text("Raw Message", readonly=True)
+    author_user_id = fields.Many2one("res.users", string="Sent By", readonly=True)
+    send_attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    sending_since = fields.Datetime(readonly=True)
+    callback_ref = fields.Char(readonly=True, copy=False, index="btree_not_null")
+    error_explanation = fields.Text(compute="_compute_error_explanation")
 
     _sql_constraints = [
         (
@@ -115,6 +132,15 @@ class WhatsappMessage(models.Model):
             "A WhatsApp message is stored once.",
         ),
     ]
+
+    @api.depends("error_code", "error_message")
+    def _compute_error_explanation(self):
+        for message in self:
+            message.error_explanation = (
+                message._explain_error(message.error_code, message.error_message)
+                if message.state == "failed"
+                else False
+            )
 
     # ------------------------------------------------------------
     # Inbound
@@ -270,7 +296,7 @@ class WhatsappMessage(models.Model):
         self.ensure_one()
         conversation = self.conversation_id
         mail_message = conversation.with_context(
-            mail_create_nosubscribe=True
+            mail_create_nosubscribe=True, whatsapp_inbound=True
         ).message_post(
             body=self._chatter_body(),
             author_id=conversation.partner_id.id or False,
@@ -389,6 +415,16 @@ class WhatsappMessage(models.Model):
         message = self.sudo().search(
             [("wa_message_id", "=", status.message_id)], limit=1
         )
+        callback_ref = (status.raw or {}).get("biz_opaque_callback_data")
+        if not message and callback_ref:
+            # sent, but interrupted before its wamid was stored
+            message = self.sudo().search(
+                [("callback_ref", "=", callback_ref), ("wa_message_id", "=", False)],
+                limit=1,
+            )
+            message.write({"wa_message_id": status.message_id, "sending_since": False})
+            if message.state in ("sending", "failed"):
+                message.write({"state": "sent", "error_code": 0})
         if not message:
             _logger.info("WhatsApp status for unknown message %s", status.message_id)
             return message
@@ -412,6 +448,296 @@ class WhatsappMessage(models.Model):
         if values:
             message.write(values)
         return message
+
+    # ------------------------------------------------------------
+    # Outbound
+    # ------------------------------------------------------------
+
+    @api.model
+    def _queue_from_chatter(
+        self, conversation, mail_message, text, attachments, reply_to_mail=None
+    ):
+        """Queue what a salesperson posted with "Send message".
+
+        One attachment that takes a caption carries the text; otherwise the
+        text goes first and each attachment follows as its own message.
+        ``reply_to_mail`` is the chatter message answered, if any.
+        """
+        reply_to = (
+            self.sudo()
+            .search([("mail_message_id", "=", reply_to_mail.id)], limit=1)
+            .wa_message_id
+            if reply_to_mail
+            else False
+        )
+        common = {
+            "conversation_id": conversation.id,
+            "direction": "out",
+            "state": "queued",
+            "mail_message_id": mail_message.id,
+            "author_user_id": self.env.user.id,
+            "reply_to_wa_id": reply_to or False,
+        }
+        captioned = len(attachments) == 1 and outbound.media_kind(
+            attachments.mimetype
+        ) in {"image", "video", "document"}
+        values_list = []
+        if text and not captioned:
+            values_list.append({**common, "message_type": "text", "body": text})
+        for attachment in attachments:
+            values_list.append(
+                {
+                    **common,
+                    "message_type": outbound.media_kind(attachment.mimetype),
+                    "body": text if captioned else False,
+                    "attachment_ids": [(6, 0, attachment.ids)],
+                    "media_mime_type": attachment.mimetype,
+                    "media_filename": attachment.name,
+                }
+            )
+        for values in values_list:
+            values["callback_ref"] = uuid.uuid4().hex
+        messages = self.sudo().create(values_list)
+        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
+        return messages
+
+    @api.model
+    def _cron_send_queue(self, limit=SEND_BATCH):
+        """Send queued messages, oldest first, within each number's rate.
+
+        At most once: a message is committed as "sending" before Meta is
+        called and as "sent" with its wamid after. A crash in between leaves
+        it "sending": it is never sent again, its status webhooks (which carry
+        our ``callback_ref``) still find it, and without them it is marked
+        failed after a while so the salesperson knows to check.
+        """
+        auto_commit = not odoo_module.current_test
+        self._fail_stale_sending()
+        recent = defaultdict(deque)  # account id -> send times in the last second
+        done = 0
+        while done < limit:
+            # the SQL below reads messages and numbers (token state)
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT m.id FROM whatsapp_message m
+                  JOIN whatsapp_account a ON a.id = m.account_id
+                 WHERE m.state = 'queued' AND m.direction = 'out'
+                   AND a.token_state = 'valid' AND a.active
+                   AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)
+                 ORDER BY m.id
+                 LIMIT 1
+                   FOR UPDATE OF m SKIP LOCKED
+                """,
+                [fields.Datetime.now()],
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            message = self.browse(row[0])
+            message._wait_for_rate(recent[message.account_id.id])
+            message.write({"state": "sending", "sending_since": fields.Datetime.now()})
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            message._send_now()
+            done += 1
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return done
+
+    def _wait_for_rate(self, sent_times):
+        # never more than the number's messages per second
+        rate = max(self.account_id.rate_limit, 1)
+        now = time.monotonic()
+        while sent_times and now - sent_times[0] >= 1:
+            sent_times.popleft()
+        if len(sent_times) >= rate:
+            time.sleep(max(0, 1 - (now - sent_times[0])))
+            sent_times.popleft()
+        sent_times.append(time.monotonic())
+
+    def _send_now(self):
+        """Call Meta for this message and record the outcome."""
+        self.ensure_one()
+        conversation = self.conversation_id
+        client = self.account_id._get_graph_client()
+        extra = {"reply_to": self.reply_to_wa_id or "", "callback": self.callback_ref}
+        try:
+            if self.message_type == "text":
+                payload = outbound.text_payload(
+                    conversation.wa_id,
+                    conversation.wa_user_id,
+                    self.body or "",
+                    **extra,
+                )
+            else:
+                attachment = self.attachment_ids[:1].sudo()
+                media_id = client.upload_media(
+                    attachment.raw, attachment.mimetype, attachment.name
+                )
+                payload = outbound.media_payload(
+                    conversation.wa_id,
+                    conversation.wa_user_id,
+                    self.message_type,
+                    media_id,
+                    caption=self.body or "",
+                    filename=attachment.name,
+                    **extra,
+                )
+            wamid = client.send_message(payload)
+        except GraphError as error:
+            self._record_send_error(error)
+            return False
+        self.write(
+            {
+                "wa_message_id": wamid,
+                "state": "sent",
+                "wa_timestamp": fields.Datetime.now(),
+                "send_attempts": self.send_attempts + 1,
+                "sending_since": False,
+                "next_attempt_at": False,
+                "error_code": 0,
+                "error_title": False,
+                "error_message": False,
+            }
+        )
+        conversation.last_message_at = self.wa_timestamp
+        return True
+
+    def _record_send_error(self, error):
+        self.ensure_one()
+        attempts = self.send_attempts + 1
+        values = {
+            "sending_since": False,
+            "error_code": error.code or 0,
+            "error_title": error.title or False,
+            "error_message": error.details or error.message or str(error),
+        }
+        if isinstance(error, TokenError):
+            # not the message's fault: it waits for a new token
+            self.write({**values, "state": "queued"})
+            self.account_id._set_token_expired(error)
+            return
+        if error.retryable and attempts < SEND_ATTEMPTS:
+            self.write(
+                {
+                    **values,
+                    "state": "queued",
+                    "send_attempts": attempts,
+                    "next_attempt_at": fields.Datetime.now()
+                    + timedelta(seconds=min(2**attempts, 600)),
+                }
+            )
+            self.env.ref("whatsapp_team.ir_cron_send_messages")._trigger(
+                self.next_attempt_at
+            )
+            return
+        self.write(
+            {
+                **values,
+                "state": "failed",
+                "send_attempts": attempts,
+                "failed_at": fields.Datetime.now(),
+            }
+        )
+        self._show_failure_in_chatter()
+
+    def _show_failure_in_chatter(self):
+        for message in self.filtered("mail_message_id"):
+            note = Markup('<p class="text-danger">⚠ %s</p>') % _(
+                "Not delivered on WhatsApp: %(reason)s",
+                reason=message._explain_error(
+                    message.error_code, message.error_message
+                ),
+            )
+            message.mail_message_id.sudo().body = message.mail_message_id.body + note
+
+    @api.model
+    def _fail_stale_sending(self):
+        stale = self.sudo().search(
+            [
+                ("state", "=", "sending"),
+                ("sending_since", "<", fields.Datetime.now() - STALE_SENDING),
+            ]
+        )
+        if stale:
+            stale.write(
+                {
+                    "state": "failed",
+                    "failed_at": fields.Datetime.now(),
+                    "error_code": 0,
+                    "error_title": _("Interrupted"),
+                    "error_message": _(
+                        "Sending was interrupted: the message may or may not have "
+                        "reached the customer. Check the chat before sending it "
+                        "again."
+                    ),
+                }
+            )
+            stale._show_failure_in_chatter()
+
+    @api.model
+    def _explain_error(self, code, meta_text=""):
+        """Meta's error, in words a salesperson can act on."""
+        explanations = {
+            131047: _(
+                "more than 24 hours have passed since the customer last wrote. "
+                "Send an approved template to reopen the conversation."
+            ),
+            131026: _(
+                "WhatsApp could not deliver it: the number may not use WhatsApp "
+                "or the customer's app is out of date. Check the number or "
+                "contact the customer another way."
+            ),
+            130429: _("too many messages at once. It is retried automatically."),
+            131056: _(
+                "too many messages to this customer in a short time. It is "
+                "retried automatically."
+            ),
+            131048: _(
+                "Meta limits this number because customers reported messages "
+                "as spam. Wait before sending more, and ask an administrator to "
+                "check the number's quality in WhatsApp Manager."
+            ),
+            131049: _(
+                "Meta held back this marketing message to avoid tiring the "
+                "customer. Try later or with another template."
+            ),
+            131051: _(
+                "WhatsApp does not carry this kind of message. Send text, an "
+                "image, a video, audio or a document."
+            ),
+            132000: _(
+                "the template's variables do not match the approved template. "
+                "Check the values you filled in."
+            ),
+            132001: _(
+                "the template does not exist in this language, or is not "
+                "approved yet. Pick another template or language."
+            ),
+            190: _(
+                "the number's access token expired or was revoked. An "
+                "administrator must paste a new one on the number; messages "
+                "wait until then."
+            ),
+            368: _(
+                "Meta blocked this number for a policy violation. An "
+                "administrator must check it in WhatsApp Manager."
+            ),
+            131031: _(
+                "the WhatsApp account is locked. An administrator must check it "
+                "in WhatsApp Manager."
+            ),
+        }
+        if code in explanations:
+            return explanations[code]
+        if meta_text:
+            return _(
+                "WhatsApp refused it (%(text)s). Check the message and send it "
+                "again.",
+                text=meta_text,
+            )
+        return _("WhatsApp refused it. Check the message and send it again.")
 
 
 def _from_epoch(timestamp):

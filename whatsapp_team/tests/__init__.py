@@ -1,4 +1,5 @@
 from . import test_inbound_types
+from . import test_outbound
 from . import test_partner_matching
 from . import test_sandbox
 from . import test_security

@@ -22,4 +22,14 @@ class TestUi(WhatsappCase):
         )
         self.assertEqual(conversation.partner_id.name, "Tour Customer")
         self.assertEqual(conversation.partner_id.country_id, self.env.ref("base.es"))
-        self.assertIn("<b>precio</b>", conversation.message_ids_wa.mail_message_id.body)
+        inbound = conversation.message_ids_wa.filtered(lambda m: m.direction == "in")
+        self.assertIn("<b>precio</b>", inbound.mail_message_id.body)
+        # the answer typed in the chatter is queued for WhatsApp, then sent
+        answer = conversation.message_ids_wa.filtered(lambda m: m.direction == "out")
+        self.assertEqual((answer.body, answer.state), ("Sí, 120 EUR", "queued"))
+        self.env["whatsapp.message"]._cron_send_queue()
+        self.assertEqual(answer.state, "sent")
+        sent = sandbox._get_sandbox_graph().messages[-1]
+        self.assertEqual(
+            (sent["to"], sent["text"]["body"]), ("34612001122", "Sí, 120 EUR")
+        )

@@ -48,5 +48,24 @@ registry.category("web_tour.tours").add("whatsapp_team_sandbox_tour", {
             content: "the number is shown in international form",
             trigger: ".o_field_widget[name=phone]:contains('+34 612 00 11 22')",
         },
+        {
+            content: "answer the customer",
+            trigger: "button.o-mail-Chatter-sendMessage",
+            run: "click",
+        },
+        {
+            content: "write the answer",
+            trigger: ".o-mail-Composer-input",
+            run: "edit Sí, 120 EUR",
+        },
+        {
+            content: "send it",
+            trigger: ".o-mail-Composer-send:enabled",
+            run: "click",
+        },
+        {
+            content: "the answer is in the chat",
+            trigger: ".o-mail-Message-body:contains('Sí, 120 EUR')",
+        },
     ],
 });

@@ -1,0 +1,86 @@
+import pytest
+
+from whatsapp_team.tools import outbound
+
+
+def test_html_to_whatsapp_keeps_formatting_lines_and_links():
+    html = (
+        "<p>Hello <b>Ana</b>,</p><p>the <em>blue</em> one is <s>20</s> 15 EUR"
+        "<br>see <a href='https://shop.example/chair'>the chair</a></p>"
+        "<ul><li>fast</li><li>cheap &amp; good</li></ul>"
+    )
+    assert outbound.html_to_whatsapp(html) == (
+        "Hello *Ana*,\n"
+        "the _blue_ one is ~20~ 15 EUR\n"
+        "see the chair (https://shop.example/chair)\n"
+        "- fast\n"
+        "- cheap & good"
+    )
+
+
+def test_html_to_whatsapp_plain_text_and_empty():
+    assert outbound.html_to_whatsapp("just text") == "just text"
+    assert outbound.html_to_whatsapp("") == ""
+    assert outbound.html_to_whatsapp(None) == ""
+    assert outbound.html_to_whatsapp("<p><br></p>") == ""
+
+
+@pytest.mark.parametrize(
+    "mime, kind",
+    [
+        ("image/jpeg", "image"),
+        ("image/png", "image"),
+        ("image/webp", "sticker"),
+        ("video/mp4", "video"),
+        ("audio/ogg; codecs=opus", "audio"),
+        ("application/pdf", "document"),
+        ("application/zip", None),
+        ("image/gif", None),
+        ("", None),
+    ],
+)
+def test_media_kind(mime, kind):
+    assert outbound.media_kind(mime) == kind
+
+
+def test_media_problem_type_and_size():
+    assert outbound.media_problem("application/pdf", 1000) is None
+    assert outbound.media_problem("application/zip", 10) == (
+        "type",
+        {"mime_type": "application/zip"},
+    )
+    code, values = outbound.media_problem("image/png", 6 * outbound.MB)
+    assert (code, values["kind"], values["limit_mb"]) == ("size", "image", 5.0)
+    assert outbound.media_problem("video/mp4", 16 * outbound.MB) is None
+
+
+def test_text_payload_phone_reply_and_callback():
+    payload = outbound.text_payload(
+        "32470123456", "", "see https://x.example", reply_to="wamid.A", callback="c1"
+    )
+    assert payload == {
+        "recipient_type": "individual",
+        "to": "32470123456",
+        "type": "text",
+        "text": {"body": "see https://x.example", "preview_url": True},
+        "context": {"message_id": "wamid.A"},
+        "biz_opaque_callback_data": "c1",
+    }
+
+
+def test_text_payload_user_id_only_and_length():
+    payload = outbound.text_payload("", "US.1", "x" * 5000)
+    assert payload["recipient"] == "US.1"
+    assert "to" not in payload
+    assert len(payload["text"]["body"]) == outbound.MAX_TEXT_LENGTH
+    with pytest.raises(ValueError):
+        outbound.text_payload("", "", "hello")
+
+
+def test_media_payload():
+    payload = outbound.media_payload(
+        "32470123456", "", "document", "123", caption="quote", filename="q.pdf"
+    )
+    assert payload["document"] == {"id": "123", "caption": "quote", "filename": "q.pdf"}
+    audio = outbound.media_payload("32470123456", "", "audio", "9", caption="ignored")
+    assert audio["audio"] == {"id": "9"}

@@ -1,0 +1,292 @@
+import base64
+import time
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import WhatsappCase
+
+
+@tagged("post_install", "-at_install", "whatsapp_outbound")
+class TestOutbound(WhatsappCase):
+    def setUp(self):
+        super().setUp()
+        self.inbound = self.deliver(self.message("32470111222", body="Do you deliver?"))
+        self.conversation = self.inbound.conversation_id
+        self.graph.reset()
+
+    def send(self, body="", user=None, **kwargs):
+        conversation = self.conversation.with_user(user or self.user_allowed)
+        return conversation.message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_comment", **kwargs
+        )
+
+    def outbound(self):
+        return self.env["whatsapp.message"].search(
+            [("direction", "=", "out"), ("conversation_id", "=", self.conversation.id)],
+            order="id",
+        )
+
+    def run_queue(self):
+        return self.env["whatsapp.message"]._cron_send_queue()
+
+    def test_send_message_goes_to_the_customer(self):
+        mail_message = self.send("<p>Yes, <b>tomorrow</b>!</p>")
+        message = self.outbound()
+        self.assertEqual(
+            (message.state, message.message_type, message.body),
+            ("queued", "text", "Yes, *tomorrow*!"),
+        )
+        self.assertEqual(message.mail_message_id, mail_message)
+        self.assertEqual(message.author_user_id, self.user_allowed)
+        self.assertFalse(self.graph.messages, "sent off the request, by the queue")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [
+                    (
+                        "cron_id",
+                        "=",
+                        self.env.ref("whatsapp_team.ir_cron_send_messages").id,
+                    )
+                ]
+            )
+        )
+        self.assertEqual(self.run_queue(), 1)
+        self.assertEqual(len(self.graph.messages), 1)
+        sent = self.graph.messages[0]
+        self.assertEqual(sent["to"], "32470111222")
+        self.assertEqual(sent["text"]["body"], "Yes, *tomorrow*!")
+        self.assertEqual(sent["biz_opaque_callback_data"], message.callback_ref)
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.wa_message_id, sent["id"])
+
+    def test_log_note_stays_internal(self):
+        self.conversation.with_user(self.user_allowed).message_post(
+            body="Customer is a reseller",
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
+        self.run_queue()
+        self.assertFalse(self.outbound())
+        self.assertFalse(self.graph.calls)
+
+    def test_reply_to_a_customer_message(self):
+        self.send("We do!", parent_id=self.inbound.mail_message_id.id)
+        self.run_queue()
+        self.assertEqual(
+            self.graph.messages[0]["context"],
+            {"message_id": self.inbound.wa_message_id},
+        )
+
+    def test_customer_known_only_by_user_id(self):
+        inbound = self.deliver(
+            self.message(None, user_id="BR.77", username="ana", body="oi")
+        )
+        self.conversation = inbound.conversation_id
+        self.send("Olá!")
+        self.run_queue()
+        self.assertEqual(self.graph.messages[-1]["recipient"], "BR.77")
+        self.assertNotIn("to", self.graph.messages[-1])
+
+    def test_window_closed_is_refused_before_meta(self):
+        later = fields.Datetime.now() + timedelta(hours=25)
+        with freeze_time(later):
+            self.assertFalse(self.conversation.window_open)
+            with self.assertRaisesRegex(UserError, "approved template"):
+                self.send("Still there?")
+        self.assertFalse(self.outbound())
+        self.assertFalse(self.graph.calls)
+        self.assertFalse(
+            self.conversation.message_ids.filtered(
+                lambda m: "Still there" in (m.body or "")
+            )
+        )
+
+    def test_our_messages_do_not_reopen_the_window(self):
+        self.send("one")
+        self.run_queue()
+        expiry = self.conversation.window_expires_at
+        self.assertEqual(expiry, self.inbound.wa_timestamp + timedelta(hours=24))
+        with freeze_time(expiry + timedelta(minutes=1)), self.assertRaises(UserError):
+            self.send("two")
+
+    def test_image_with_caption_and_refused_files(self):
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
+        Attachment = self.env["ir.attachment"].with_user(self.user_allowed)
+        image = Attachment.create(
+            {"name": "chair.png", "raw": png, "mimetype": "image/png"}
+        )
+        self.send("The blue one", attachment_ids=image.ids)
+        message = self.outbound()
+        self.assertEqual(
+            (message.message_type, message.body), ("image", "The blue one")
+        )
+        self.run_queue()
+        upload = [c for c in self.graph.calls if c["path"].endswith("/media")]
+        self.assertEqual(len(upload), 1)
+        sent = self.graph.messages[-1]
+        self.assertEqual(sent["type"], "image")
+        self.assertEqual(sent["image"]["caption"], "The blue one")
+        self.assertEqual(self.graph.media[sent["image"]["id"]][0], png)
+
+        archive = Attachment.create(
+            {"name": "files.zip", "raw": b"PK", "mimetype": "application/zip"}
+        )
+        with self.assertRaisesRegex(UserError, "does not take files.zip"):
+            self.send("see attached", attachment_ids=archive.ids)
+        huge = Attachment.create(
+            {
+                "name": "huge.jpg",
+                "raw": b"0" * (5 * 1024 * 1024 + 1),
+                "mimetype": "image/jpeg",
+            }
+        )
+        with self.assertRaisesRegex(UserError, "too big for WhatsApp"):
+            self.send("", attachment_ids=huge.ids)
+        self.assertEqual(len(self.outbound()), 1)
+
+    def test_text_and_two_documents_are_three_messages(self):
+        Attachment = self.env["ir.attachment"].with_user(self.user_allowed)
+        docs = Attachment.create(
+            [
+                {"name": "a.pdf", "raw": b"%PDF-1", "mimetype": "application/pdf"},
+                {"name": "b.pdf", "raw": b"%PDF-2", "mimetype": "application/pdf"},
+            ]
+        )
+        self.send("Both quotes", attachment_ids=docs.ids)
+        self.run_queue()
+        self.assertEqual(
+            [m["type"] for m in self.graph.messages], ["text", "document", "document"]
+        )
+        self.assertEqual(self.graph.messages[1]["document"]["filename"], "a.pdf")
+
+    def test_throttling_is_retried_with_backoff(self):
+        self.graph.fail_next(130429, path_contains="/messages")
+        self.send("hello")
+        now = fields.Datetime.now()
+        with freeze_time(now):
+            self.run_queue()
+        message = self.outbound()
+        self.assertEqual(
+            (message.state, message.send_attempts, message.error_code),
+            ("queued", 1, 130429),
+        )
+        self.assertGreater(message.next_attempt_at, now)
+        with freeze_time(now):
+            self.run_queue()
+        self.assertEqual(message.send_attempts, 1, "waits for its delay")
+        with freeze_time(now + timedelta(minutes=1)):
+            self.run_queue()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(len(self.graph.messages), 1)
+
+    def test_server_errors_are_retried_then_given_up(self):
+        self.graph.fail_http(502, times=20, path_contains="/messages")
+        self.send("hello")
+        now = fields.Datetime.now()
+        for minute in range(0, 120, 10):
+            with freeze_time(now + timedelta(minutes=minute)):
+                self.run_queue()
+        message = self.outbound()
+        self.assertEqual((message.state, message.send_attempts), ("failed", 8))
+        self.assertIn("Not delivered on WhatsApp", message.mail_message_id.body)
+
+    def test_permanent_error_fails_at_once_in_plain_words(self):
+        self.graph.fail_next(131026, path_contains="/messages")
+        self.send("hello")
+        self.run_queue()
+        message = self.outbound()
+        self.assertEqual(
+            (message.state, message.error_code, message.send_attempts),
+            ("failed", 131026, 1),
+        )
+        self.assertIn("may not use WhatsApp", message.error_explanation)
+        self.assertIn("may not use WhatsApp", message.mail_message_id.body)
+        self.run_queue()
+        self.assertEqual(
+            len([c for c in self.graph.calls if c["path"].endswith("/messages")]), 1
+        )
+
+    def test_expired_token_stops_the_number_until_a_new_one(self):
+        admin = new_test_user(
+            self.env,
+            login="wa_admin_token",
+            groups="whatsapp_team.group_whatsapp_admin",
+        )
+        self.graph.fail_next(190, path_contains="/messages")
+        self.send("first")
+        self.send("second")
+        self.run_queue()
+        messages = self.outbound()
+        self.assertEqual(self.account.token_state, "expired")
+        self.assertEqual(messages.mapped("state"), ["queued", "queued"])
+        self.assertEqual(
+            len([c for c in self.graph.calls if c["path"].endswith("/messages")]), 1
+        )
+        warning = self.account.message_ids[:1]
+        self.assertIn("new access token", warning.body)
+        self.assertIn(admin.partner_id, warning.notified_partner_ids)
+        with self.assertRaisesRegex(UserError, "needs a new access token"):
+            self.send("third")
+        # the administrator pastes a new token: the queue resumes
+        self.account.with_user(admin).access_token = "test-access-token"
+        self.assertEqual(self.account.token_state, "valid")
+        self.run_queue()
+        self.assertEqual(messages.mapped("state"), ["sent", "sent"])
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages], ["first", "second"]
+        )
+
+    def test_interrupted_send_is_never_repeated(self):
+        self.send("hello")
+        message = self.outbound()
+        # the process died after Meta's answer, before the wamid was stored
+        message.write({"state": "sending", "sending_since": fields.Datetime.now()})
+        self.run_queue()
+        self.assertFalse(self.graph.calls, "a message being sent is not sent again")
+        # Meta's status webhook carries our callback reference
+        status = self.status("wamid.LATE", "delivered")
+        status["biz_opaque_callback_data"] = message.callback_ref
+        self.post_webhook(self.payload(statuses=[status]))
+        self.process()
+        self.assertEqual(
+            (message.wa_message_id, message.state), ("wamid.LATE", "delivered")
+        )
+
+    def test_interrupted_send_without_news_is_marked_failed(self):
+        self.send("hello")
+        message = self.outbound()
+        message.write({"state": "sending", "sending_since": fields.Datetime.now()})
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=11)):
+            self.run_queue()
+        self.assertEqual(message.state, "failed")
+        self.assertIn("may or may not have reached", message.mail_message_id.body)
+        self.assertFalse(self.graph.calls)
+
+    def test_only_allowed_users_send(self):
+        other = new_test_user(
+            self.env, login="wa_not_allowed", groups="whatsapp_team.group_whatsapp_user"
+        )
+        with self.assertRaises(AccessError):
+            self.send("hi", user=other)
+        self.assertFalse(self.outbound())
+
+    def test_rate_limit_spaces_sends(self):
+        # at most 2 messages per second on this number: 5 messages need
+        # at least two more seconds after the first two
+        self.account.rate_limit = 2
+        for index in range(5):
+            self.send(f"message {index}")
+        started = time.monotonic()
+        self.run_queue()
+        self.assertGreaterEqual(time.monotonic() - started, 2.0)
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages],
+            [f"message {index}" for index in range(5)],
+        )

@@ -1,0 +1,162 @@
+"""Outbound messages: what Odoo's composer writes, in the shape Meta takes.
+
+No ORM here: the models pass plain values and get plain values back.
+"""
+
+import html
+import re
+from html.parser import HTMLParser
+
+# Meta's accepted media types and size limits (Cloud API "supported media
+# types"). Anything else is refused before a call is made.
+MB = 1024 * 1024
+MEDIA_RULES = {
+    "image": ({"image/jpeg", "image/png"}, 5 * MB),
+    "video": ({"video/mp4", "video/3gpp"}, 16 * MB),
+    "audio": (
+        {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"},
+        16 * MB,
+    ),
+    "sticker": ({"image/webp"}, 500 * 1024),
+    "document": (
+        {
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        },
+        100 * MB,
+    ),
+}
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+
+
+def media_kind(mime_type):
+    """Return Meta's media kind for a MIME type (``image``...), or None."""
+    mime_type = (mime_type or "").split(";")[0].strip().lower()
+    for kind, (types, _limit) in MEDIA_RULES.items():
+        if mime_type in types:
+            return kind
+    return None
+
+
+def media_problem(mime_type, size):
+    """Why a file cannot be sent on WhatsApp, as ``(code, values)``, or None.
+
+    ``code`` is ``"type"`` (Meta does not take this kind of file) or
+    ``"size"`` (too big for its kind; ``values`` gives the limit in MB).
+    """
+    kind = media_kind(mime_type)
+    if kind is None:
+        return "type", {"mime_type": mime_type or "?"}
+    limit = MEDIA_RULES[kind][1]
+    if size > limit:
+        return "size", {"kind": kind, "limit_mb": round(limit / MB, 1)}
+    return None
+
+
+class _ToWhatsapp(HTMLParser):
+    _MARKS = {
+        "b": "*",
+        "strong": "*",
+        "i": "_",
+        "em": "_",
+        "s": "~",
+        "strike": "~",
+        "del": "~",
+        "code": "```",
+    }
+    _BLOCKS = {"p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "tr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag in self._BLOCKS:
+            self._newline()
+            if tag == "li":
+                self.parts.append("- ")
+        elif tag in self._MARKS:
+            self.parts.append(self._MARKS[tag])
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag):
+        if tag in self._MARKS:
+            self.parts.append(self._MARKS[tag])
+        elif tag in self._BLOCKS:
+            self._newline()
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href and not href.startswith("mailto:") and href not in self.parts[-1:]:
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    def _newline(self):
+        if self.parts and not "".join(self.parts[-1:]).endswith("\n"):
+            self.parts.append("\n")
+
+
+def html_to_whatsapp(body):
+    """Turn the HTML of Odoo's composer into WhatsApp text.
+
+    Bold, italic, strike-through and code become WhatsApp's markers; links
+    keep their address; paragraphs and line breaks become new lines.
+    """
+    parser = _ToWhatsapp()
+    parser.feed(str(body or ""))
+    parser.close()
+    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def recipient_fields(wa_id, user_id):
+    """The recipient part of a message: the phone when known, else the user id."""
+    if wa_id:
+        return {"recipient_type": "individual", "to": wa_id}
+    if user_id:
+        return {"recipient_type": "individual", "recipient": user_id}
+    raise ValueError("a message needs a phone number or a business-scoped user id")
+
+
+def text_payload(wa_id, user_id, body, reply_to="", callback=""):
+    """The ``/messages`` body of a text message."""
+    payload = {
+        **recipient_fields(wa_id, user_id),
+        "type": "text",
+        "text": {"body": body[:MAX_TEXT_LENGTH], "preview_url": "http" in body},
+    }
+    return _decorate(payload, reply_to, callback)
+
+
+def media_payload(wa_id, user_id, kind, media_id, caption="", filename="", **extra):
+    """The ``/messages`` body of a media message sent by uploaded media id."""
+    media = {"id": media_id}
+    if caption and kind in {"image", "video", "document"}:
+        media["caption"] = caption[:MAX_CAPTION_LENGTH]
+    if filename and kind == "document":
+        media["filename"] = filename
+    payload = {**recipient_fields(wa_id, user_id), "type": kind, kind: media}
+    return _decorate(payload, extra.get("reply_to", ""), extra.get("callback", ""))
+
+
+def _decorate(payload, reply_to, callback):
+    if reply_to:
+        payload["context"] = {"message_id": reply_to}
+    if callback:
+        # echoed by Meta in the status webhooks of this message: lets us find
+        # it even if we never stored its wamid (a crash right after sending)
+        payload["biz_opaque_callback_data"] = callback
+    return payload
