@@ -84,3 +84,35 @@ def test_media_payload():
     assert payload["document"] == {"id": "123", "caption": "quote", "filename": "q.pdf"}
     audio = outbound.media_payload("32470123456", "", "audio", "9", caption="ignored")
     assert audio["audio"] == {"id": "9"}
+
+
+def test_template_variables_and_fill():
+    text = "Hello {{1}}, your order {{2}} ships on {{ 3 }}. Thanks {{1}}!"
+    assert outbound.template_variables(text) == [1, 2, 3]
+    assert outbound.template_variables("no variables") == []
+    filled = outbound.fill_template(text, {1: "Ana", 2: "S0042"})
+    assert filled == "Hello Ana, your order S0042 ships on {{ 3 }}. Thanks Ana!"
+
+
+def test_template_payload():
+    payload = outbound.template_payload(
+        "32470123456", "", "order_update", "pt_BR", ["Ana", "S0042"], callback="c"
+    )
+    assert payload["type"] == "template"
+    assert payload["template"] == {
+        "name": "order_update",
+        "language": {"code": "pt_BR"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "Ana"},
+                    {"type": "text", "text": "S0042"},
+                ],
+            }
+        ],
+    }
+    assert payload["biz_opaque_callback_data"] == "c"
+    assert (
+        "components" not in outbound.template_payload("1", "", "hi", "en")["template"]
+    )

@@ -2,4 +2,5 @@ from . import res_partner
 from . import whatsapp_account
 from . import whatsapp_conversation
 from . import whatsapp_message
+from . import whatsapp_template
 from . import whatsapp_webhook_event

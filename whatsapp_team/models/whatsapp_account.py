@@ -2,11 +2,16 @@ import secrets
 import threading
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..tools import phone as phone_tools
 from ..tools.fake_graph import FakeGraph, FakeTransport
-from ..tools.graph_api import DEFAULT_BASE_URL, DEFAULT_VERSION, GraphClient
+from ..tools.graph_api import (
+    DEFAULT_BASE_URL,
+    DEFAULT_VERSION,
+    GraphClient,
+    GraphError,
+)
 
 ADMIN_GROUP = "whatsapp_team.group_whatsapp_admin"
 
@@ -14,6 +19,39 @@ ADMIN_GROUP = "whatsapp_team.group_whatsapp_admin"
 # database in this process; it holds the media the simulated customer "sent".
 _SANDBOX_GRAPHS = {}
 _SANDBOX_LOCK = threading.Lock()
+# Approved templates a sandbox number offers, as Meta would list them.
+_SANDBOX_TEMPLATES = [
+    {
+        "id": "900000000000001",
+        "name": "order_update",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Your order"},
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your order {{2}} is on its way. "
+                "Reply here if you have any question.",
+            },
+            {"type": "FOOTER", "text": "Sent from Odoo"},
+        ],
+    },
+    {
+        "id": "900000000000002",
+        "name": "follow_up",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hi {{1}}, we have news about the products you asked "
+                "about. Shall we talk?",
+            },
+        ],
+    },
+]
 
 
 class WhatsappAccount(models.Model):
@@ -96,6 +134,8 @@ class WhatsappAccount(models.Model):
         "revoked, and resumes when an administrator pastes a new one.",
     )
     conversation_ids = fields.One2many("whatsapp.conversation", "account_id")
+    template_ids = fields.One2many("whatsapp.template", "account_id")
+    template_count = fields.Integer(compute="_compute_template_count")
     conversation_count = fields.Integer(compute="_compute_conversation_count")
 
     _sql_constraints = [
@@ -119,6 +159,15 @@ class WhatsappAccount(models.Model):
         )
         for account in self:
             account.conversation_count = counts.get(account, 0)
+
+    def _compute_template_count(self):
+        counts = dict(
+            self.env["whatsapp.template"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.template_count = counts.get(account, 0)
 
     @api.constrains("mode", "phone_number_id")
     def _check_phone_number_id(self):
@@ -155,6 +204,38 @@ class WhatsappAccount(models.Model):
         )
         action["domain"] = [("account_id", "=", self.id)]
         action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_sync_templates(self):
+        """Bring this number's templates from Meta now."""
+        total = 0
+        for account in self:
+            try:
+                total += self.env["whatsapp.template"]._sync_account(account)
+            except GraphError as error:
+                raise UserError(
+                    _(
+                        "Meta did not give the templates of %(number)s: %(error)s",
+                        number=account.name,
+                        error=error,
+                    )
+                ) from error
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("%(count)s templates synced from Meta.", count=total),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_view_templates(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "whatsapp_team.whatsapp_template_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
         return action
 
     def action_regenerate_verify_token(self):
@@ -200,9 +281,10 @@ class WhatsappAccount(models.Model):
         key = (self.env.cr.dbname, self.id)
         with _SANDBOX_LOCK:
             if key not in _SANDBOX_GRAPHS:
-                _SANDBOX_GRAPHS[key] = FakeGraph(
-                    access_token=self.sudo().access_token or None
-                )
+                graph = FakeGraph(access_token=self.sudo().access_token or None)
+                # fixed ids: every process of a sandbox number has the same ones
+                graph.templates.extend(_SANDBOX_TEMPLATES)
+                _SANDBOX_GRAPHS[key] = graph
             return _SANDBOX_GRAPHS[key]
 
     def _default_region(self):

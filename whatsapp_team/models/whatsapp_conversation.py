@@ -114,6 +114,17 @@ class WhatsappConversation(models.Model):
             self.window_expires_at and self.window_expires_at > fields.Datetime.now()
         )
 
+    def action_send_template(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a WhatsApp template"),
+            "res_model": "whatsapp.template.send",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
     def action_view_messages(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -119,6 +119,8 @@ class WhatsappMessage(models.Model):
     failed_at = fields.Datetime(readonly=True)
     raw = fields.Text("Raw Message", readonly=True)
     author_user_id = fields.Many2one("res.users", string="Sent By", readonly=True)
+    template_id = fields.Many2one("whatsapp.template", readonly=True)
+    template_values = fields.Text(readonly=True, help="Body variables, as JSON.")
     send_attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     sending_since = fields.Datetime(readonly=True)
@@ -563,7 +565,17 @@ class WhatsappMessage(models.Model):
         client = self.account_id._get_graph_client()
         extra = {"reply_to": self.reply_to_wa_id or "", "callback": self.callback_ref}
         try:
-            if self.message_type == "text":
+            if self.message_type == "template":
+                template = self.template_id.sudo()
+                payload = outbound.template_payload(
+                    conversation.wa_id,
+                    conversation.wa_user_id,
+                    template.name,
+                    template.language,
+                    json.loads(self.template_values or "[]"),
+                    **extra,
+                )
+            elif self.message_type == "text":
                 payload = outbound.text_payload(
                     conversation.wa_id,
                     conversation.wa_user_id,

@@ -269,4 +269,9 @@ class WhatsappWebhookEvent(models.Model):
             received += 1
         for status in batch.statuses:
             Message._receive_status(status)
+        for change in batch.others:
+            if change.field == "message_template_status_update":
+                self.env["whatsapp.template"]._apply_status_update(
+                    change.business_account_id, change.value
+                )
         return received, len(batch.statuses)

@@ -79,3 +79,12 @@ class TestSandbox(WhatsappCase):
             self.env["whatsapp.sandbox.message"]._simulate(
                 self.account, {"phone": "+32470000000"}
             )
+
+    def test_sandbox_offers_approved_templates(self):
+        self.sandbox.action_sync_templates()
+        self.sandbox.action_sync_templates()  # same ids: nothing duplicated
+        templates = self.sandbox.template_ids
+        self.assertEqual(
+            sorted(templates.mapped("name")), ["follow_up", "order_update"]
+        )
+        self.assertEqual(set(templates.mapped("status")), {"approved"})

@@ -160,3 +160,36 @@ def _decorate(payload, reply_to, callback):
         # it even if we never stored its wamid (a crash right after sending)
         payload["biz_opaque_callback_data"] = callback
     return payload
+
+
+TEMPLATE_VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+def template_variables(text):
+    """The positions of ``{{n}}`` variables in a template text, sorted, unique."""
+    return sorted({int(n) for n in TEMPLATE_VARIABLE.findall(text or "")})
+
+
+def fill_template(text, values):
+    """``text`` with each ``{{n}}`` replaced by ``values[n]`` (kept when missing)."""
+    return TEMPLATE_VARIABLE.sub(
+        lambda match: str(values.get(int(match.group(1)), match.group(0))), text or ""
+    )
+
+
+def template_payload(wa_id, user_id, name, language, body_values=(), **extra):
+    """The ``/messages`` body of a template message with body variables."""
+    template = {"name": name, "language": {"code": language}}
+    if body_values:
+        template["components"] = [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": str(v)} for v in body_values],
+            }
+        ]
+    payload = {
+        **recipient_fields(wa_id, user_id),
+        "type": "template",
+        "template": template,
+    }
+    return _decorate(payload, extra.get("reply_to", ""), extra.get("callback", ""))

@@ -1,1 +1,2 @@
 from . import whatsapp_sandbox_message
+from . import whatsapp_template_send

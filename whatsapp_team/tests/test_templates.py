@@ -1,0 +1,202 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from .common import WhatsappCase
+
+
+@tagged("post_install", "-at_install", "whatsapp_template")
+class TestTemplates(WhatsappCase):
+    def setUp(self):
+        super().setUp()
+        self.graph.add_template(
+            "order_update",
+            language="pt_BR",
+            components=[
+                {"type": "HEADER", "format": "TEXT", "text": "Pedido"},
+                {"type": "BODY", "text": "Olá {{1}}, seu pedido {{2}} saiu hoje."},
+                {"type": "FOOTER", "text": "Loja"},
+            ],
+        )
+        self.graph.add_template("new_offer", category="MARKETING", status="PENDING")
+
+    def sync(self):
+        self.account.action_sync_templates()
+        return self.env["whatsapp.template"].search(
+            [("account_id", "=", self.account.id)]
+        )
+
+    def test_sync_follows_every_page_and_archives_removed_templates(self):
+        for index in range(248):
+            self.graph.add_template(f"bulk_{index:03d}")
+        templates = self.sync()
+        self.assertEqual(len(templates), 250)
+        pages = [
+            c for c in self.graph.calls if c["path"].endswith("/message_templates")
+        ]
+        self.assertGreaterEqual(len(pages), 3)
+        order = templates.filtered(lambda t: t.name == "order_update")
+        self.assertEqual(
+            (
+                order.language,
+                order.status,
+                order.header_text,
+                order.footer,
+                order.variable_count,
+            ),
+            ("pt_BR", "approved", "Pedido", "Loja", 2),
+        )
+        self.assertEqual(order.body, "Olá {{1}}, seu pedido {{2}} saiu hoje.")
+        # Meta deleted one and approved another
+        self.graph.templates = [
+            t for t in self.graph.templates if t["name"] != "bulk_000"
+        ]
+        for template in self.graph.templates:
+            if template["name"] == "new_offer":
+                template["status"] = "APPROVED"
+        templates = self.sync()
+        self.assertEqual(len(templates), 249)
+        self.assertEqual(
+            templates.filtered(lambda t: t.name == "new_offer").status, "approved"
+        )
+        archived = (
+            self.env["whatsapp.template"]
+            .with_context(active_test=False)
+            .search([("name", "=", "bulk_000")])
+        )
+        self.assertFalse(archived.active)
+
+    def test_status_webhook_updates_the_template(self):
+        offer = self.sync().filtered(lambda t: t.name == "new_offer")
+        payload = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.account.business_account_id,
+                    "changes": [
+                        {
+                            "field": "message_template_status_update",
+                            "value": {
+                                "event": "REJECTED",
+                                "message_template_id": int(offer.wa_template_id),
+                                "message_template_name": "new_offer",
+                                "message_template_language": "en_US",
+                                "reason": "INCORRECT_CATEGORY",
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        self.assertEqual(self.post_webhook(payload).status_code, 200)
+        self.process()
+        self.assertEqual(
+            (offer.status, offer.rejected_reason), ("rejected", "INCORRECT_CATEGORY")
+        )
+        self.assertEqual(self.events().state, "done")
+
+    def send_template(self, conversation, name, values=(), user=None):
+        template = self.env["whatsapp.template"].search([("name", "=", name)])
+        wizard_env = self.env["whatsapp.template.send"]
+        if user:
+            wizard_env = wizard_env.with_user(user)
+        form = Form(wizard_env.with_context(default_conversation_id=conversation.id))
+        form.template_id = template.with_user(user) if user else template
+        for index, value in enumerate(values):
+            with form.line_ids.edit(index) as line:
+                line.value = value
+        wizard = form.save()
+        wizard.action_send()
+        return wizard
+
+    def test_template_is_sent_when_the_window_is_closed(self):
+        self.sync()
+        conversation = self.deliver(
+            self.message("5511987650000", name="Ana")
+        ).conversation_id
+        self.graph.reset()
+        with freeze_time(fields.Datetime.now() + timedelta(days=3)):
+            self.assertFalse(conversation.window_open)
+            wizard = self.send_template(conversation, "order_update", ["Ana", "S0042"])
+            self.assertIn("Olá Ana, seu pedido S0042 saiu hoje.", wizard.preview)
+            self.env["whatsapp.message"]._cron_send_queue()
+            conversation.invalidate_recordset(["window_open"])
+            self.assertFalse(
+                conversation.window_open, "our own messages never reopen the window"
+            )
+        sent = self.graph.messages[-1]
+        self.assertEqual(sent["type"], "template")
+        self.assertEqual(sent["template"]["name"], "order_update")
+        self.assertEqual(sent["template"]["language"], {"code": "pt_BR"})
+        self.assertEqual(
+            [p["text"] for p in sent["template"]["components"][0]["parameters"]],
+            ["Ana", "S0042"],
+        )
+        message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual((message.state, message.wa_message_id), ("sent", sent["id"]))
+        self.assertIn("seu pedido S0042", message.mail_message_id.body)
+
+    def test_first_variable_defaults_to_the_customer_and_all_are_required(self):
+        self.sync()
+        conversation = self.deliver(
+            self.message("5511987650001", name="Bia")
+        ).conversation_id
+        form = Form(
+            self.env["whatsapp.template.send"].with_context(
+                default_conversation_id=conversation.id
+            )
+        )
+        form.template_id = self.env["whatsapp.template"].search(
+            [("name", "=", "order_update")]
+        )
+        self.assertEqual(form.line_ids.edit(0).value, "Bia")
+        wizard = form.save()
+        with self.assertRaisesRegex(UserError, "Fill in every variable"):
+            wizard.action_send()
+
+    def test_only_approved_templates_are_sent(self):
+        self.sync()
+        conversation = self.deliver(self.message("5511987650002")).conversation_id
+        pending = self.env["whatsapp.template"].search([("name", "=", "new_offer")])
+        wizard = self.env["whatsapp.template.send"].create(
+            {"conversation_id": conversation.id, "template_id": pending.id}
+        )
+        with self.assertRaisesRegex(UserError, "only approved templates"):
+            wizard.action_send()
+
+    def test_meta_template_error_is_explained(self):
+        self.sync()
+        conversation = self.deliver(
+            self.message("5511987650003", name="Caio")
+        ).conversation_id
+        self.graph.fail_next(132001, path_contains="/messages")
+        self.send_template(conversation, "order_update", ["Caio", "S1"])
+        self.env["whatsapp.message"]._cron_send_queue()
+        message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual((message.state, message.error_code), ("failed", 132001))
+        self.assertIn("does not exist in this language", message.mail_message_id.body)
+
+    def test_salesperson_sends_a_template_on_an_allowed_number(self):
+        self.sync()
+        conversation = self.deliver(
+            self.message("5511987650004", name="Duda")
+        ).conversation_id
+        self.send_template(
+            conversation, "order_update", ["Duda", "S7"], user=self.user_allowed
+        )
+        message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual(message.author_user_id, self.user_allowed)
+        self.assertEqual(
+            self.env["whatsapp.template"].with_user(self.user_allowed).search_count([]),
+            2,
+        )
