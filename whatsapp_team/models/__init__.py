@@ -1,3 +1,4 @@
+from . import crm_lead
 from . import res_partner
 from . import whatsapp_account
 from . import whatsapp_conversation

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from ..tools import phone as phone_tools
 
@@ -16,10 +17,14 @@ class ResPartner(models.Model):
         compute="_compute_whatsapp_keys", store=True, index="btree_not_null"
     )
     whatsapp_conversation_ids = fields.One2many(
-        "whatsapp.conversation", "partner_id", string="WhatsApp Chats"
+        "whatsapp.conversation",
+        "partner_id",
+        string="WhatsApp Chats",
+        groups="whatsapp_team.group_whatsapp_user",
     )
     whatsapp_conversation_count = fields.Integer(
-        compute="_compute_whatsapp_conversation_count"
+        compute="_compute_whatsapp_conversation_count",
+        groups="whatsapp_team.group_whatsapp_user",
     )
 
     @api.depends("phone", "mobile", "country_id")
@@ -38,6 +43,58 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.whatsapp_conversation_count = counts.get(partner, 0)
+
+    whatsapp_message_ids = fields.One2many(
+        "whatsapp.message",
+        compute="_compute_whatsapp_message_ids",
+        string="WhatsApp History",
+        groups="whatsapp_team.group_whatsapp_user",
+    )
+
+    def _compute_whatsapp_message_ids(self):
+        for partner in self:
+            partner.whatsapp_message_ids = self.env["whatsapp.message"].search(
+                [("conversation_id.partner_id", "=", partner.id)], limit=200
+            )
+
+    def action_open_whatsapp(self):
+        """Open the WhatsApp chat with this partner, starting it if needed.
+
+        With several numbers the salesperson may use, they choose one first.
+        """
+        self.ensure_one()
+        accounts = self.env["whatsapp.account"].search([])
+        if not accounts:
+            raise UserError(
+                _(
+                    "You may not use any WhatsApp number yet: ask an administrator "
+                    "to add you to one."
+                )
+            )
+        if len(accounts) > 1:
+            return {
+                "type": "ir.actions.act_window",
+                "name": _("Chat on WhatsApp from…"),
+                "res_model": "whatsapp.open.chat",
+                "view_mode": "form",
+                "target": "new",
+                "context": {"default_partner_id": self.id},
+            }
+        return self._whatsapp_open_on(accounts)
+
+    def _whatsapp_open_on(self, account):
+        self.ensure_one()
+        account.check_access("read")
+        conversation = self.env["whatsapp.conversation"]._get_or_create_for_partner(
+            account, self
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "whatsapp.conversation",
+            "res_id": conversation.id,
+            "view_mode": "form",
+            "target": "current",
+        }
 
     def action_view_whatsapp_conversations(self):
         self.ensure_one()

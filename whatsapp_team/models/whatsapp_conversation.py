@@ -8,6 +8,7 @@ from odoo.tools import format_datetime
 
 from ..tools import outbound
 from ..tools import phone as phone_tools
+from ..tools.payload import Identity
 
 _logger = logging.getLogger(__name__)
 
@@ -113,6 +114,18 @@ class WhatsappConversation(models.Model):
         return bool(
             self.window_expires_at and self.window_expires_at > fields.Datetime.now()
         )
+
+    def action_reply(self):
+        """Reply from the partner or lead form, in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Reply on WhatsApp"),
+            "res_model": "whatsapp.reply",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
 
     def action_send_template(self):
         self.ensure_one()
@@ -299,6 +312,37 @@ class WhatsappConversation(models.Model):
             # First time this customer's number is known: keep it on the
             # partner so the next chat finds them by phone too.
             conversation.partner_id.mobile = conversation.phone
+        return conversation
+
+    @api.model
+    def _get_or_create_for_partner(self, account, partner):
+        """The conversation with ``partner`` on ``account``, started if needed.
+
+        Reached by the partner's mobile, else phone. A conversation started
+        here has no reply window yet: it opens with a template.
+        """
+        region = partner.country_id.code or account._default_region()
+        number = next(
+            (
+                n
+                for n in (partner.mobile, partner.phone)
+                if phone_tools.match_key(n, region)
+            ),
+            None,
+        )
+        if not number:
+            raise UserError(
+                _(
+                    "%(partner)s has no mobile or phone number WhatsApp can reach: "
+                    "add one first.",
+                    partner=partner.display_name,
+                )
+            )
+        e164 = phone_tools.to_e164(number, region) or number
+        identity = Identity(wa_id=e164.lstrip("+"), profile_name=partner.name or "")
+        conversation = self._get_or_create_for(account, identity)
+        if not conversation.partner_id:
+            conversation.partner_id = partner
         return conversation
 
     @api.model

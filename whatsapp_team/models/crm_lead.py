@@ -1,0 +1,31 @@
+from odoo import api, fields, models
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    whatsapp_message_ids = fields.One2many(
+        "whatsapp.message",
+        compute="_compute_whatsapp_message_ids",
+        string="WhatsApp History",
+        groups="whatsapp_team.group_whatsapp_user",
+    )
+    whatsapp_conversation_count = fields.Integer(
+        related="partner_id.whatsapp_conversation_count",
+        groups="whatsapp_team.group_whatsapp_user",
+    )
+
+    @api.depends("partner_id")
+    def _compute_whatsapp_message_ids(self):
+        for lead in self:
+            lead.whatsapp_message_ids = lead.partner_id.whatsapp_message_ids
+
+    def action_open_whatsapp(self):
+        """Chat with the lead's customer, creating the customer if needed."""
+        self.ensure_one()
+        if not self.partner_id:
+            self._handle_partner_assignment(create_missing=True)
+        return self.partner_id.action_open_whatsapp()
+
+    def action_view_whatsapp_conversations(self):
+        return self.partner_id.action_view_whatsapp_conversations()
