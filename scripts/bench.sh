@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: webhook throughput of a real --workers=2 Odoo and the cost of
-# matching a WhatsApp number among 100,000 partners, on a throwaway database
-# (see benchmarks/webhook_throughput.py; extra arguments are passed to it).
+# matching a WhatsApp number among 100,000 partners (benchmarks/
+# webhook_throughput.py), then 1,000 template messages through the outbound
+# queue with throttling errors (benchmarks/outbound_queue.py), each on a
+# throwaway database. `make bench BENCH=outbound_queue` runs one of them.
 source "$(dirname "$0")/common.sh"
 
 ensure_python_packages
@@ -13,4 +15,6 @@ export WA_PYTHON="$PYTHON"
 export WA_ODOO_ARGS="${ARGS[*]}"
 export WA_DB_HOST="$DB_HOST" WA_DB_PORT="$DB_PORT" WA_DB_USER="$DB_USER"
 cd "$ROOT"
-exec "$PYTHON" benchmarks/webhook_throughput.py "$@"
+for name in ${BENCH:-webhook_throughput outbound_queue}; do
+    "$PYTHON" "benchmarks/$name.py" "$@"
+done

@@ -111,6 +111,14 @@ class WhatsappTemplate(models.Model):
         Follows every page. Templates Meta no longer has are archived.
         Returns the number of templates read.
         """
+        if not account.business_account_id:
+            raise UserError(
+                _(
+                    "Templates belong to a WhatsApp Business Account: fill in the "
+                    "WhatsApp Business Account ID of %(number)s first.",
+                    number=account.name,
+                )
+            )
         client = account._get_graph_client()
         Template = self.sudo().with_context(active_test=False)
         existing = {
@@ -135,9 +143,11 @@ class WhatsappTemplate(models.Model):
 
     @api.model
     def _cron_sync(self):
-        for account in (
+        accounts = (
             self.env["whatsapp.account"].sudo().search([("token_state", "=", "valid")])
-        ):
+        )
+        # templates belong to a business account: numbers without one have none
+        for account in accounts.filtered("business_account_id"):
             try:
                 with self.env.cr.savepoint():
                     self._sync_account(account)

@@ -200,3 +200,10 @@ class TestTemplates(WhatsappCase):
             self.env["whatsapp.template"].with_user(self.user_allowed).search_count([]),
             2,
         )
+
+    def test_sync_needs_the_business_account(self):
+        self.account.business_account_id = False
+        self.env.flush_all()  # not undone with the savepoint of assertRaises
+        with self.assertRaisesRegex(UserError, "WhatsApp Business Account ID"):
+            self.account.action_sync_templates()
+        self.env["whatsapp.template"]._cron_sync()  # skips it quietly
