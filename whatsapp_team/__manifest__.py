@@ -24,6 +24,7 @@
         "views/crm_lead_views.xml",
         "wizard/whatsapp_sandbox_message_views.xml",
         "wizard/whatsapp_template_send_views.xml",
+        "wizard/whatsapp_template_mass_send_views.xml",
         "wizard/whatsapp_reply_views.xml",
         "wizard/whatsapp_open_chat_views.xml",
         "views/whatsapp_menus.xml",

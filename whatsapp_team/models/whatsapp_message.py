@@ -504,6 +504,36 @@ class WhatsappMessage(models.Model):
         return messages
 
     @api.model
+    def _queue_template(self, conversation, template, values):
+        """Queue ``template`` to ``conversation``'s customer, shown in its chatter.
+
+        ``values`` maps each ``{{n}}`` position to its text.
+        """
+        template._check_sendable()
+        text = outbound.fill_template(template.body or "", values)
+        mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
+            body=Markup(whatsapp_to_html(text)),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        message = self.sudo().create(
+            {
+                "conversation_id": conversation.id,
+                "direction": "out",
+                "state": "queued",
+                "message_type": "template",
+                "body": text,
+                "template_id": template.id,
+                "template_values": json.dumps([values[n] for n in sorted(values)]),
+                "mail_message_id": mail_message.id,
+                "author_user_id": self.env.user.id,
+                "callback_ref": uuid.uuid4().hex,
+            }
+        )
+        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
+        return message
+
+    @api.model
     def _cron_send_queue(self, limit=SEND_BATCH):
         """Send queued messages, oldest first, within each number's rate.
 

@@ -207,3 +207,86 @@ class TestTemplates(WhatsappCase):
         with self.assertRaisesRegex(UserError, "WhatsApp Business Account ID"):
             self.account.action_sync_templates()
         self.env["whatsapp.template"]._cron_sync()  # skips it quietly
+
+
+@tagged("post_install", "-at_install", "whatsapp_template")
+class TestTemplateMassSend(WhatsappCase):
+    def setUp(self):
+        super().setUp()
+        self.graph.add_template(
+            "promo",
+            category="MARKETING",
+            components=[{"type": "BODY", "text": "Hi {{1}}, {{2}} from {{3}}."}],
+        )
+        self.account.action_sync_templates()
+        self.salesperson = self.env["res.users"].create(
+            {
+                "name": "Sam Seller",
+                "login": "wa_mass_seller",
+                "groups_id": [
+                    (4, self.env.ref("whatsapp_team.group_whatsapp_user").id),
+                    (4, self.env.ref("sales_team.group_sale_salesman_all_leads").id),
+                ],
+            }
+        )
+        self.account.user_ids += self.salesperson
+        Partner = self.env["res.partner"]
+        self.ok = Partner.create({"name": "Ana Lima", "mobile": "+55 11 91111-1111"})
+        self.no_number = Partner.create({"name": "Bruno Sem"})
+        self.opted_out = Partner.create(
+            {"name": "Carla Stop", "mobile": "+55 11 92222-2222"}
+        )
+        self.env["phone.blacklist"].sudo().add("+5511922222222")
+
+    def mass_send(self, records, sources, texts=None):
+        form = Form(
+            self.env["whatsapp.template.mass.send"]
+            .with_user(self.salesperson)
+            .with_context(active_model=records._name, active_ids=records.ids)
+        )
+        form.account_id = self.account
+        form.template_id = self.env["whatsapp.template"].search(
+            [("name", "=", "promo")]
+        )
+        for index, source in enumerate(sources):
+            with form.line_ids.edit(index) as line:
+                line.source = source
+                if source == "text":
+                    line.value = (texts or {}).get(index + 1, "x")
+        wizard = form.save()
+        wizard.action_send()
+        return wizard
+
+    def test_partners_skipping_blacklisted_and_unreachable_with_reasons(self):
+        partners = self.ok | self.no_number | self.opted_out
+        wizard = self.mass_send(
+            partners, ["first_name", "text", "company"], {2: "20% off"}
+        )
+        self.assertIn("1 messages queued", wizard.report)
+        self.assertIn("Bruno Sem: no mobile or phone number", wizard.report)
+        self.assertIn("Carla Stop: the number is on the blacklist", wizard.report)
+        messages = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual(messages.conversation_id.partner_id, self.ok)
+        self.assertEqual(
+            messages.body, f"Hi Ana, 20% off from {self.env.company.name}."
+        )
+        self.assertEqual(messages.author_user_id, self.salesperson)
+        self.env["whatsapp.message"]._cron_send_queue()
+        self.assertEqual(len(self.graph.messages), 1)
+        self.assertEqual(self.graph.messages[0]["to"], "5511911111111")
+
+    def test_leads_use_their_customer_and_salesperson(self):
+        lead = self.env["crm.lead"].create(
+            {"name": "Chairs", "partner_id": self.ok.id, "user_id": self.salesperson.id}
+        )
+        orphan = self.env["crm.lead"].create(
+            {"name": "Unknown", "user_id": self.salesperson.id}
+        )
+        wizard = self.mass_send(lead | orphan, ["customer", "record", "salesperson"])
+        self.assertIn("Unknown: no customer", wizard.report)
+        message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual(message.body, "Hi Ana Lima, Chairs from Sam Seller.")

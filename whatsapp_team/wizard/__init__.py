@@ -2,3 +2,4 @@ from . import whatsapp_sandbox_message
 from . import whatsapp_template_send
 from . import whatsapp_open_chat
 from . import whatsapp_reply
+from . import whatsapp_template_mass_send

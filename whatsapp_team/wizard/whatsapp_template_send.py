@@ -1,6 +1,3 @@
-import json
-import uuid
-
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -56,7 +53,6 @@ class WhatsappTemplateSend(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
-        self.template_id._check_sendable()
         missing = [
             f"{{{{{line.position}}}}}" for line in self.line_ids if not line.value
         ]
@@ -73,28 +69,9 @@ class WhatsappTemplateSend(models.TransientModel):
             raise UserError(
                 _("The WhatsApp number needs a new access token: ask an administrator.")
             )
-        text = self._text()
-        mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
-            body=Markup(whatsapp_to_html(text)),
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+        self.env["whatsapp.message"]._queue_template(
+            conversation, self.template_id, self._values()
         )
-        values = [self._values()[n] for n in sorted(self._values())]
-        self.env["whatsapp.message"].sudo().create(
-            {
-                "conversation_id": conversation.id,
-                "direction": "out",
-                "state": "queued",
-                "message_type": "template",
-                "body": text,
-                "template_id": self.template_id.id,
-                "template_values": json.dumps(values),
-                "mail_message_id": mail_message.id,
-                "author_user_id": self.env.user.id,
-                "callback_ref": uuid.uuid4().hex,
-            }
-        )
-        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
         return {"type": "ir.actions.act_window_close"}
 
 
