@@ -3,7 +3,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
 from .common import WhatsappCase
@@ -290,3 +290,34 @@ class TestTemplateMassSend(WhatsappCase):
             [("message_type", "=", "template")]
         )
         self.assertEqual(message.body, "Hi Ana Lima, Chairs from Sam Seller.")
+
+    def test_only_numbers_the_user_may_use(self):
+        outsider = self.env["res.users"].create(
+            {
+                "name": "Outsider",
+                "login": "wa_mass_outsider",
+                "groups_id": [
+                    (4, self.env.ref("whatsapp_team.group_whatsapp_user").id)
+                ],
+            }
+        )
+        # neither preparing nor sending works on a number not granted
+        with self.assertRaises(AccessError):
+            wizard = (
+                self.env["whatsapp.template.mass.send"]
+                .with_user(outsider)
+                .create(
+                    {
+                        "res_model": "res.partner",
+                        "res_ids": self.ok.ids,
+                        "account_id": self.account.id,
+                        "template_id": self.env["whatsapp.template"]
+                        .search([("name", "=", "promo")])
+                        .id,
+                    }
+                )
+            )
+            wizard.action_send()
+        self.assertFalse(
+            self.env["whatsapp.message"].search([("direction", "=", "out")])
+        )

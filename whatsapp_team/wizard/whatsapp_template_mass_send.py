@@ -110,6 +110,7 @@ class WhatsappTemplateMassSend(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
+        self.account_id.check_access("read")  # a number this user may use
         self.template_id._check_sendable()
         if any(line.source == "text" and not line.value for line in self.line_ids):
             raise UserError(
