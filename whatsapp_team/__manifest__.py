@@ -22,6 +22,7 @@
         "views/whatsapp_template_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
+        "views/ir_actions_server_views.xml",
         "wizard/whatsapp_sandbox_message_views.xml",
         "wizard/whatsapp_template_send_views.xml",
         "wizard/whatsapp_template_mass_send_views.xml",

@@ -1,4 +1,5 @@
 from . import crm_lead
+from . import ir_actions_server
 from . import res_partner
 from . import whatsapp_account
 from . import whatsapp_conversation

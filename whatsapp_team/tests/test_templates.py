@@ -3,7 +3,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import WhatsappCase
@@ -321,3 +321,26 @@ class TestTemplateMassSend(WhatsappCase):
         self.assertFalse(
             self.env["whatsapp.message"].search([("direction", "=", "out")])
         )
+
+    def test_server_action_for_automation_rules(self):
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Weekly promo",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "state": "whatsapp",
+                "whatsapp_account_id": self.account.id,
+                "whatsapp_template_id": self.env["whatsapp.template"]
+                .search([("name", "=", "promo")])
+                .id,
+                "whatsapp_texts": "20% off | the Lisbon shop",
+            }
+        )
+        partners = self.ok | self.opted_out
+        action.with_context(active_model="res.partner", active_ids=partners.ids).run()
+        message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        self.assertEqual(message.conversation_id.partner_id, self.ok)
+        self.assertEqual(message.body, "Hi Ana Lima, 20% off from the Lisbon shop.")
+        with self.assertRaises(ValidationError):
+            action.model_id = self.env.ref("base.model_res_country")
