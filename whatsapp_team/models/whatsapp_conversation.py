@@ -183,11 +183,9 @@ class WhatsappConversation(models.Model):
             return subtype_id == self.env.ref("mail.mt_comment").id
         return subtype_xmlid in ("mail.mt_comment", "mt_comment")
 
-    def _check_can_send(self, attachments, text):
-        """Refuse, before anything is posted or sent, what WhatsApp would refuse."""
+    def _check_number_can_send(self):
+        """Every way of sending stops here while the number's token is refused."""
         self.ensure_one()
-        if not text and not attachments:
-            raise UserError(_("Write a message or attach a file to send on WhatsApp."))
         if self.account_id.token_state != "valid":
             raise UserError(
                 _(
@@ -196,6 +194,13 @@ class WhatsappConversation(models.Model):
                     number=self.account_id.name,
                 )
             )
+
+    def _check_can_send(self, attachments, text):
+        """Refuse, before anything is posted or sent, what WhatsApp would refuse."""
+        self.ensure_one()
+        if not text and not attachments:
+            raise UserError(_("Write a message or attach a file to send on WhatsApp."))
+        self._check_number_can_send()
         if not self._is_window_open():
             if self.last_inbound_at:
                 raise UserError(

@@ -472,14 +472,7 @@ class WhatsappMessage(models.Model):
             if reply_to_mail
             else False
         )
-        common = {
-            "conversation_id": conversation.id,
-            "direction": "out",
-            "state": "queued",
-            "mail_message_id": mail_message.id,
-            "author_user_id": self.env.user.id,
-            "reply_to_wa_id": reply_to or False,
-        }
+        common = {"reply_to_wa_id": reply_to or False}
         captioned = len(attachments) == 1 and outbound.media_kind(
             attachments.mimetype
         ) in {"image", "video", "document"}
@@ -497,9 +490,28 @@ class WhatsappMessage(models.Model):
                     "media_filename": attachment.name,
                 }
             )
-        for values in values_list:
-            values["callback_ref"] = uuid.uuid4().hex
-        messages = self.sudo().create(values_list)
+        return self._queue_outbound(conversation, mail_message, values_list)
+
+    @api.model
+    def _queue_outbound(self, conversation, mail_message, values_list):
+        """Create queued messages to ``conversation``'s customer, shown as
+        ``mail_message`` in its chatter, and wake the send cron."""
+        messages = self.sudo().create(
+            [
+                {
+                    "conversation_id": conversation.id,
+                    "direction": "out",
+                    "state": "queued",
+                    "mail_message_id": mail_message.id,
+                    "author_user_id": self.env.user.id,
+                    # echoed by Meta's statuses: finds a message whose
+                    # wamid was never stored
+                    "callback_ref": uuid.uuid4().hex,
+                    **values,
+                }
+                for values in values_list
+            ]
+        )
         self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
         return messages
 
@@ -510,28 +522,25 @@ class WhatsappMessage(models.Model):
         ``values`` maps each ``{{n}}`` position to its text.
         """
         template._check_sendable()
+        conversation._check_number_can_send()
         text = outbound.fill_template(template.body or "", values)
         mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
             body=Markup(whatsapp_to_html(text)),
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
-        message = self.sudo().create(
-            {
-                "conversation_id": conversation.id,
-                "direction": "out",
-                "state": "queued",
-                "message_type": "template",
-                "body": text,
-                "template_id": template.id,
-                "template_values": json.dumps([values[n] for n in sorted(values)]),
-                "mail_message_id": mail_message.id,
-                "author_user_id": self.env.user.id,
-                "callback_ref": uuid.uuid4().hex,
-            }
+        return self._queue_outbound(
+            conversation,
+            mail_message,
+            [
+                {
+                    "message_type": "template",
+                    "body": text,
+                    "template_id": template.id,
+                    "template_values": json.dumps([values[n] for n in sorted(values)]),
+                }
+            ],
         )
-        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
-        return message
 
     @api.model
     def _cron_send_queue(self, limit=SEND_BATCH):

@@ -70,7 +70,7 @@ class WhatsappTemplate(models.Model):
         for template in self:
             template.variable_count = len(outbound.template_variables(template.body))
 
-    @api.depends("name", "language", "status")
+    @api.depends("name", "language")
     def _compute_display_name(self):
         for template in self:
             template.display_name = f"{template.name} ({template.language})"

@@ -65,10 +65,6 @@ class WhatsappTemplateSend(models.TransientModel):
             )
         conversation = self.conversation_id
         conversation.check_access("write")
-        if conversation.account_id.token_state != "valid":
-            raise UserError(
-                _("The WhatsApp number needs a new access token: ask an administrator.")
-            )
         self.env["whatsapp.message"]._queue_template(
             conversation, self.template_id, self._values()
         )
