@@ -480,3 +480,26 @@ def _server_running(e2e):
     yield
     if not e2e.server.running:
         e2e.server.start()
+
+
+def test_demo_data_is_a_living_inbox(e2e):
+    """The database is installed with demo data: a sandbox number with chats."""
+    sandbox = e2e.sql(
+        "SELECT id FROM whatsapp_account WHERE mode = 'sandbox' AND name = 'Sandbox'",
+    )
+    assert len(sandbox) == 1
+    conversations = e2e.sql(
+        "SELECT c.name, count(m.id) FROM whatsapp_conversation c"
+        " JOIN whatsapp_message m ON m.conversation_id = c.id"
+        " WHERE c.account_id = %s GROUP BY c.name ORDER BY c.name",
+        [sandbox[0][0]],
+    )
+    names = [name for name, _count in conversations]
+    assert names == ["Ana Souza", "Jorge Pérez", "Li Wei", "Sam"]
+    assert all(count >= 1 for _name, count in conversations)
+    templates = e2e.sql(
+        "SELECT name FROM whatsapp_template"
+        " WHERE account_id = %s AND status = 'approved' ORDER BY name",
+        [sandbox[0][0]],
+    )
+    assert [row[0] for row in templates] == ["follow_up", "order_update"]

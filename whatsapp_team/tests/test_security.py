@@ -148,3 +148,32 @@ class TestSecurity(WhatsappCase):
             .with_company(other_company)
             .search([])
         )
+
+    def test_every_model_has_access_rights(self):
+        created = self.env["ir.model.data"].search(
+            [("module", "=", "whatsapp_team"), ("model", "=", "ir.model")]
+        )
+        own = self.env["ir.model"].browse(created.mapped("res_id"))
+        self.assertGreaterEqual(len(own), 10)
+        for model in own:
+            self.assertTrue(
+                self.env["ir.model.access"].search_count([("model_id", "=", model.id)]),
+                f"{model.model} has no access rights",
+            )
+
+    def test_only_administrators_simulate_customers(self):
+        sandbox = self.env["whatsapp.account"].create(
+            {"name": "Try", "mode": "sandbox"}
+        )
+        sandbox.user_ids = self.user_allowed | self.manager
+        for user in (self.user_allowed, self.manager):
+            with self.assertRaises(AccessError):
+                self.env["whatsapp.sandbox.message"].with_user(user).create(
+                    {"account_id": sandbox.id, "customer_name": "X"}
+                )
+        wizard = (
+            self.env["whatsapp.sandbox.message"]
+            .with_user(self.admin)
+            .create({"account_id": sandbox.id, "customer_name": "X"})
+        )
+        self.assertTrue(wizard.action_send()["res_id"])
