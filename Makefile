@@ -8,10 +8,12 @@ demo:
 test:
 	./scripts/test.sh
 
+PYTHON ?= python3
+
 lint:
-	ruff check whatsapp_team tests benchmarks
-	ruff format --check whatsapp_team tests benchmarks
-	pylint --rcfile=.pylintrc-mandatory whatsapp_team
+	$(PYTHON) -m ruff check whatsapp_team tests benchmarks
+	$(PYTHON) -m ruff format --check whatsapp_team tests benchmarks
+	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory whatsapp_team
 
 bench:
 	./scripts/bench.sh

@@ -29,8 +29,9 @@ info() {
 }
 
 ensure_python_packages() {
-    if ! "$PYTHON" -c "import phonenumbers, requests, pytest, pylint_odoo, websocket" 2>/dev/null \
-        || ! command -v ruff >/dev/null 2>&1; then
+    # ruff and pylint run as "$PYTHON -m ...": their scripts need not be on PATH
+    if ! "$PYTHON" -c "import phonenumbers, requests, pytest, pylint_odoo, websocket, ruff" \
+        2>/dev/null; then
         info "installing Python packages (requirements.txt, requirements-dev.txt)"
         "$PYTHON" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt" \
             || die "could not install the Python packages of requirements.txt and requirements-dev.txt"

@@ -28,9 +28,9 @@ step() {
 }
 
 cd "$ROOT"
-step "ruff check" ruff check whatsapp_team tests benchmarks
-step "ruff format --check" ruff format --check whatsapp_team tests benchmarks
-step "pylint-odoo (mandatory checks)" pylint --rcfile=.pylintrc-mandatory whatsapp_team
+step "ruff check" "$PYTHON" -m ruff check whatsapp_team tests benchmarks
+step "ruff format --check" "$PYTHON" -m ruff format --check whatsapp_team tests benchmarks
+step "pylint-odoo (mandatory checks)" "$PYTHON" -m pylint --rcfile=.pylintrc-mandatory whatsapp_team
 
 # --- pytest ----------------------------------------------------------------
 info "pytest"
