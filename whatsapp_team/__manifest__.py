@@ -32,6 +32,7 @@
     ],
     "demo": ["demo/whatsapp_demo.xml"],
     "assets": {
+        "web.assets_backend": ["whatsapp_team/static/src/**/*"],
         "web.assets_tests": ["whatsapp_team/static/tests/tours/**/*"],
     },
     "application": True,

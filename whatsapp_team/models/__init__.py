@@ -1,5 +1,6 @@
 from . import crm_lead
 from . import ir_actions_server
+from . import mail_notification
 from . import res_partner
 from . import whatsapp_account
 from . import whatsapp_conversation

@@ -124,6 +124,17 @@ class WhatsappAccount(models.Model):
         help="Meta's throughput for this number (80 by default, up to 1,000; "
         "20 for numbers shared with the WhatsApp Business app).",
     )
+    mark_read_on_open = fields.Boolean(
+        "Mark Read When Opened",
+        default=True,
+        help="When a salesperson opens a chat, the customer sees their "
+        "messages as read (blue ticks).",
+    )
+    send_typing_indicator = fields.Boolean(
+        "Show Typing",
+        help="While a salesperson writes a reply, the customer sees "
+        "\u201ctyping\u2026\u201d. Meta marks their messages read at the same time.",
+    )
     token_state = fields.Selection(
         [("valid", "Valid"), ("expired", "Needs a new token")],
         default="valid",

@@ -8,6 +8,7 @@ from odoo.tools import format_datetime
 
 from ..tools import outbound
 from ..tools import phone as phone_tools
+from ..tools.graph_api import GraphError
 from ..tools.payload import Identity
 
 _logger = logging.getLogger(__name__)
@@ -59,6 +60,12 @@ class WhatsappConversation(models.Model):
     )
 
     window_open = fields.Boolean("Reply Window Open", compute="_compute_window_open")
+    last_read_wa_id = fields.Char(
+        "Last Message Marked Read",
+        readonly=True,
+        copy=False,
+        help="The customer's latest message we told WhatsApp was read.",
+    )
 
     _sql_constraints = [
         (
@@ -145,6 +152,73 @@ class WhatsappConversation(models.Model):
         )
         action["domain"] = [("conversation_id", "=", self.id)]
         return action
+
+    # ------------------------------------------------------------
+    # Read receipts and typing
+    # ------------------------------------------------------------
+
+    def action_mark_read(self):
+        """Opened by a salesperson: the customer sees their messages read."""
+        self.ensure_one()
+        if not self.account_id.mark_read_on_open:
+            return False
+        return self._send_read_receipt(typing=False)
+
+    def action_typing(self):
+        """A salesperson is writing a reply: the customer sees "typing…"."""
+        self.ensure_one()
+        if not self.account_id.send_typing_indicator or not self._is_window_open():
+            return False
+        return self._send_read_receipt(typing=True)
+
+    def _send_read_receipt(self, typing):
+        # callers reach this through the web client: the salesperson must be
+        # allowed to read this chat
+        self.check_access("read")
+        latest = (
+            self.env["whatsapp.message"]
+            .sudo()
+            .search(
+                [
+                    ("conversation_id", "=", self.id),
+                    ("direction", "=", "in"),
+                    ("wa_message_id", "!=", False),
+                ],
+                order="wa_timestamp desc, id desc",
+                limit=1,
+            )
+        )
+        if not latest or self.account_id.token_state != "valid":
+            return False
+        if not typing and latest.wa_message_id == self.last_read_wa_id:
+            return False  # WhatsApp already shows it read
+        # reading all messages up to the latest is one call to Meta
+        try:
+            self.account_id.sudo()._get_graph_client().mark_read(
+                latest.wa_message_id, typing=typing
+            )
+        except GraphError as error:
+            # a courtesy to the customer: never in the salesperson's way
+            _logger.info(
+                "WhatsApp read receipt for %s not sent: %s", self.display_name, error
+            )
+            return False
+        self.sudo().last_read_wa_id = latest.wa_message_id
+        return True
+
+    def _thread_to_store(self, store, /, *, fields=None, request_list=None):
+        super()._thread_to_store(store, fields=fields, request_list=request_list)
+        # the chatter's composer says whether a free reply can go out
+        for conversation in self:
+            store.add(
+                conversation,
+                {
+                    "whatsapp_window_open": conversation._is_window_open(),
+                    "whatsapp_window_until": conversation.window_expires_at,
+                    "whatsapp_typing": conversation.account_id.send_typing_indicator,
+                },
+                as_thread=True,
+            )
 
     # ------------------------------------------------------------
     # Sending from the chatter

@@ -15,6 +15,7 @@ from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import GraphError, TokenError
 from ..tools.payload import status_moves_forward
+from .mail_notification import NOTIFICATION_STATUS
 
 _logger = logging.getLogger(__name__)
 
@@ -512,8 +513,73 @@ class WhatsappMessage(models.Model):
                 for values in values_list
             ]
         )
+        messages._create_notifications()
         self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
         return messages
+
+    def _create_notifications(self):
+        """The chatter shows next to each message what became of it on
+        WhatsApp (queued, sent, delivered, read, failed)."""
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "mail_message_id": mail_message.id,
+                    "author_id": mail_message.author_id.id,
+                    "res_partner_id": self.conversation_id[:1].partner_id.id,
+                    "notification_type": "whatsapp",
+                    "is_read": True,
+                    **self._notification_values(),
+                }
+                for mail_message in self.mail_message_id
+            ]
+        )
+
+    def _notification_values(self):
+        """The state of a chatter message sent as ``self``: the least
+        advanced of its WhatsApp messages, or failed when one failed."""
+        failed = self.filtered(lambda m: m.state == "failed")[:1]
+        if failed:
+            state = "failed"
+        else:
+            order = list(NOTIFICATION_STATUS)
+            state = min(self.mapped("state"), key=order.index)
+        return {
+            "whatsapp_state": state,
+            "notification_status": NOTIFICATION_STATUS[state],
+            "failure_type": "whatsapp_refused" if failed else False,
+            "failure_reason": failed.error_explanation if failed else False,
+        }
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals:
+            self._sync_notifications()
+        return result
+
+    def _sync_notifications(self):
+        mail_messages = self.filtered(lambda m: m.direction == "out").mail_message_id
+        if not mail_messages:
+            return
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id", "in", mail_messages.ids),
+                    ("notification_type", "=", "whatsapp"),
+                ]
+            )
+        )
+        siblings = self.sudo().search(
+            [("mail_message_id", "in", mail_messages.ids), ("direction", "=", "out")]
+        )
+        for notification in notifications:
+            sent_as = siblings.filtered(
+                lambda m, n=notification: m.mail_message_id == n.mail_message_id
+            )
+            notification.write(sent_as._notification_values())
+        # the salesperson's open chatter follows without a reload
+        notifications.mail_message_id._notify_message_notification_update()
 
     @api.model
     def _queue_template(self, conversation, template, values):

@@ -1,3 +1,4 @@
+from . import test_chatter_state
 from . import test_crm
 from . import test_inbound_types
 from . import test_outbound

@@ -54,6 +54,10 @@ registry.category("web_tour.tours").add("whatsapp_team_sandbox_tour", {
             run: "click",
         },
         {
+            content: "the composer says until when a free reply can go out",
+            trigger: ".o-mail-Composer-input[placeholder*='window open until']",
+        },
+        {
             content: "write the answer",
             trigger: ".o-mail-Composer-input",
             run: "edit Sí, 120 EUR",
@@ -64,8 +68,37 @@ registry.category("web_tour.tours").add("whatsapp_team_sandbox_tour", {
             run: "click",
         },
         {
-            content: "the answer is in the chat",
-            trigger: ".o-mail-Message-body:contains('Sí, 120 EUR')",
+            content: "the answer is in the chat, queued for WhatsApp",
+            trigger: ".o-mail-Message:has(.o-mail-Message-body:contains('Sí, 120 EUR')) .o-mail-Message-notification:contains('Queued')",
+        },
+    ],
+});
+
+// A message WhatsApp refused: the chatter says so, why, and what to do; the
+// composer says the reply window is closed.
+registry.category("web_tour.tours").add("whatsapp_team_failed_message_tour", {
+    steps: () => [
+        {
+            content: "the refused message is marked failed",
+            trigger: ".o-mail-Message:has(.o-mail-Message-body:contains('Your order is ready')) .o-mail-Message-notification:contains('Failed')",
+            run: "click",
+        },
+        {
+            content: "the reason and the next step, in plain words",
+            trigger: ".o-mail-MessageNotificationPopover .o-whatsapp-failure-reason:contains('Check the number')",
+        },
+        {
+            content: "the message that did go through is marked read",
+            trigger: ".o-mail-Message:has(.o-mail-Message-body:contains('We open at 9')) .o-mail-Message-notification:contains('Read')",
+        },
+        {
+            content: "answer the customer",
+            trigger: "button.o-mail-Chatter-sendMessage",
+            run: "click",
+        },
+        {
+            content: "the composer says the window is closed",
+            trigger: ".o-mail-Composer-input[placeholder*='reply window is closed']",
         },
     ],
 });
