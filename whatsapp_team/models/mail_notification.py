@@ -45,7 +45,7 @@ class MailNotification(models.Model):
         )
 
     def _to_store(self, store, /):
-        super()._to_store(store)
+        result = super()._to_store(store)
         for notification in self.filtered(lambda n: n.notification_type == "whatsapp"):
             store.add(
                 notification,
@@ -54,3 +54,4 @@ class MailNotification(models.Model):
                     "failure_reason": notification.failure_reason,
                 },
             )
+        return result

@@ -207,7 +207,9 @@ class WhatsappConversation(models.Model):
         return True
 
     def _thread_to_store(self, store, /, *, fields=None, request_list=None):
-        super()._thread_to_store(store, fields=fields, request_list=request_list)
+        result = super()._thread_to_store(
+            store, fields=fields, request_list=request_list
+        )
         # the chatter's composer says whether a free reply can go out
         for conversation in self:
             store.add(
@@ -219,6 +221,7 @@ class WhatsappConversation(models.Model):
                 },
                 as_thread=True,
             )
+        return result
 
     # ------------------------------------------------------------
     # Sending from the chatter
