@@ -45,6 +45,12 @@ SEND_BATCH = 500
 # a message left "sending" this long was interrupted: we cannot know whether
 # Meta got it, and never send it twice
 STALE_SENDING = timedelta(minutes=10)
+# Meta's pair rate: about one message every 6 seconds to one customer, with
+# short bursts allowed. A customer gets at most PAIR_BURST messages in any
+# PAIR_WINDOW; the rest wait in the queue, other customers' messages do not.
+PAIR_BURST = 10
+PAIR_WINDOW = timedelta(seconds=60)
+PAIR_RETRY = timedelta(seconds=6)
 
 
 class WhatsappMessage(models.Model):
@@ -625,21 +631,28 @@ class WhatsappMessage(models.Model):
         while done < limit:
             # the SQL below reads messages and numbers (token state)
             self.env.flush_all()
+            now = fields.Datetime.now()
             self.env.cr.execute(
                 """
                 SELECT m.id FROM whatsapp_message m
                   JOIN whatsapp_account a ON a.id = m.account_id
                  WHERE m.state = 'queued' AND m.direction = 'out'
                    AND a.token_state = 'valid' AND a.active
-                   AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)
+                   AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %(now)s)
+                   AND (SELECT count(*) FROM whatsapp_message p
+                         WHERE p.conversation_id = m.conversation_id
+                           AND p.direction = 'out'
+                           AND COALESCE(p.wa_timestamp, p.sending_since)
+                               > %(since)s) < %(burst)s
                  ORDER BY m.id
                  LIMIT 1
                    FOR UPDATE OF m SKIP LOCKED
                 """,
-                [fields.Datetime.now()],
+                {"now": now, "since": now - PAIR_WINDOW, "burst": PAIR_BURST},
             )
             row = self.env.cr.fetchone()
             if not row:
+                self._trigger_for_paced(now)
                 break
             message = self.browse(row[0])
             message._wait_for_rate(recent[message.account_id.id])
@@ -651,6 +664,25 @@ class WhatsappMessage(models.Model):
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return done
+
+    @api.model
+    def _trigger_for_paced(self, now):
+        """Come back for messages held by a customer's pair rate."""
+        self.env.cr.execute(
+            """
+            SELECT 1 FROM whatsapp_message m
+              JOIN whatsapp_account a ON a.id = m.account_id
+             WHERE m.state = 'queued' AND m.direction = 'out'
+               AND a.token_state = 'valid' AND a.active
+               AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)
+             LIMIT 1
+            """,
+            [now],
+        )
+        if self.env.cr.fetchone():
+            self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger(
+                now + PAIR_RETRY
+            )
 
     def _wait_for_rate(self, sent_times):
         # never more than the number's messages per second

@@ -290,3 +290,30 @@ class TestOutbound(WhatsappCase):
             [m["text"]["body"] for m in self.graph.messages],
             [f"message {index}" for index in range(5)],
         )
+
+    def test_pair_rate_paces_one_customer_not_the_others(self):
+        # a burst of 12 to one customer: 10 go now, 2 wait for the pair rate
+        for index in range(12):
+            self.send(f"part {index}")
+        other = self.deliver(self.message("32470333444", body="Hi")).conversation_id
+        self.graph.reset()
+        other.with_user(self.user_allowed).message_post(
+            body="Hello other", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        cron = self.env.ref("whatsapp_team.ir_cron_send_messages")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        self.run_queue()
+        bodies = [m["text"]["body"] for m in self.graph.messages]
+        self.assertEqual(bodies, [f"part {i}" for i in range(10)] + ["Hello other"])
+        self.assertEqual(self.outbound().mapped("state").count("queued"), 2)
+        trigger = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(trigger), 1, "the queue comes back for them")
+        self.assertGreater(trigger.call_at, fields.Datetime.now())
+        self.run_queue()
+        self.assertEqual(len(self.graph.messages), 11, "still within the window")
+        with freeze_time(fields.Datetime.now() + timedelta(seconds=61)):
+            self.run_queue()
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages[11:]],
+            ["part 10", "part 11"],
+        )
