@@ -10,6 +10,11 @@ class CrmLead(models.Model):
         string="WhatsApp History",
         groups="whatsapp_team.group_whatsapp_user",
     )
+    whatsapp_conversation_ids = fields.One2many(
+        related="partner_id.whatsapp_conversation_ids",
+        string="WhatsApp Chats",
+        groups="whatsapp_team.group_whatsapp_user",
+    )
     whatsapp_conversation_count = fields.Integer(
         related="partner_id.whatsapp_conversation_count",
         groups="whatsapp_team.group_whatsapp_user",

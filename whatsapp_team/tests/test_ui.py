@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
-from .common import WhatsappCase
+from .common import PHONE_NUMBER_ID, WhatsappCase
 
 
 @tagged("post_install", "-at_install", "whatsapp_ui")
@@ -68,3 +68,81 @@ class TestUi(WhatsappCase):
             "whatsapp_team_failed_message_tour",
             login="admin",
         )
+
+    def test_lead_story(self):
+        """The story salespeople live: a customer writes, the salesperson
+        answers from the lead, and days later follows up with a template.
+        Meta's API receives exactly those two messages."""
+        salesperson = new_test_user(
+            self.env,
+            login="wa_story",
+            password="wa_story_pw",
+            name="Story Salesperson",
+            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
+        )
+        self.account.user_ids += salesperson
+        self.graph.add_template(
+            "sofa_ready",
+            components=[{"type": "BODY", "text": "Hello {{1}}, your sofa is ready."}],
+        )
+        self.account.action_sync_templates()
+        inbound = self.deliver(
+            self.message(
+                "32470555666", name="Greta", body="Is the green sofa in stock?"
+            )
+        )
+        customer = inbound.conversation_id.partner_id
+        customer.name = "Greta Green"
+        lead = self.env["crm.lead"].create(
+            {"name": "Green sofa", "partner_id": customer.id, "user_id": salesperson.id}
+        )
+        self.graph.reset()
+        lead_url = f"/odoo/action-crm.crm_lead_all_leads/{lead.id}"
+
+        self.start_tour(lead_url, "whatsapp_team_lead_reply_tour", login="wa_story")
+        self.env["whatsapp.message"]._cron_send_queue()
+
+        # three days later the customer has not written again
+        inbound.conversation_id.last_inbound_at -= timedelta(days=3)
+        self.start_tour(lead_url, "whatsapp_team_lead_template_tour", login="wa_story")
+        self.env["whatsapp.message"]._cron_send_queue()
+
+        recipient = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+        recipient["to"] = "32470555666"
+        sent = [
+            {k: v for k, v in call["json"].items() if k != "biz_opaque_callback_data"}
+            for call in self.graph.calls
+        ]
+        self.assertEqual(
+            [(call["method"], call["path"]) for call in self.graph.calls],
+            [("POST", f"/{self.account.api_version}/{PHONE_NUMBER_ID}/messages")] * 2,
+        )
+        self.assertEqual(
+            sent,
+            [
+                {
+                    **recipient,
+                    "type": "text",
+                    "text": {"body": "Yes, we have *two* left.", "preview_url": False},
+                },
+                {
+                    **recipient,
+                    "type": "template",
+                    "template": {
+                        "name": "sofa_ready",
+                        "language": {"code": "en_US"},
+                        "components": [
+                            {
+                                "type": "body",
+                                "parameters": [{"type": "text", "text": "Greta Green"}],
+                            }
+                        ],
+                    },
+                },
+            ],
+        )
+        outbound = inbound.conversation_id.message_ids_wa.filtered(
+            lambda m: m.direction == "out"
+        )
+        self.assertEqual(outbound.mapped("author_user_id"), salesperson)
+        self.assertEqual(sorted(outbound.mapped("state")), ["sent", "sent"])
