@@ -7,7 +7,7 @@
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
     "license": "LGPL-3",
-    "depends": ["mail", "phone_validation", "crm"],
+    "depends": ["mail", "phone_validation", "crm", "resource"],
     "external_dependencies": {
         "python": ["phonenumbers", "requests", "python-dateutil"]
     },
@@ -15,6 +15,7 @@
         "security/whatsapp_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/mail_activity_type_data.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_conversation_views.xml",
         "views/whatsapp_message_views.xml",
@@ -28,6 +29,9 @@
         "wizard/whatsapp_template_mass_send_views.xml",
         "wizard/whatsapp_reply_views.xml",
         "wizard/whatsapp_open_chat_views.xml",
+        "wizard/whatsapp_transfer_views.xml",
+        "wizard/whatsapp_snooze_views.xml",
+        "views/crm_team_views.xml",
         "views/whatsapp_menus.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],

@@ -1,4 +1,6 @@
 from . import crm_lead
+from . import crm_team
+from . import crm_team_member
 from . import ir_actions_server
 from . import mail_notification
 from . import res_partner

@@ -118,6 +118,21 @@ class WhatsappAccount(models.Model):
         ],
         help="WhatsApp users who see and answer the chats of this number.",
     )
+    team_ids = fields.Many2many(
+        "crm.team",
+        "whatsapp_account_crm_team_rel",
+        "account_id",
+        "team_id",
+        string="Sales Teams",
+        help="Members of these teams see and answer the chats of this number, "
+        "shared by each team's assignment method.",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Routing Team",
+        help="The team new chats go to, unless the customer has an open lead "
+        "in another team of this number. Defaults to the first team.",
+    )
     rate_limit = fields.Integer(
         "Messages per Second",
         default=80,
@@ -266,6 +281,18 @@ class WhatsappAccount(models.Model):
     # ------------------------------------------------------------
     # Graph API
     # ------------------------------------------------------------
+
+    @api.constrains("team_id", "team_ids")
+    def _check_routing_team(self):
+        for account in self:
+            if account.team_id and account.team_id not in account.team_ids:
+                raise ValidationError(
+                    _(
+                        "The routing team of %(number)s must be one of its sales "
+                        "teams.",
+                        number=account.name,
+                    )
+                )
 
     def _get_graph_client(self):
         """Return the Graph API client of this number.

@@ -16,6 +16,13 @@ _logger = logging.getLogger(__name__)
 # Meta lets a business answer freely for 24 hours after the customer's last
 # message; after that only templates go through.
 WINDOW = timedelta(hours=24)
+STATES = [
+    ("open", "Open"),
+    ("pending", "Waiting for the customer"),
+    ("snoozed", "Snoozed"),
+    ("done", "Done"),
+]
+DEFAULT_RESPONSE_MINUTES = 15
 
 
 class WhatsappConversation(models.Model):
@@ -60,6 +67,40 @@ class WhatsappConversation(models.Model):
     )
 
     window_open = fields.Boolean("Reply Window Open", compute="_compute_window_open")
+    # the team
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Team", index=True, tracking=True
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Assigned To",
+        index=True,
+        tracking=True,
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("whatsapp_team.group_whatsapp_user").id)
+        ],
+    )
+    state = fields.Selection(
+        STATES,
+        string="Status",
+        default="open",
+        required=True,
+        index=True,
+        tracking=True,
+        group_expand=True,
+    )
+    snoozed_until = fields.Datetime(tracking=True, copy=False)
+    waiting_since = fields.Datetime(
+        "Customer Waiting Since",
+        readonly=True,
+        copy=False,
+        help="The customer's first message not answered yet.",
+    )
+    reply_deadline = fields.Datetime(
+        "Reply Due", readonly=True, copy=False, index="btree_not_null"
+    )
+    escalated_at = fields.Datetime("Escalated", readonly=True, copy=False)
+    is_manager = fields.Boolean(compute="_compute_is_manager")
     last_read_wa_id = fields.Char(
         "Last Message Marked Read",
         readonly=True,
@@ -144,6 +185,11 @@ class WhatsappConversation(models.Model):
             "target": "new",
             "context": {"default_conversation_id": self.id},
         }
+
+    def _compute_is_manager(self):
+        is_manager = self.env.user.has_group("whatsapp_team.group_whatsapp_manager")
+        for conversation in self:
+            conversation.is_manager = is_manager
 
     def action_view_messages(self):
         self.ensure_one()
@@ -247,7 +293,18 @@ class WhatsappConversation(models.Model):
             mail_message.attachment_ids or attachments,
             reply_to_mail=reply_to_mail.exists(),
         )
+        self._on_agent_reply()
         return mail_message
+
+    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+        """A chat is followed in Odoo, not by email: colleagues are notified
+        in their Odoo inbox, and the customer only ever hears from us on
+        WhatsApp."""
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        internal = [r for r in recipients if r.get("uid") and not r.get("share")]
+        for recipient in internal:
+            recipient["notif"] = "inbox"
+        return internal
 
     def _whatsapp_is_sent(self, kwargs):
         if self.env.context.get("whatsapp_inbound"):
@@ -425,6 +482,11 @@ class WhatsappConversation(models.Model):
         conversation = self._get_or_create_for(account, identity)
         if not conversation.partner_id:
             conversation.partner_id = partner
+        if not conversation.user_id and not conversation.message_ids_wa:
+            # a chat a salesperson starts is theirs
+            conversation._set_team()
+            if self.env.user.has_group("whatsapp_team.group_whatsapp_user"):
+                conversation.user_id = self.env.user
         return conversation
 
     @api.model
@@ -538,7 +600,8 @@ class WhatsappConversation(models.Model):
         )
 
     def _on_inbound(self, wa_message):
-        """Keep the reply window and ordering up to date after a customer message."""
+        """After a customer message: the reply window, the order of chats, and
+        the team: the chat reopens, is given to someone and waits for a reply."""
         self.ensure_one()
         when = wa_message.wa_timestamp or fields.Datetime.now()
         values = {}
@@ -546,5 +609,330 @@ class WhatsappConversation(models.Model):
             values["last_inbound_at"] = when
         if not self.last_message_at or when > self.last_message_at:
             values["last_message_at"] = when
-        if values:
-            self.write(values)
+        if wa_message.message_type in ("reaction", "system"):
+            # a thumbs-up or a number change asks for no answer
+            if values:
+                self.write(values)
+            return
+        if self.state != "open":
+            values.update(state="open", snoozed_until=False)
+        if not self.waiting_since:
+            now = fields.Datetime.now()
+            values.update(
+                waiting_since=now,
+                reply_deadline=now + self._response_time(),
+                escalated_at=False,
+            )
+        self.write(values)
+        if "reply_deadline" in values:
+            self._trigger_upkeep(self.reply_deadline)
+        if not self.team_id:
+            self._set_team()
+        if not self.user_id:
+            self._auto_assign()
+        elif "waiting_since" in values:
+            self._schedule_reply_activity()
+
+    # ------------------------------------------------------------
+    # Team, assignment and status
+    # ------------------------------------------------------------
+
+    def _response_time(self):
+        minutes = self.team_id.whatsapp_response_minutes or DEFAULT_RESPONSE_MINUTES
+        return timedelta(minutes=minutes)
+
+    def _whatsapp_owner(self):
+        """The customer's own salesperson: the partner's, else their open
+        lead's."""
+        self.ensure_one()
+        partner = self.partner_id
+        if not partner:
+            return self.env["res.users"]
+        if partner.user_id:
+            return partner.user_id
+        lead = (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("user_id", "!=", False),
+                    ("stage_id.is_won", "=", False),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+        return lead.user_id
+
+    def _set_team(self):
+        """The team of the customer's open lead when it answers this number,
+        else the number's team."""
+        self.ensure_one()
+        teams = self.account_id.team_ids
+        lead_team = (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.partner_id.id),
+                    ("team_id", "in", teams.ids),
+                    ("stage_id.is_won", "=", False),
+                ],
+                order="id desc",
+                limit=1,
+            )
+            .team_id
+            if self.partner_id
+            else False
+        )
+        team = lead_team or self.account_id.team_id or teams[:1]
+        if team:
+            self.sudo().team_id = team
+
+    def _auto_assign(self, exclude_users=None):
+        """Give the chat to the team member chosen by the team's method.
+
+        Returns the user given the chat, or an empty recordset when nobody is
+        available now (the upkeep cron tries again).
+        """
+        self.ensure_one()
+        if not self.team_id:
+            return self.env["res.users"]
+        member = self.team_id._whatsapp_pick_member(self, exclude_users=exclude_users)
+        if member:
+            self.sudo().user_id = member.user_id
+        return member.user_id
+
+    def write(self, vals):
+        if "user_id" in vals:
+            self._check_assignment(vals["user_id"])
+            before = {conversation: conversation.user_id for conversation in self}
+        result = super().write(vals)
+        if "user_id" in vals:
+            for conversation in self.filtered(lambda c: c.user_id != before[c]):
+                conversation._on_assignee_changed()
+        if vals.get("state") == "snoozed":
+            for conversation in self.filtered("snoozed_until"):
+                conversation._trigger_upkeep(conversation.snoozed_until)
+        return result
+
+    def _check_assignment(self, user_id):
+        """Salespeople claim unassigned chats and pass on their own; managers
+        assign any chat they see."""
+        if self.env.su or self.env.user.has_group(
+            "whatsapp_team.group_whatsapp_manager"
+        ):
+            return
+        for conversation in self:
+            current = conversation.user_id
+            claiming = not current and user_id == self.env.uid
+            passing_on = current == self.env.user
+            if not (claiming or passing_on):
+                raise UserError(
+                    _(
+                        "Only a WhatsApp manager can reassign %(chat)s: it is "
+                        "%(user)s's chat.",
+                        chat=conversation.display_name,
+                        user=current.name or _("nobody"),
+                    )
+                )
+
+    def _on_assignee_changed(self):
+        """The new assignee takes over the waiting reply; their turn is noted."""
+        self.ensure_one()
+        member = (
+            self.env["crm.team.member"]
+            .sudo()
+            .search(
+                [
+                    ("crm_team_id", "=", self.team_id.id),
+                    ("user_id", "=", self.user_id.id),
+                ],
+                limit=1,
+            )
+            if self.team_id and self.user_id
+            else self.env["crm.team.member"]
+        )
+        if member:
+            member._whatsapp_took(fields.Datetime.now())
+        activities = self._reply_activities()
+        if not self.user_id:
+            activities.sudo().unlink()
+        elif activities:
+            activities.sudo().write({"user_id": self.user_id.id})
+        elif self.waiting_since:
+            self._schedule_reply_activity()
+
+    def _reply_activities(self):
+        activity_type = self.env.ref("whatsapp_team.mail_activity_type_whatsapp_reply")
+        return self.sudo().activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type
+        )
+
+    def _schedule_reply_activity(self):
+        self.ensure_one()
+        if not self.user_id or self._reply_activities():
+            return
+        deadline = self.reply_deadline or fields.Datetime.now()
+        self.sudo().activity_schedule(
+            "whatsapp_team.mail_activity_type_whatsapp_reply",
+            date_deadline=fields.Date.context_today(self, deadline),
+            user_id=self.user_id.id,
+            note=_("The customer is waiting for an answer."),
+        )
+
+    def _on_agent_reply(self):
+        """A salesperson answered: an unassigned chat becomes theirs, and the
+        chat no longer waits."""
+        for conversation in self:
+            if (
+                not conversation.user_id
+                and not self.env.su
+                and self.env.user.has_group("whatsapp_team.group_whatsapp_user")
+            ):
+                conversation.user_id = self.env.user
+            if conversation.waiting_since:
+                conversation.sudo().write(
+                    {"waiting_since": False, "reply_deadline": False}
+                )
+                conversation._reply_activities().action_feedback(
+                    feedback=_("Answered on WhatsApp.")
+                )
+
+    def action_claim(self):
+        for conversation in self:
+            if conversation.user_id:
+                raise UserError(
+                    _(
+                        "%(user)s already took this chat.",
+                        user=conversation.user_id.name,
+                    )
+                )
+            conversation.user_id = self.env.user
+
+    def action_transfer(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Pass the chat on"),
+            "res_model": "whatsapp.transfer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    def action_set_pending(self):
+        self.write({"state": "pending", "snoozed_until": False})
+
+    def action_done(self):
+        self.write({"state": "done", "snoozed_until": False})
+        for conversation in self.filtered("waiting_since"):
+            # closing a chat answers nobody: the reminder goes away with it
+            conversation.sudo().write({"waiting_since": False, "reply_deadline": False})
+            conversation._reply_activities().unlink()
+
+    def action_reopen(self):
+        self.write({"state": "open", "snoozed_until": False})
+
+    def action_snooze(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Snooze the chat"),
+            "res_model": "whatsapp.snooze",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    def _trigger_upkeep(self, when):
+        self.env.ref("whatsapp_team.ir_cron_conversation_upkeep").sudo()._trigger(when)
+
+    @api.model
+    def _cron_upkeep(self):
+        """Wake snoozed chats, escalate late replies, give waiting chats to
+        whoever became available."""
+        self._wake_snoozed()
+        self._escalate_late()
+        self._assign_waiting()
+
+    @api.model
+    def _wake_snoozed(self):
+        due = self.sudo().search(
+            [("state", "=", "snoozed"), ("snoozed_until", "<=", fields.Datetime.now())]
+        )
+        due.write({"state": "open", "snoozed_until": False})
+        return due
+
+    @api.model
+    def _assign_waiting(self):
+        waiting = self.sudo().search(
+            [
+                ("user_id", "=", False),
+                ("state", "=", "open"),
+                ("team_id.whatsapp_assignment", "!=", "manual"),
+            ],
+            order="waiting_since, id",
+        )
+        return waiting.filtered(lambda c: c._auto_assign())
+
+    @api.model
+    def _escalate_late(self):
+        late = self.sudo().search(
+            [
+                ("reply_deadline", "<=", fields.Datetime.now()),
+                ("waiting_since", "!=", False),
+                ("escalated_at", "=", False),
+                ("state", "=", "open"),
+            ]
+        )
+        for conversation in late:
+            conversation._escalate()
+        return late
+
+    def _escalate(self):
+        """The reply is late: per the team, another member takes the chat, or
+        the team leader is told."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        team = self.team_id
+        late_user = self.user_id
+        if team.whatsapp_escalation == "reassign":
+            exclude = late_user
+            if self._auto_assign(exclude_users=exclude):
+                self.message_post(
+                    body=_(
+                        "No reply from %(user)s in time: the chat went to %(new)s.",
+                        user=late_user.name or _("the team"),
+                        new=self.user_id.name,
+                    ),
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+                self.write(
+                    {
+                        "reply_deadline": now + self._response_time(),
+                        "escalated_at": False,
+                    }
+                )
+                self._trigger_upkeep(self.reply_deadline)
+                return
+        self.escalated_at = now
+        leader = team.user_id
+        if not leader:
+            _logger.info("WhatsApp chat %s is late and its team has no leader", self.id)
+            return
+        self.message_subscribe(partner_ids=leader.partner_id.ids)
+        self.message_post(
+            body=_(
+                "%(customer)s has been waiting since %(since)s and nobody answered "
+                "(%(user)s has the chat).",
+                customer=self.partner_id.name or self.name,
+                since=format_datetime(self.env, self.waiting_since, tz=leader.tz),
+                user=late_user.name or _("nobody"),
+            ),
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=leader.partner_id.ids,
+        )

@@ -1,0 +1,79 @@
+from odoo import fields, models
+
+ASSIGNMENT_METHODS = [
+    ("manual", "Manual"),
+    ("round_robin", "Round-robin"),
+    ("least_loaded", "Least loaded"),
+]
+
+
+class CrmTeam(models.Model):
+    """How a sales team shares the WhatsApp chats that reach it."""
+
+    _inherit = "crm.team"
+
+    whatsapp_account_ids = fields.Many2many(
+        "whatsapp.account",
+        "whatsapp_account_crm_team_rel",
+        "team_id",
+        "account_id",
+        string="WhatsApp Numbers",
+        help="Numbers whose chats this team answers.",
+    )
+    whatsapp_assignment = fields.Selection(
+        ASSIGNMENT_METHODS,
+        string="Chat Assignment",
+        default="round_robin",
+        required=True,
+        help="Manual: a manager assigns, salespeople claim. Round-robin: each "
+        "new chat goes to the available member who got one longest ago. Least "
+        "loaded: to the available member with the fewest open chats. "
+        "Automatic methods give the chat to the customer's own salesperson "
+        "first when they are available.",
+    )
+    whatsapp_response_minutes = fields.Integer(
+        "Reply Within (minutes)",
+        default=15,
+        help="Due time of the “Reply on WhatsApp” activity of a waiting chat.",
+    )
+    whatsapp_escalation = fields.Selection(
+        [
+            ("notify", "Tell the team leader"),
+            ("reassign", "Give it to another available member"),
+        ],
+        string="When a Reply Is Late",
+        default="notify",
+        required=True,
+    )
+
+    def _whatsapp_members(self):
+        """Active memberships, oldest first: a stable order for ties."""
+        self.ensure_one()
+        return self.env["crm.team.member"].search(
+            [("crm_team_id", "=", self.id)], order="id"
+        )
+
+    def _whatsapp_pick_member(self, conversation, exclude_users=None):
+        """The membership that gets ``conversation`` now, or an empty record.
+
+        The customer's own salesperson first when available; then by the
+        team's method among available members.
+        """
+        self.ensure_one()
+        if self.whatsapp_assignment == "manual":
+            return self.env["crm.team.member"]
+        now = fields.Datetime.now()
+        members = self._whatsapp_members().filtered(
+            lambda m: m.user_id not in (exclude_users or self.env["res.users"])
+        )
+        available = members._whatsapp_available(now)
+        if not available:
+            return available
+        owner = conversation._whatsapp_owner()
+        sticky = available.filtered(lambda m: m.user_id == owner)
+        if sticky:
+            return sticky[:1]
+        if self.whatsapp_assignment == "least_loaded":
+            loads = available._whatsapp_open_counts()
+            return min(available, key=lambda m: (loads[m.id], *m._whatsapp_turn()))
+        return min(available, key=lambda m: m._whatsapp_turn())

@@ -1,0 +1,103 @@
+from datetime import datetime, timedelta, timezone
+
+from odoo import api, fields, models
+
+# conversations that count against a member's capacity
+OPEN_STATES = ("open", "pending")
+
+
+class CrmTeamMember(models.Model):
+    """A salesperson's share of their team's WhatsApp chats."""
+
+    _inherit = "crm.team.member"
+
+    whatsapp_max_open = fields.Integer(
+        "Max Open WhatsApp Chats",
+        help="No new chat is given automatically to this member while they "
+        "have this many open or pending chats in the team. 0: no limit.",
+    )
+    whatsapp_optout = fields.Boolean(
+        "Skip WhatsApp Chats",
+        help="Never give this member chats automatically; they can still "
+        "claim and be assigned chats by hand.",
+    )
+    whatsapp_last_assigned_at = fields.Datetime(
+        "Last WhatsApp Chat Given", readonly=True, copy=False
+    )
+    whatsapp_open_count = fields.Integer(
+        "Open WhatsApp Chats", compute="_compute_whatsapp_open_count"
+    )
+
+    @api.depends("user_id", "crm_team_id")
+    def _compute_whatsapp_open_count(self):
+        counts = self._whatsapp_open_counts()
+        for member in self:
+            member.whatsapp_open_count = counts.get(member.id, 0)
+
+    def _whatsapp_open_counts(self):
+        """Open or pending chats of each member in their team: {member id: n}."""
+        groups = (
+            self.env["whatsapp.conversation"]
+            .sudo()
+            ._read_group(
+                [
+                    ("user_id", "in", self.user_id.ids),
+                    ("team_id", "in", self.crm_team_id.ids),
+                    ("state", "in", OPEN_STATES),
+                ],
+                ["user_id", "team_id"],
+                ["__count"],
+            )
+        )
+        counts = {(user.id, team.id): count for user, team, count in groups}
+        return {
+            member.id: counts.get((member.user_id.id, member.crm_team_id.id), 0)
+            for member in self
+        }
+
+    def _whatsapp_turn(self):
+        """Round-robin order: never given a chat first, then longest ago."""
+        return (
+            bool(self.whatsapp_last_assigned_at),
+            self.whatsapp_last_assigned_at or datetime.min,
+            self.id,
+        )
+
+    def _whatsapp_available(self, now):
+        """Members who may be given a chat at ``now``: not opted out, online,
+        within their working hours (leaves included) and under capacity."""
+        candidates = self.filtered(
+            lambda m: not m.whatsapp_optout
+            and m.user_id.active
+            and m.user_id._is_user_available()
+            and m._whatsapp_in_working_hours(now)
+        )
+        loads = candidates._whatsapp_open_counts()
+        return candidates.filtered(
+            lambda m: not m.whatsapp_max_open or loads[m.id] < m.whatsapp_max_open
+        )
+
+    def _whatsapp_in_working_hours(self, now):
+        """Inside the user's resource calendar, net of leaves and public
+        holidays. A user without working hours is always in."""
+        resource = self.user_id.sudo().resource_ids[:1]
+        calendar = resource.calendar_id
+        if not calendar:
+            return True
+        moment = now.replace(tzinfo=timezone.utc)
+        intervals = calendar._work_intervals_batch(
+            moment - timedelta(minutes=1),
+            moment + timedelta(minutes=1),
+            resources=resource,
+        )[resource.id]
+        return any(start <= moment < stop for start, stop, _meta in intervals)
+
+    def _whatsapp_took(self, now):
+        """Record that this member was just given a chat.
+
+        Writing the membership row also serialises concurrent assignments
+        to one member: PostgreSQL refuses the second of two transactions
+        that update it, and Odoo runs that one again on fresh data, so
+        capacities and turns are never counted twice.
+        """
+        self.sudo().write({"whatsapp_last_assigned_at": now})

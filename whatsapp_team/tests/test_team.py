@@ -1,0 +1,511 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import WhatsappCase
+
+SALES = "whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman"
+MANAGER = "whatsapp_team.group_whatsapp_manager,sales_team.group_sale_salesman"
+
+
+class TeamCase(WhatsappCase):
+    """Two sales teams share the number; salespeople are online."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.leader = new_test_user(cls.env, login="wa_leader", groups=MANAGER)
+        cls.ana, cls.ben, cls.cleo = (
+            new_test_user(cls.env, login=f"wa_{name}", name=name.title(), groups=SALES)
+            for name in ("ana", "ben", "cleo")
+        )
+        cls.dan = new_test_user(cls.env, login="wa_dan", name="Dan", groups=SALES)
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "Showroom",
+                "user_id": cls.leader.id,
+                "whatsapp_assignment": "round_robin",
+                "whatsapp_response_minutes": 15,
+            }
+        )
+        cls.other_team = cls.env["crm.team"].create({"name": "Export"})
+        Member = cls.env["crm.team.member"]
+        cls.members = Member.create(
+            [
+                {"crm_team_id": cls.team.id, "user_id": user.id}
+                for user in (cls.ana, cls.ben, cls.cleo)
+            ]
+        )
+        Member.create({"crm_team_id": cls.other_team.id, "user_id": cls.dan.id})
+        cls.account.write(
+            {
+                "user_ids": [(5, 0, 0)],
+                "team_ids": [(6, 0, (cls.team | cls.other_team).ids)],
+                "team_id": cls.team.id,
+            }
+        )
+        for user in (cls.ana, cls.ben, cls.cleo, cls.dan, cls.leader):
+            cls.set_online(user)
+
+    @classmethod
+    def set_online(cls, user, status="online"):
+        presence = cls.env["bus.presence"].search([("user_id", "=", user.id)])
+        if presence:
+            presence.status = status
+        else:
+            cls.env["bus.presence"].create({"user_id": user.id, "status": status})
+        user.invalidate_recordset(["im_status"])
+
+    _numbers = iter(range(32470200000, 32470299999))
+
+    def new_chat(self, body="Hello", wa_id=None, **kwargs):
+        wa_id = wa_id or str(next(self._numbers))
+        return self.deliver(self.message(wa_id, body=body, **kwargs)).conversation_id
+
+    def reply(self, conversation, user, body="On it"):
+        conversation.with_user(user).message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+
+    def reply_activities(self, conversation):
+        return conversation._reply_activities()
+
+
+@tagged("post_install", "-at_install", "whatsapp_team")
+class TestTeamAccess(TeamCase):
+    """Who sees what, each rule as a low-privilege user."""
+
+    def setUp(self):
+        super().setUp()
+        Conversation = self.env["whatsapp.conversation"]
+        self.team.whatsapp_assignment = "manual"
+        self.other_team.whatsapp_assignment = "manual"
+        self.mine = self.new_chat()
+        self.mine.user_id = self.ana
+        self.unassigned = self.new_chat()
+        self.export_free = self.new_chat()
+        self.export_free.team_id = self.other_team
+        self.export_dan = self.new_chat(
+            kind="image", image={"id": "m1", "mime_type": "image/jpeg"}
+        )
+        self.export_dan.write({"team_id": self.other_team.id, "user_id": self.dan.id})
+        self.all = self.mine | self.unassigned | self.export_free | self.export_dan
+        self.assertEqual(self.all.team_id, self.team | self.other_team)
+        self.Conversation = Conversation
+
+    def visible(self, user):
+        return self.Conversation.with_user(user).search([("id", "in", self.all.ids)])
+
+    def test_salesperson_sees_own_and_team_unassigned(self):
+        self.assertEqual(self.visible(self.ana), self.mine | self.unassigned)
+        self.assertEqual(self.visible(self.ben), self.unassigned)
+        self.assertEqual(self.visible(self.dan), self.export_free | self.export_dan)
+
+    def test_salesperson_cannot_read_a_colleague_chat_messages_or_files(self):
+        with self.assertRaises(AccessError):
+            self.export_dan.with_user(self.ana).read(["name"])
+        messages = (
+            self.env["whatsapp.message"]
+            .with_user(self.ana)
+            .search([("conversation_id", "=", self.export_dan.id)])
+        )
+        self.assertFalse(messages)
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": "quote.pdf",
+                "raw": b"%PDF",
+                "res_model": "whatsapp.conversation",
+                "res_id": self.export_dan.id,
+            }
+        )
+        with self.assertRaises(AccessError):
+            attachment.with_user(self.ana).read(["datas"])
+        attachment.with_user(self.dan).read(["datas"])
+
+    def test_manager_sees_every_chat_of_their_team(self):
+        self.assertEqual(self.visible(self.leader), self.mine | self.unassigned)
+        admin = new_test_user(
+            self.env, login="wa_admin_x", groups="whatsapp_team.group_whatsapp_admin"
+        )
+        self.assertEqual(self.visible(admin), self.all)
+
+    def test_access_to_the_number_through_a_team_or_by_name(self):
+        stranger = new_test_user(self.env, login="wa_stranger", groups=SALES)
+        self.assertFalse(self.visible(stranger))
+        self.assertFalse(self.env["whatsapp.account"].with_user(stranger).search([]))
+        self.account.user_ids = stranger
+        self.assertEqual(
+            self.env["whatsapp.account"].with_user(stranger).search([]), self.account
+        )
+        # allowed by name, in no team: the chats of no team, unassigned
+        no_team = self.new_chat()
+        no_team.team_id = False
+        self.assertEqual(self.visible(stranger), self.Conversation)
+        self.assertIn(no_team, self.Conversation.with_user(stranger).search([]))
+
+    def test_claim_is_tracked_and_only_for_unassigned(self):
+        self.unassigned.with_user(self.ben).action_claim()
+        self.assertEqual(self.unassigned.user_id, self.ben)
+        self.env.cr.precommit.run()  # tracking is written at commit
+        tracked = self.unassigned.message_ids.tracking_value_ids.filtered(
+            lambda t: t.field_id.name == "user_id"
+        )
+        self.assertEqual(tracked[:1].new_value_char, "Ben")
+        self.assertFalse(self.visible(self.ana) & self.unassigned, "Ben's now")
+        with self.assertRaises(AccessError):
+            self.unassigned.with_user(self.ana).action_claim()
+
+    def test_salesperson_cannot_hand_out_chats(self):
+        with self.assertRaisesRegex(UserError, "Only a WhatsApp manager"):
+            self.unassigned.with_user(self.ana).user_id = self.ben
+        self.unassigned.with_user(self.leader).user_id = self.ben
+        self.assertEqual(self.unassigned.user_id, self.ben)
+        self.mine.with_user(self.leader).user_id = self.cleo
+        self.assertEqual(self.mine.user_id, self.cleo)
+
+    def test_transfer_to_a_colleague_with_a_note(self):
+        wizard = (
+            self.env["whatsapp.transfer"]
+            .with_user(self.ana)
+            .create(
+                {
+                    "conversation_id": self.mine.id,
+                    "user_id": self.ben.id,
+                    "note": "Wants a quote by Friday",
+                }
+            )
+        )
+        self.assertIn(self.ben, wizard.allowed_user_ids)
+        self.assertNotIn(self.ana, wizard.allowed_user_ids)
+        wizard.action_transfer()
+        self.assertEqual(self.mine.user_id, self.ben)
+        note = self.mine.message_ids.filtered(lambda m: "quote by Friday" in m.body)
+        self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertIn(self.ben.partner_id, note.partner_ids)
+        self.assertFalse(self.visible(self.ana) & self.mine)
+        self.assertIn(self.mine, self.visible(self.ben))
+
+    def test_portal_and_public_get_nothing(self):
+        portal = new_test_user(
+            self.env, login="wa_portal_t", groups="base.group_portal"
+        )
+        public = self.env.ref("base.public_user")
+        for user in (portal, public):
+            for model in (
+                "whatsapp.conversation",
+                "whatsapp.message",
+                "whatsapp.account",
+            ):
+                with self.assertRaises(AccessError):
+                    self.env[model].with_user(user).search([])
+
+
+@tagged("post_install", "-at_install", "whatsapp_team")
+class TestAssignment(TeamCase):
+    def test_round_robin_takes_turns(self):
+        chats = [self.new_chat() for _i in range(4)]
+        self.assertEqual(
+            [c.user_id for c in chats], [self.ana, self.ben, self.cleo, self.ana]
+        )
+        self.assertEqual({c.team_id for c in chats}, {self.team})
+
+    def test_least_loaded_picks_the_fewest_open_chats(self):
+        self.team.whatsapp_assignment = "least_loaded"
+        first, second = self.new_chat(), self.new_chat()
+        self.assertEqual((first.user_id, second.user_id), (self.ana, self.ben))
+        # Ana closes hers: Cleo (never given one) and Ana have none open
+        first.with_user(self.ana).action_done()
+        self.assertEqual(self.new_chat().user_id, self.cleo)
+        self.assertEqual(self.new_chat().user_id, self.ana)
+
+    def test_customer_owner_first(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Known", "mobile": "+32 470 11 22 33", "user_id": self.cleo.id}
+        )
+        chat = self.new_chat(wa_id="32470112233")
+        self.assertEqual(chat.partner_id, partner)
+        self.assertEqual(chat.user_id, self.cleo, "sticky before round-robin")
+        # no salesperson on the partner: their open lead's
+        lead_customer = self.env["res.partner"].create(
+            {"name": "Lead Customer", "mobile": "+32 470 44 55 66"}
+        )
+        self.env["crm.lead"].create(
+            {"name": "Sofa", "partner_id": lead_customer.id, "user_id": self.ben.id}
+        )
+        self.assertEqual(self.new_chat(wa_id="32470445566").user_id, self.ben)
+
+    def test_owner_unavailable_goes_by_the_method(self):
+        self.env["res.partner"].create(
+            {"name": "Known", "mobile": "+32 470 11 22 34", "user_id": self.cleo.id}
+        )
+        self.set_online(self.cleo, "offline")
+        self.assertEqual(self.new_chat(wa_id="32470112234").user_id, self.ana)
+
+    def test_lead_in_another_team_routes_there(self):
+        customer = self.env["res.partner"].create(
+            {"name": "Exporter", "mobile": "+32 470 77 88 99"}
+        )
+        self.env["crm.lead"].create(
+            {
+                "name": "Container",
+                "partner_id": customer.id,
+                "team_id": self.other_team.id,
+            }
+        )
+        chat = self.new_chat(wa_id="32470778899")
+        self.assertEqual((chat.team_id, chat.user_id), (self.other_team, self.dan))
+
+    def test_only_online_members(self):
+        self.set_online(self.ana, "offline")
+        self.set_online(self.ben, "away")
+        self.assertEqual(self.new_chat().user_id, self.cleo)
+
+    def test_working_hours_leaves_and_holidays(self):
+        calendar = self.env["resource.calendar"].create(
+            {
+                "name": "Mornings",
+                "tz": "UTC",
+                "attendance_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": f"d{day}",
+                            "dayofweek": str(day),
+                            "hour_from": 8,
+                            "hour_to": 12,
+                        },
+                    )
+                    for day in range(5)
+                ],
+            }
+        )
+        for user in (self.ana, self.ben):
+            self.env["resource.resource"].create(
+                {"name": user.name, "user_id": user.id, "calendar_id": calendar.id}
+            )
+        self.team.whatsapp_assignment = "least_loaded"
+        monday_10 = datetime(2026, 11, 23, 10, 0)
+        with freeze_time(monday_10):
+            self.assertEqual(self.new_chat().user_id, self.ana)
+        with freeze_time(datetime(2026, 11, 23, 15, 0)):
+            # afternoon: only Cleo, who has no working hours set, is in
+            self.assertEqual(self.new_chat().user_id, self.cleo)
+        # Ben is on leave on Tuesday morning
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Dentist",
+                "calendar_id": calendar.id,
+                "resource_id": self.ben.resource_ids.id,
+                "date_from": datetime(2026, 11, 24, 8, 0),
+                "date_to": datetime(2026, 11, 24, 12, 0),
+            }
+        )
+        with freeze_time(datetime(2026, 11, 24, 10, 0)):
+            member_ben = self.members.filtered(lambda m: m.user_id == self.ben)
+            self.assertFalse(
+                member_ben._whatsapp_in_working_hours(fields.Datetime.now())
+            )
+        # a public holiday on Wednesday closes the whole calendar
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Holiday",
+                "calendar_id": calendar.id,
+                "date_from": datetime(2026, 11, 25, 0, 0),
+                "date_to": datetime(2026, 11, 25, 23, 59),
+            }
+        )
+        with freeze_time(datetime(2026, 11, 25, 10, 0)):
+            in_hours = self.members._whatsapp_available(fields.Datetime.now())
+            self.assertEqual(in_hours.user_id, self.cleo)
+
+    def test_capacity_and_opt_out(self):
+        member_ana, member_ben, _member_cleo = self.members
+        member_ana.whatsapp_max_open = 1
+        member_ben.whatsapp_optout = True
+        chats = [self.new_chat() for _i in range(3)]
+        self.assertEqual([c.user_id for c in chats], [self.ana, self.cleo, self.cleo])
+        self.assertEqual(member_ana.whatsapp_open_count, 1)
+
+    def test_nobody_available_waits_then_the_cron_assigns(self):
+        for user in (self.ana, self.ben, self.cleo):
+            self.set_online(user, "offline")
+        chat = self.new_chat()
+        self.assertFalse(chat.user_id)
+        self.assertEqual(chat.team_id, self.team)
+        self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertFalse(chat.user_id)
+        self.set_online(self.ben)
+        self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertEqual(chat.user_id, self.ben)
+        self.assertEqual(self.reply_activities(chat).user_id, self.ben)
+
+    def test_manual_team_leaves_chats_to_claim(self):
+        self.team.whatsapp_assignment = "manual"
+        chat = self.new_chat()
+        self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertFalse(chat.user_id)
+        self.assertFalse(self.reply_activities(chat))
+        # the salesperson who answers takes it
+        self.reply(chat, self.ben)
+        self.assertEqual(chat.user_id, self.ben)
+
+
+@tagged("post_install", "-at_install", "whatsapp_team")
+class TestActivitiesAndStatus(TeamCase):
+    def test_reply_activity_due_after_the_response_time_done_on_reply(self):
+        chat = self.new_chat()
+        activity = self.reply_activities(chat)
+        self.assertEqual(activity.user_id, self.ana)
+        self.assertEqual(
+            activity.activity_type_id,
+            self.env.ref("whatsapp_team.mail_activity_type_whatsapp_reply"),
+        )
+        self.assertAlmostEqual(
+            chat.reply_deadline,
+            chat.waiting_since + timedelta(minutes=15),
+            delta=timedelta(seconds=1),
+        )
+        # more messages from the customer: still one reminder
+        self.deliver(self.message(chat.wa_id, body="Hello??"))
+        self.assertEqual(len(self.reply_activities(chat)), 1)
+        self.reply(chat, self.ana)
+        self.assertFalse(self.reply_activities(chat))
+        self.assertFalse(chat.reply_deadline)
+        done = chat.message_ids.filtered(
+            lambda m: "Answered on WhatsApp" in (m.body or "")
+        )
+        self.assertTrue(done, "the activity is marked done in the chatter")
+        # the customer writes again: a new reminder
+        self.deliver(self.message(chat.wa_id, body="Thanks! One more thing"))
+        self.assertEqual(self.reply_activities(chat).user_id, self.ana)
+
+    def test_reassigning_moves_the_reminder(self):
+        chat = self.new_chat()
+        chat.with_user(self.leader).user_id = self.cleo
+        self.assertEqual(self.reply_activities(chat).user_id, self.cleo)
+
+    def test_assignee_is_notified_in_odoo_not_by_email(self):
+        chat = self.new_chat()
+        self.env["mail.mail"].search([]).unlink()
+        self.deliver(self.message(chat.wa_id, body="Still there?"))
+        message = chat.message_ids.filtered(lambda m: "Still there?" in (m.body or ""))
+        self.assertIn(self.ana.partner_id, message.notification_ids.res_partner_id)
+        self.assertEqual(
+            set(message.notification_ids.mapped("notification_type")), {"inbox"}
+        )
+        self.assertFalse(
+            self.env["mail.mail"].search([("mail_message_id", "=", message.id)])
+        )
+
+    def test_late_reply_tells_the_team_leader(self):
+        chat = self.new_chat()
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=10)):
+            self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertFalse(chat.escalated_at)
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            self.env["whatsapp.conversation"]._cron_upkeep()
+            self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertTrue(chat.escalated_at)
+        alerts = chat.message_ids.filtered(
+            lambda m: self.leader.partner_id in m.partner_ids
+        )
+        self.assertEqual(len(alerts), 1, "told once")
+        self.assertIn("nobody answered", alerts.body)
+        self.assertEqual(chat.user_id, self.ana, "the chat stays with Ana")
+        self.assertIn(
+            chat, self.env["whatsapp.conversation"].with_user(self.leader).search([])
+        )
+
+    def test_late_reply_reassigns_when_the_team_says_so(self):
+        self.team.whatsapp_escalation = "reassign"
+        chat = self.new_chat()
+        self.assertEqual(chat.user_id, self.ana)
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            self.env["whatsapp.conversation"]._cron_upkeep()
+            self.assertEqual(chat.user_id, self.ben)
+            self.assertEqual(self.reply_activities(chat).user_id, self.ben)
+            self.assertGreater(chat.reply_deadline, fields.Datetime.now())
+
+    def test_escalation_cron_is_triggered_for_the_deadline(self):
+        cron = self.env.ref("whatsapp_team.ir_cron_conversation_upkeep")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        chat = self.new_chat()
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.assertIn(chat.reply_deadline, triggers.mapped("call_at"))
+
+    def test_status_pending_done_and_customer_reopens(self):
+        chat = self.new_chat()
+        self.reply(chat, self.ana)
+        chat.with_user(self.ana).action_set_pending()
+        self.assertEqual(chat.state, "pending")
+        self.deliver(self.message(chat.wa_id, body="Here is the photo"))
+        self.assertEqual(chat.state, "open")
+        chat.with_user(self.ana).action_done()
+        self.assertEqual(chat.state, "done")
+        self.assertFalse(self.reply_activities(chat), "closing drops the reminder")
+        self.deliver(self.message(chat.wa_id, body="Actually, one more question"))
+        self.assertEqual(chat.state, "open")
+        self.assertEqual(chat.user_id, self.ana, "stays with its salesperson")
+
+    def test_reaction_does_not_wait_for_an_answer(self):
+        chat = self.new_chat()
+        message = chat.message_ids_wa[:1]
+        self.reply(chat, self.ana)
+        self.deliver(
+            self.message(
+                chat.wa_id,
+                kind="reaction",
+                reaction={"message_id": message.wa_message_id, "emoji": "👍"},
+            )
+        )
+        self.assertFalse(chat.waiting_since)
+
+    def test_snooze_until_a_date_or_a_customer_message(self):
+        chat = self.new_chat()
+        wizard = (
+            self.env["whatsapp.snooze"]
+            .with_user(self.ana)
+            .create({"conversation_id": chat.id})
+        )
+        self.assertGreater(wizard.snoozed_until, fields.Datetime.now())
+        wizard.snoozed_until = fields.Datetime.now() + timedelta(hours=2)
+        wizard.action_snooze()
+        self.assertEqual(chat.state, "snoozed")
+        self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertEqual(chat.state, "snoozed")
+        with freeze_time(fields.Datetime.now() + timedelta(hours=3)):
+            self.env["whatsapp.conversation"]._cron_upkeep()
+        self.assertEqual(chat.state, "open")
+        # snoozed again, the customer writes first
+        chat.write(
+            {
+                "state": "snoozed",
+                "snoozed_until": fields.Datetime.now() + timedelta(days=1),
+            }
+        )
+        self.deliver(self.message(chat.wa_id, body="Any news?"))
+        self.assertEqual((chat.state, chat.snoozed_until), ("open", False))
+        with self.assertRaises(UserError):
+            self.env["whatsapp.snooze"].create(
+                {
+                    "conversation_id": chat.id,
+                    "snoozed_until": fields.Datetime.now() - timedelta(hours=1),
+                }
+            ).action_snooze()
+
+    def test_notes_and_mentions_stay_private(self):
+        chat = self.new_chat()
+        self.graph.reset()
+        chat.with_user(self.ana).message_post(
+            body="@Ben can you check stock?",
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=self.ben.partner_id.ids,
+        )
+        self.env["whatsapp.message"]._cron_send_queue()
+        self.assertFalse(self.graph.messages, "a note never reaches the customer")

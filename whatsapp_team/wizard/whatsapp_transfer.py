@@ -1,0 +1,69 @@
+from markupsafe import Markup, escape
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class WhatsappTransfer(models.TransientModel):
+    """Pass a chat on to a colleague, with a note for them."""
+
+    _name = "whatsapp.transfer"
+    _description = "Pass a WhatsApp chat on"
+
+    conversation_id = fields.Many2one("whatsapp.conversation", required=True)
+    account_id = fields.Many2one(related="conversation_id.account_id")
+    allowed_user_ids = fields.Many2many(
+        "res.users", compute="_compute_allowed_user_ids"
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Colleague",
+        required=True,
+        domain="[('id', 'in', allowed_user_ids)]",
+    )
+    note = fields.Text(
+        help="What the colleague should know: it goes in the chat as a note."
+    )
+
+    @api.depends("account_id")
+    def _compute_allowed_user_ids(self):
+        group = self.env.ref("whatsapp_team.group_whatsapp_user")
+        for wizard in self:
+            account = wizard.account_id.sudo()
+            users = (
+                account.user_ids
+                | account.team_ids.crm_team_member_ids.user_id
+                | account.team_ids.user_id
+            ).filtered(lambda u: group in u.groups_id)
+            wizard.allowed_user_ids = users - wizard.conversation_id.user_id
+
+    def action_transfer(self):
+        self.ensure_one()
+        conversation = self.conversation_id
+        if self.user_id not in self.allowed_user_ids:
+            raise UserError(
+                _(
+                    "%(user)s may not use the number %(number)s.",
+                    user=self.user_id.name,
+                    number=self.account_id.name,
+                )
+            )
+        body = escape(
+            _(
+                "%(from)s passed this chat on to %(to)s.",
+                **{"from": self.env.user.name, "to": self.user_id.name},
+            )
+        )
+        if self.note:
+            body += Markup("<br/>") + Markup("<br/>").join(
+                escape(line) for line in self.note.split("\n")
+            )
+        # the note first: once passed on, the chat may be out of our sight
+        conversation.message_post(
+            body=body,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=self.user_id.partner_id.ids,
+        )
+        conversation.user_id = self.user_id
+        return {"type": "ir.actions.act_window_close"}
