@@ -503,3 +503,86 @@ def test_demo_data_is_a_living_inbox(e2e):
         [sandbox[0][0]],
     )
     assert [row[0] for row in templates] == ["follow_up", "order_update"]
+
+
+def test_demo_team_two_salespeople_and_their_manager(e2e):
+    """The demo team: Mia and Leo see their own chats and the team's
+    unassigned one, Marc sees them all; new chats are shared round-robin; a
+    customer left waiting is escalated to Marc."""
+    rpc = {
+        login: harness.Rpc(e2e.url, e2e.db, login, login)
+        for login in ("mia", "leo", "marc")
+    }
+    sandbox_id = e2e.scalar("SELECT id FROM whatsapp_account WHERE name = 'Sandbox'")
+
+    def chats(login):
+        rows = rpc[login].call(
+            "whatsapp.conversation",
+            "search_read",
+            [("account_id", "=", sandbox_id)],
+            fields=["name", "user_id"],
+        )
+        return {row["name"]: row["user_id"] and row["user_id"][1] for row in rows}
+
+    everything = chats("marc")
+    assert set(everything) == {"Ana Souza", "Jorge Pérez", "Li Wei", "Sam"}
+    assignees = {name: user for name, user in everything.items() if user}
+    assert sorted(assignees.values()) == [
+        "Leo Salesperson",
+        "Mia Salesperson",
+        "Mia Salesperson",
+    ], "round-robin while both were online"
+    assert everything["Sam"] is False, "arrived while nobody was online"
+    for login, name in (("mia", "Mia Salesperson"), ("leo", "Leo Salesperson")):
+        seen = chats(login)
+        assert set(seen) == {n for n, u in everything.items() if u in (name, False)}
+
+    # both come online: the next customers are shared in turn
+    user_ids = {login: rpc[login].uid for login in ("mia", "leo")}
+    for uid in user_ids.values():
+        # what the web client's presence updates do when they log in
+        e2e.sql("UPDATE bus_presence SET status = 'online' WHERE user_id = %s", [uid])
+    admin = e2e.rpc
+    # the waiting chat goes to one of them at once
+    admin.run_cron_now("whatsapp_team.ir_cron_conversation_upkeep")
+    sam_login = e2e.scalar(
+        "SELECT u.login FROM whatsapp_conversation c"
+        " JOIN res_users u ON u.id = c.user_id WHERE c.name = 'Sam'"
+    )
+    assert sam_login == "leo", "Leo's turn: Mia had the last one"
+    for index in range(4):
+        wizard = admin.call(
+            "whatsapp.sandbox.message",
+            "create",
+            {
+                "account_id": sandbox_id,
+                "customer_name": f"Walk-in {index}",
+                "customer_phone": f"+34 612 00 20 {10 + index}",
+                "body": "Hola, ¿tienen sofás?",
+            },
+        )
+        admin.call("whatsapp.sandbox.message", "action_send", [wizard])
+    walk_ins = e2e.sql(
+        "SELECT c.name, u.login FROM whatsapp_conversation c"
+        " JOIN res_users u ON u.id = c.user_id"
+        " WHERE c.name LIKE 'Walk-in %%' ORDER BY c.id"
+    )
+    logins = [login for _name, login in walk_ins]
+    assert logins == ["mia", "leo", "mia", "leo"]
+
+    # Ana wrote an hour ago and nobody answered: Marc, the team leader, is told
+    ana = e2e.scalar("SELECT id FROM whatsapp_conversation WHERE name = 'Ana Souza'")
+    admin.run_cron_now("whatsapp_team.ir_cron_conversation_upkeep")
+    marc_partner = e2e.scalar("SELECT partner_id FROM res_users WHERE login = 'marc'")
+    told = e2e.scalar(
+        "SELECT count(*) FROM mail_notification n"
+        " JOIN mail_message m ON m.id = n.mail_message_id"
+        " WHERE m.model = 'whatsapp.conversation' AND m.res_id = %s"
+        "   AND n.res_partner_id = %s",
+        [ana, marc_partner],
+    )
+    assert told == 1
+    assert e2e.scalar(
+        "SELECT escalated_at IS NOT NULL FROM whatsapp_conversation WHERE id = %s",
+        [ana],
+    )

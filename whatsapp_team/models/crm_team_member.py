@@ -1,4 +1,5 @@
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import timedelta, timezone
 
 from odoo import api, fields, models
 
@@ -24,6 +25,9 @@ class CrmTeamMember(models.Model):
     whatsapp_last_assigned_at = fields.Datetime(
         "Last WhatsApp Chat Given", readonly=True, copy=False
     )
+    # when the last chat was given, to the microsecond: orders the turns of
+    # chats given within the same second
+    whatsapp_turn = fields.Float(readonly=True, copy=False, digits=(16, 6))
     whatsapp_open_count = fields.Integer(
         "Open WhatsApp Chats", compute="_compute_whatsapp_open_count"
     )
@@ -57,11 +61,7 @@ class CrmTeamMember(models.Model):
 
     def _whatsapp_turn(self):
         """Round-robin order: never given a chat first, then longest ago."""
-        return (
-            bool(self.whatsapp_last_assigned_at),
-            self.whatsapp_last_assigned_at or datetime.min,
-            self.id,
-        )
+        return (self.whatsapp_turn, self.id)
 
     def _whatsapp_available(self, now):
         """Members who may be given a chat at ``now``: not opted out, online,
@@ -100,4 +100,6 @@ class CrmTeamMember(models.Model):
         that update it, and Odoo runs that one again on fresh data, so
         capacities and turns are never counted twice.
         """
-        self.sudo().write({"whatsapp_last_assigned_at": now})
+        self.sudo().write(
+            {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
+        )

@@ -614,20 +614,20 @@ class WhatsappConversation(models.Model):
             if values:
                 self.write(values)
             return
+        if not self.team_id:
+            self._set_team()
         if self.state != "open":
             values.update(state="open", snoozed_until=False)
         if not self.waiting_since:
-            now = fields.Datetime.now()
+            # the customer waits since they wrote, not since we processed it
             values.update(
-                waiting_since=now,
-                reply_deadline=now + self._response_time(),
+                waiting_since=when,
+                reply_deadline=when + self._response_time(),
                 escalated_at=False,
             )
         self.write(values)
         if "reply_deadline" in values:
             self._trigger_upkeep(self.reply_deadline)
-        if not self.team_id:
-            self._set_team()
         if not self.user_id:
             self._auto_assign()
         elif "waiting_since" in values:

@@ -200,6 +200,10 @@ class WhatsappSandboxMessage(models.TransientModel):
                 600,
             ),
         ]
+        # Mia and Leo are at their desks while the first customers write:
+        # round-robin shares those chats between them
+        team_users = account.team_ids.crm_team_member_ids.user_id
+        self._set_demo_presence(team_users, "online")
         for name, phone, kind, body, age in script:
             values = {
                 "name": name,
@@ -211,6 +215,9 @@ class WhatsappSandboxMessage(models.TransientModel):
             if kind == "image":
                 values.update(content=_demo_picture(), mime_type="image/jpeg")
             self._simulate(account, values)
+        # then they step away: the last chat waits, unassigned, for whoever
+        # comes back first
+        self._set_demo_presence(team_users, "offline")
         # a customer who shows only a username (2026): no phone number at all
         self._simulate(
             account,
@@ -223,6 +230,17 @@ class WhatsappSandboxMessage(models.TransientModel):
                 "timestamp": now - 300,
             },
         )
+
+    @api.model
+    def _set_demo_presence(self, users, status):
+        Presence = self.env["bus.presence"].sudo()
+        for user in users:
+            presence = Presence.search([("user_id", "=", user.id)])
+            if presence:
+                presence.status = status
+            else:
+                Presence.create({"user_id": user.id, "status": status})
+        users.invalidate_recordset(["im_status"])
 
 
 def _demo_picture():
