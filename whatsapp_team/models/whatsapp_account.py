@@ -86,6 +86,12 @@ class WhatsappAccount(models.Model):
         tracking=True,
         help="Several numbers may belong to the same business account.",
     )
+    app_id = fields.Char(
+        "App ID",
+        tracking=True,
+        help="Your Meta app's id (App settings > Basic): templates with an "
+        "image, video or document header upload their sample through it.",
+    )
     display_phone_number = fields.Char("Phone Number", tracking=True)
     api_version = fields.Char(
         "Graph API Version", default=DEFAULT_VERSION, required=True
@@ -185,6 +191,7 @@ class WhatsappAccount(models.Model):
                 vals.setdefault("app_secret", secrets.token_hex(16))
                 vals.setdefault("access_token", secrets.token_hex(16))
                 vals.setdefault("business_account_id", "sandbox")
+                vals.setdefault("app_id", "sandbox")
         return super().create(vals_list)
 
     def write(self, vals):
