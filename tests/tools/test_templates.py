@@ -5,7 +5,7 @@ import pytest
 
 from whatsapp_team.tools import outbound
 from whatsapp_team.tools import templates as tpl
-from whatsapp_team.tools.fake_graph import FakeGraph, FakeGraphServer
+from whatsapp_team.tools.fake_graph import FakeGraph, FakeGraphServer, FakeTransport
 from whatsapp_team.tools.graph_api import GraphClient, TemplateError, UnsupportedError
 
 TOKEN = "EAAtest-token-123"
@@ -429,3 +429,16 @@ def test_fake_checks_template_messages_against_the_approved_template(client, gra
         client.send_message(
             outbound.template_payload("5511", "", "pending_one", "en_US")
         )
+
+
+def test_fake_without_reviewer_approves_at_once():
+    graph = FakeGraph(approve_templates=True)
+    client = GraphClient(
+        access_token="",
+        phone_number_id=PHONE_NUMBER_ID,
+        business_account_id=WABA_ID,
+        transport=FakeTransport(graph),
+    )
+    answer = client.create_template(tpl.create_payload(spec()))
+    assert answer["status"] == "APPROVED"
+    assert graph.templates[0]["status"] == "APPROVED"

@@ -288,7 +288,11 @@ class WhatsappAccount(models.Model):
         key = (self.env.cr.dbname, self.id)
         with _SANDBOX_LOCK:
             if key not in _SANDBOX_GRAPHS:
-                graph = FakeGraph(access_token=self.sudo().access_token or None)
+                # no reviewer in the sandbox: templates are approved at once
+                graph = FakeGraph(
+                    access_token=self.sudo().access_token or None,
+                    approve_templates=True,
+                )
                 # fixed ids: every process of a sandbox number has the same ones
                 graph.templates.extend(_SANDBOX_TEMPLATES)
                 _SANDBOX_GRAPHS[key] = graph

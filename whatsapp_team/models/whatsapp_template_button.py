@@ -25,6 +25,11 @@ class WhatsappTemplateButton(models.Model):
     url = fields.Char("Web Address", help="https://… up to 2000 characters.")
     phone_number = fields.Char(help="With its country code, e.g. +55 11 4000 1234.")
 
+    @api.constrains("button_type", "text", "url", "phone_number", "sequence")
+    def _check_meta_rules(self):
+        # a button changed on its own still answers to the template's limits
+        self.template_id._check_meta_rules()
+
     @api.model_create_multi
     def create(self, vals_list):
         buttons = super().create(vals_list)

@@ -330,6 +330,36 @@ class TestTemplateAuthoring(WhatsappCase):
                 conversation, template, {1: "Ana"}
             )
 
+    def test_sandbox_numbers_approve_templates_at_once(self):
+        sandbox = self.env["whatsapp.account"].create(
+            {"name": "Sandbox", "mode": "sandbox"}
+        )
+        template = self.new_draft(account_id=sandbox.id, body="Welcome to our shop!")
+        template.action_submit()
+        self.assertEqual(template.status, "approved")
+        sandbox.action_sync_templates()
+        self.assertEqual(template.status, "approved")
+
+    def test_a_button_changed_alone_answers_to_the_limits(self):
+        template = self.new_draft(
+            button_ids=[
+                (
+                    0,
+                    0,
+                    {
+                        "button_type": "phone_number",
+                        "text": "Call",
+                        "phone_number": "+1 555",
+                    },
+                ),
+                (0, 0, {"button_type": "quick_reply", "text": "Yes"}),
+            ]
+        )
+        with self.assertRaisesRegex(ValidationError, "at most 1 button that calls"):
+            template.button_ids[1].write(
+                {"button_type": "phone_number", "phone_number": "+1 556"}
+            )
+
     def test_duplicating_gives_an_editable_draft(self):
         self.graph.add_template(
             "promo_old", components=[{"type": "BODY", "text": "Hi"}]

@@ -193,7 +193,9 @@ class FakeGraph:
     ``access_token=None`` accepts any request; with a token set, a missing one
     gets Meta's code 104 and a wrong one code 190 (HTTP 401).
     ``base_url`` is used to build media download URLs; :class:`FakeGraphServer`
-    points it at itself.
+    points it at itself. ``approve_templates`` approves new templates at once
+    (Meta does so for some utility templates; sandbox numbers have no
+    reviewer), else they stay ``PENDING``.
     """
 
     def __init__(
@@ -201,9 +203,11 @@ class FakeGraph:
         *,
         access_token: str | None = None,
         base_url: str = "http://fake-graph.invalid",
+        approve_templates: bool = False,
     ):
         self.access_token = access_token
         self.base_url = base_url
+        self.approve_templates = approve_templates
         self._lock = threading.RLock()
         self.reset()
 
@@ -763,11 +767,12 @@ class FakeGraph:
         if problem:
             return self._template_error(*problem)
         with self._lock:
-            template = dict(payload, category=category, status="PENDING")
+            status = "APPROVED" if self.approve_templates else "PENDING"
+            template = dict(payload, category=category, status=status)
             template["id"] = self._new_numeric_id()
             self.templates.append(template)
         return self._json(
-            200, {"id": template["id"], "status": "PENDING", "category": category}
+            200, {"id": template["id"], "status": status, "category": category}
         )
 
     def _template_problem(self, components):
