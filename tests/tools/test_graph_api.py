@@ -268,7 +268,13 @@ def test_create_template_is_pending_and_listed(client, graph):
             "name": "order_ready",
             "language": "en_US",
             "category": "UTILITY",
-            "components": [{"type": "BODY", "text": "Your order {{1}} is ready"}],
+            "components": [
+                {
+                    "type": "BODY",
+                    "text": "Your order {{1}} is ready",
+                    "example": {"body_text": [["S0042"]]},
+                }
+            ],
         }
     )
 

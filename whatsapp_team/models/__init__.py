@@ -8,4 +8,6 @@ from . import whatsapp_account
 from . import whatsapp_conversation
 from . import whatsapp_message
 from . import whatsapp_template
+from . import whatsapp_template_button
+from . import whatsapp_template_variable
 from . import whatsapp_webhook_event

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 
 class CrmLead(models.Model):
@@ -31,6 +31,21 @@ class CrmLead(models.Model):
         if not self.partner_id:
             self._handle_partner_assignment(create_missing=True)
         return self.partner_id.action_open_whatsapp()
+
+    def action_send_whatsapp_template(self):
+        """Send a template to the lead's customer, its variables read from
+        the lead (expected revenue, salesperson…)."""
+        self.ensure_one()
+        if not self.partner_id:
+            self._handle_partner_assignment(create_missing=True)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a WhatsApp template"),
+            "res_model": "whatsapp.template.send",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_res_model": self._name, "default_res_id": self.id},
+        }
 
     def action_view_whatsapp_conversations(self):
         return self.partner_id.action_view_whatsapp_conversations()

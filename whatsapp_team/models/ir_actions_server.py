@@ -29,10 +29,6 @@ class IrActionsServer(models.Model):
         domain="[('account_id', '=', whatsapp_account_id),"
         " ('status', '=', 'approved')]",
     )
-    whatsapp_texts = fields.Char(
-        "Other Variables",
-        help="Values of {{2}}, {{3}}… separated by |. {{1}} is the customer's name.",
-    )
 
     @api.depends("state")
     def _compute_available_model_ids(self):
@@ -58,8 +54,9 @@ class IrActionsServer(models.Model):
         records = eval_context.get("records") or eval_context.get("record")
         if not records or not self.whatsapp_template_id or self._is_recompute():
             return False
-        texts = [text.strip() for text in (self.whatsapp_texts or "").split("|")]
-        # configured by an administrator: runs whoever triggers the rule
+        # configured by an administrator: runs whoever triggers the rule. The
+        # variables still read the records with that user's rights (see
+        # whatsapp.template._resolve_values), never with this sudo.
         wizard = (
             self.env["whatsapp.template.mass.send"]
             .sudo()
@@ -71,11 +68,6 @@ class IrActionsServer(models.Model):
                 }
             )
         )
-        for line in wizard.line_ids.filtered(lambda line: line.position > 1):
-            index = line.position - 2
-            line.write(
-                {"source": "text", "value": texts[index] if index < len(texts) else ""}
-            )
         wizard.action_send()
         _logger.info("Server action %s: %s", self.name, wizard.report)
         return False

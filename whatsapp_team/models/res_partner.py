@@ -96,6 +96,18 @@ class ResPartner(models.Model):
             "target": "current",
         }
 
+    def action_send_whatsapp_template(self):
+        """Send a template to this customer, its variables read from here."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a WhatsApp template"),
+            "res_model": "whatsapp.template.send",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_res_model": self._name, "default_res_id": self.id},
+        }
+
     def action_view_whatsapp_conversations(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

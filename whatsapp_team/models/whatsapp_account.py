@@ -86,6 +86,12 @@ class WhatsappAccount(models.Model):
         tracking=True,
         help="Several numbers may belong to the same business account.",
     )
+    app_id = fields.Char(
+        "App ID",
+        tracking=True,
+        help="Your Meta app's id (App settings > Basic): templates with an "
+        "image, video or document header upload their sample through it.",
+    )
     display_phone_number = fields.Char("Phone Number", tracking=True)
     api_version = fields.Char(
         "Graph API Version", default=DEFAULT_VERSION, required=True
@@ -211,6 +217,7 @@ class WhatsappAccount(models.Model):
                 vals.setdefault("app_secret", secrets.token_hex(16))
                 vals.setdefault("access_token", secrets.token_hex(16))
                 vals.setdefault("business_account_id", "sandbox")
+                vals.setdefault("app_id", "sandbox")
         return super().create(vals_list)
 
     def write(self, vals):
@@ -319,7 +326,11 @@ class WhatsappAccount(models.Model):
         key = (self.env.cr.dbname, self.id)
         with _SANDBOX_LOCK:
             if key not in _SANDBOX_GRAPHS:
-                graph = FakeGraph(access_token=self.sudo().access_token or None)
+                # no reviewer in the sandbox: templates are approved at once
+                graph = FakeGraph(
+                    access_token=self.sudo().access_token or None,
+                    approve_templates=True,
+                )
                 # fixed ids: every process of a sandbox number has the same ones
                 graph.templates.extend(_SANDBOX_TEMPLATES)
                 _SANDBOX_GRAPHS[key] = graph

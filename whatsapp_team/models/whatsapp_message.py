@@ -127,7 +127,9 @@ class WhatsappMessage(models.Model):
     raw = fields.Text("Raw Message", readonly=True)
     author_user_id = fields.Many2one("res.users", string="Sent By", readonly=True)
     template_id = fields.Many2one("whatsapp.template", readonly=True)
-    template_values = fields.Text(readonly=True, help="Body variables, as JSON.")
+    template_values = fields.Text(
+        readonly=True, help="Variables (body, and header if any), as JSON."
+    )
     send_attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     sending_since = fields.Datetime(readonly=True)
@@ -588,16 +590,17 @@ class WhatsappMessage(models.Model):
         notifications.mail_message_id._notify_message_notification_update()
 
     @api.model
-    def _queue_template(self, conversation, template, values):
+    def _queue_template(self, conversation, template, values, header_value=""):
         """Queue ``template`` to ``conversation``'s customer, shown in its chatter.
 
-        ``values`` maps each ``{{n}}`` position to its text.
+        ``values`` maps each ``{{n}}`` of the body to its text;
+        ``header_value`` is the text of the header's ``{{1}}``, if it has one.
         """
         template._check_sendable()
         conversation._check_number_can_send()
         text = outbound.fill_template(template.body or "", values)
         mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
-            body=Markup(whatsapp_to_html(text)),
+            body=Markup(whatsapp_to_html(template._render_text(values, header_value))),
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
@@ -609,7 +612,7 @@ class WhatsappMessage(models.Model):
                     "message_type": "template",
                     "body": text,
                     "template_id": template.id,
-                    "template_values": json.dumps([values[n] for n in sorted(values)]),
+                    "template_values": template._serialize_values(values, header_value),
                 }
             ],
         )
@@ -703,14 +706,8 @@ class WhatsappMessage(models.Model):
         extra = {"reply_to": self.reply_to_wa_id or "", "callback": self.callback_ref}
         try:
             if self.message_type == "template":
-                template = self.template_id.sudo()
-                payload = outbound.template_payload(
-                    conversation.wa_id,
-                    conversation.wa_user_id,
-                    template.name,
-                    template.language,
-                    json.loads(self.template_values or "[]"),
-                    **extra,
+                payload = self.template_id.sudo()._prepare_message_payload(
+                    conversation, self.template_values, client, **extra
                 )
             elif self.message_type == "text":
                 payload = outbound.text_payload(

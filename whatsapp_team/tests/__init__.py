@@ -7,6 +7,8 @@ from . import test_sandbox
 from . import test_security
 from . import test_statuses
 from . import test_team
+from . import test_template_authoring
+from . import test_template_ui
 from . import test_templates
 from . import test_ui
 from . import test_webhook_http

@@ -238,7 +238,15 @@ class TestTemplateMassSend(WhatsappCase):
         )
         self.env["phone.blacklist"].sudo().add("+5511922222222")
 
-    def mass_send(self, records, sources, texts=None):
+    def map_variables(self, mapping):
+        """Set the promo template's variables: ``{position: values}``."""
+        template = self.env["whatsapp.template"].search([("name", "=", "promo")])
+        for line in template.variable_ids:
+            if line.position in mapping:
+                line.write(mapping[line.position])
+        return template
+
+    def mass_send(self, records, texts=None):
         form = Form(
             self.env["whatsapp.template.mass.send"]
             .with_user(self.salesperson)
@@ -248,20 +256,23 @@ class TestTemplateMassSend(WhatsappCase):
         form.template_id = self.env["whatsapp.template"].search(
             [("name", "=", "promo")]
         )
-        for index, source in enumerate(sources):
+        for index, text in (texts or {}).items():
             with form.line_ids.edit(index) as line:
-                line.source = source
-                if source == "text":
-                    line.value = (texts or {}).get(index + 1, "x")
+                line.value = text
         wizard = form.save()
         wizard.action_send()
         return wizard
 
     def test_partners_skipping_blacklisted_and_unreachable_with_reasons(self):
-        partners = self.ok | self.no_number | self.opted_out
-        wizard = self.mass_send(
-            partners, ["first_name", "text", "company"], {2: "20% off"}
+        self.map_variables(
+            {
+                2: {"source": "free_text", "free_text": "10% off"},
+                3: {"source": "user", "field_path": "company_id.name"},
+            }
         )
+        partners = self.ok | self.no_number | self.opted_out
+        # the template's free text can be changed for one send
+        wizard = self.mass_send(partners, {1: "20% off"})
         self.assertIn("1 messages queued", wizard.report)
         self.assertIn("Bruno Sem: no mobile or phone number", wizard.report)
         self.assertIn("Carla Stop: the number is on the blacklist", wizard.report)
@@ -270,7 +281,7 @@ class TestTemplateMassSend(WhatsappCase):
         )
         self.assertEqual(messages.conversation_id.partner_id, self.ok)
         self.assertEqual(
-            messages.body, f"Hi Ana, 20% off from {self.env.company.name}."
+            messages.body, f"Hi Ana Lima, 20% off from {self.env.company.name}."
         )
         self.assertEqual(messages.author_user_id, self.salesperson)
         self.env["whatsapp.message"]._cron_send_queue()
@@ -278,13 +289,19 @@ class TestTemplateMassSend(WhatsappCase):
         self.assertEqual(self.graph.messages[0]["to"], "5511911111111")
 
     def test_leads_use_their_customer_and_salesperson(self):
+        self.map_variables(
+            {
+                2: {"source": "record", "field_path": "name"},
+                3: {"source": "user", "field_path": "name"},
+            }
+        )
         lead = self.env["crm.lead"].create(
             {"name": "Chairs", "partner_id": self.ok.id, "user_id": self.salesperson.id}
         )
         orphan = self.env["crm.lead"].create(
             {"name": "Unknown", "user_id": self.salesperson.id}
         )
-        wizard = self.mass_send(lead | orphan, ["customer", "record", "salesperson"])
+        wizard = self.mass_send(lead | orphan)
         self.assertIn("Unknown: no customer", wizard.report)
         message = self.env["whatsapp.message"].search(
             [("message_type", "=", "template")]
@@ -332,7 +349,12 @@ class TestTemplateMassSend(WhatsappCase):
                 "whatsapp_template_id": self.env["whatsapp.template"]
                 .search([("name", "=", "promo")])
                 .id,
-                "whatsapp_texts": "20% off | the Lisbon shop",
+            }
+        )
+        self.map_variables(
+            {
+                2: {"source": "free_text", "free_text": "20% off"},
+                3: {"source": "free_text", "free_text": "the Lisbon shop"},
             }
         )
         partners = self.ok | self.opted_out

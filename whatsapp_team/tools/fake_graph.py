@@ -150,6 +150,7 @@ def error_body(
     subcode: int | None = None,
     error_type: str = "OAuthException",
     title: str = "",
+    user_msg: str = "",
 ) -> dict:
     """Meta's error envelope for ``code`` (its usual title when no message given).
 
@@ -166,6 +167,8 @@ def error_body(
         error["error_subcode"] = subcode
     if title:
         error["error_user_title"] = title
+    if user_msg:
+        error["error_user_msg"] = user_msg
     error["fbtrace_id"] = _fbtrace_id()
     return {"error": error}
 
@@ -190,7 +193,9 @@ class FakeGraph:
     ``access_token=None`` accepts any request; with a token set, a missing one
     gets Meta's code 104 and a wrong one code 190 (HTTP 401).
     ``base_url`` is used to build media download URLs; :class:`FakeGraphServer`
-    points it at itself.
+    points it at itself. ``approve_templates`` approves new templates at once
+    (Meta does so for some utility templates; sandbox numbers have no
+    reviewer), else they stay ``PENDING``.
     """
 
     def __init__(
@@ -198,9 +203,11 @@ class FakeGraph:
         *,
         access_token: str | None = None,
         base_url: str = "http://fake-graph.invalid",
+        approve_templates: bool = False,
     ):
         self.access_token = access_token
         self.base_url = base_url
+        self.approve_templates = approve_templates
         self._lock = threading.RLock()
         self.reset()
 
@@ -216,6 +223,9 @@ class FakeGraph:
             self.templates: list[dict] = []
             self.phone_numbers: dict[str, dict] = {}
             self._media_hashes: dict[str, str] = {}
+            # Resumable Upload API: open sessions and the handles they gave
+            self.upload_sessions: dict[str, dict] = {}
+            self.upload_handles: dict[str, tuple[bytes, str]] = {}
             self._rules: list[_Rule] = []
             self._serial = itertools.count(1)
 
@@ -424,6 +434,8 @@ class FakeGraph:
             return self._post_message(payload)
         if len(parts) == 2 and method == "POST" and parts[1] == "media":
             return self._post_media(form, files)
+        if method == "POST" and _is_upload(parts):
+            return self._resumable_upload(parts, query, headers, body)
         if len(parts) == 2 and parts[1] == "message_templates":
             if method == "GET":
                 return self._list_templates(version, parts[0], query)
@@ -465,7 +477,8 @@ class FakeGraph:
             return None
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        # the Resumable Upload API takes "OAuth <token>", the rest "Bearer"
+        if scheme.lower() not in ("bearer", "oauth") or not token.strip():
             return self._error(
                 400,
                 104,
@@ -505,6 +518,10 @@ class FakeGraph:
             return self._invalid(f"The parameter {message_type} is required.")
         if message_type == "text" and not content.get("body"):
             return self._invalid("The parameter text['body'] is required.")
+        if message_type == "template":
+            refused = self._check_template_message(content)
+            if refused:
+                return refused
         # Meta gives "to" precedence when both identifiers are sent.
         if to:
             contact = {"input": to, "wa_id": re.sub(r"\D", "", to)}
@@ -524,6 +541,81 @@ class FakeGraph:
                 "messages": [message],
             },
         )
+
+    def _check_template_message(self, sent):
+        """Meta's checks of a template message against the approved template.
+
+        A template name the fake was never told about is let through, so
+        tests that do not care about templates need not declare them.
+        """
+        name = sent.get("name")
+        language = (sent.get("language") or {}).get("code")
+        with self._lock:
+            same_name = [dict(t) for t in self.templates if t.get("name") == name]
+        if not same_name:
+            return None
+        template = next((t for t in same_name if t.get("language") == language), None)
+        if template is None or template.get("status") != "APPROVED":
+            return self._error(
+                400,
+                132001,
+                details=f"template name ({name}) does not exist in {language}",
+            )
+        parameters = {
+            str(c.get("type") or "").lower(): c.get("parameters") or []
+            for c in sent.get("components") or []
+            if isinstance(c, dict)
+        }
+        definition = {
+            str(c.get("type") or "").upper(): c
+            for c in template.get("components") or []
+            if isinstance(c, dict)
+        }
+        body = _positions((definition.get("BODY") or {}).get("text"))
+        if len(parameters.get("body", [])) != len(body):
+            return self._error(
+                400,
+                132000,
+                details=f"body: number of localizable_params ({len(body)}) does "
+                f"not match the expected number of params "
+                f"({len(parameters.get('body', []))})",
+            )
+        return self._check_template_header(definition.get("HEADER"), parameters)
+
+    def _check_template_header(self, header, parameters):
+        header = header or {}
+        header_format = str(header.get("format") or "").lower()
+        sent = parameters.get("header", [])
+        expected = 0
+        if header_format == "text":
+            expected = len(_positions(header.get("text")))
+        elif header_format in ("image", "video", "document"):
+            expected = 1
+        if len(sent) != expected:
+            return self._error(
+                400,
+                132000,
+                details=f"header: number of parameters ({len(sent)}) does not "
+                f"match the expected number of params ({expected})",
+            )
+        if not sent:
+            return None
+        parameter = sent[0] if isinstance(sent[0], dict) else {}
+        if parameter.get("type") != header_format:
+            return self._error(
+                400,
+                132012,
+                details=f"header: expected a parameter of type {header_format}",
+            )
+        if header_format != "text":
+            media = parameter.get(header_format) or {}
+            with self._lock:
+                known = media.get("id") in self.media
+            if not (known or media.get("link")):
+                return self._error(
+                    400, 131053, details="header media id or link is not valid"
+                )
+        return None
 
     def _read_receipt(self, payload):
         if payload.get("status") != "read":
@@ -632,6 +724,17 @@ class FakeGraph:
                 )
         return self._json(200, answer)
 
+    def _template_error(self, title, message, subcode=None):
+        # template management errors: code 100 with a title and a user message
+        return self._error(
+            400,
+            100,
+            message="Invalid parameter",
+            subcode=subcode,
+            title=title,
+            user_msg=message,
+        )
+
     def _create_template(self, payload):
         if not isinstance(payload, dict):
             return self._invalid("The request body must be a JSON object.")
@@ -660,12 +763,211 @@ class FakeGraph:
                         subcode=2388024,
                         title="Content in this language already exists",
                     )
-            template = dict(payload, category=category, status="PENDING")
+        problem = self._template_problem(payload.get("components"))
+        if problem:
+            return self._template_error(*problem)
+        with self._lock:
+            status = "APPROVED" if self.approve_templates else "PENDING"
+            template = dict(payload, category=category, status=status)
             template["id"] = self._new_numeric_id()
             self.templates.append(template)
         return self._json(
-            200, {"id": template["id"], "status": "PENDING", "category": category}
+            200, {"id": template["id"], "status": status, "category": category}
         )
+
+    def _template_problem(self, components):
+        """Meta's review of a new template's components: ``(title, message,
+        subcode)`` of the first problem, or None."""
+        if not isinstance(components, list) or not all(
+            isinstance(c, dict) for c in components
+        ):
+            return "Invalid components", "components must be a list of objects."
+        by_type = {}
+        for component in components:
+            kind = str(component.get("type") or "").upper()
+            if kind in by_type:
+                return "Duplicate component", f"There can be only one {kind}."
+            by_type[kind] = component
+        body = by_type.get("BODY")
+        if not body or not str(body.get("text") or "").strip():
+            return "Body is required", "A template needs a BODY component with text."
+        body_text = str(body["text"])
+        if len(body_text) > 1024:
+            return "Body too long", "The body may have at most 1024 characters."
+        positions = _positions(body_text)
+        if positions != list(range(1, len(positions) + 1)):
+            return (
+                "Invalid variable parameter",
+                "Variables must be numbered in sequence from {{1}}.",
+            )
+        stripped = body_text.strip()
+        if positions and (
+            re.match(r"^\{\{\d+\}\}", stripped) or re.search(r"\{\{\d+\}\}$", stripped)
+        ):
+            return (
+                "Variables can't be at the start or end of the template",
+                "Move the variable inside the text.",
+                2388299,
+            )
+        if positions:
+            examples = (body.get("example") or {}).get("body_text")
+            if (
+                not isinstance(examples, list)
+                or not examples
+                or not isinstance(examples[0], list)
+                or len(examples[0]) != len(positions)
+                or not all(str(value).strip() for value in examples[0])
+            ):
+                return (
+                    "Missing sample values",
+                    "Add a sample value for every variable of the body.",
+                )
+        header = by_type.get("HEADER")
+        if header:
+            problem = self._header_problem(header)
+            if problem:
+                return problem
+        footer = by_type.get("FOOTER")
+        if footer:
+            text = str(footer.get("text") or "")
+            if not text or len(text) > 60 or "{{" in text:
+                return (
+                    "Invalid footer",
+                    "A footer has 1 to 60 characters and no variables.",
+                )
+        buttons = by_type.get("BUTTONS")
+        if buttons:
+            return _buttons_problem(buttons.get("buttons"))
+        return None
+
+    def _header_problem(self, header):
+        header_format = str(header.get("format") or "").upper()
+        example = header.get("example") or {}
+        if header_format == "TEXT":
+            text = str(header.get("text") or "")
+            positions = _positions(text)
+            if not text or len(text) > 60:
+                return "Invalid header", "A text header has 1 to 60 characters."
+            if positions and positions != [1]:
+                return "Invalid header", "A text header has at most one variable."
+            samples = example.get("header_text")
+            if positions and (
+                not isinstance(samples, list) or not str(samples[0]).strip()
+            ):
+                return (
+                    "Missing sample values",
+                    "Add a sample value for the header's variable.",
+                )
+            return None
+        if header_format in ("IMAGE", "VIDEO", "DOCUMENT"):
+            handles = example.get("header_handle")
+            with self._lock:
+                known = (
+                    isinstance(handles, list)
+                    and bool(handles)
+                    and handles[0] in self.upload_handles
+                )
+            if not known:
+                return (
+                    "Missing sample media",
+                    "A media header needs a sample uploaded with the Resumable "
+                    "Upload API (example.header_handle).",
+                )
+            return None
+        return "Invalid header", f"Unknown header format {header_format!r}."
+
+    def _resumable_upload(self, parts, query, headers, body):
+        if len(parts) == 2 and parts[1] == "uploads":
+            return self._open_upload(query)
+        if len(parts) == 1:
+            return self._upload_bytes(parts[0], query, headers, body)
+        return self._unsupported("POST", parts[0])
+
+    def _open_upload(self, query):
+        file_type = query.get("file_type") or ""
+        try:
+            length = int(query.get("file_length") or 0)
+        except ValueError:
+            length = 0
+        if file_type not in {"image/jpeg", "image/png", "video/mp4", "application/pdf"}:
+            return self._invalid(
+                "Param file_type must be one of application/pdf, image/jpeg, "
+                "image/jpg, image/png, video/mp4."
+            )
+        if length <= 0:
+            return self._invalid("Param file_length must be a positive integer.")
+        with self._lock:
+            session = "upload:" + base64.urlsafe_b64encode(
+                f"session:{self._new_numeric_id()}".encode()
+            ).decode().rstrip("=")
+            signature = secrets.token_urlsafe(24)
+            self.upload_sessions[session] = {
+                "sig": signature,
+                "length": length,
+                "file_type": file_type,
+            }
+        return self._json(200, {"id": f"{session}?sig={signature}"})
+
+    def _upload_bytes(self, session, query, headers, body):
+        with self._lock:
+            info = self.upload_sessions.get(session)
+        if not info or query.get("sig") != info["sig"]:
+            return self._invalid("The upload session does not exist or expired.")
+        if str(headers.get("file_offset", "")) != "0":
+            return self._invalid("The header file_offset is required.")
+        if len(body) != info["length"]:
+            return self._invalid("The file does not have the announced file_length.")
+        handle = (
+            "4::"
+            + base64.b64encode(
+                f"{info['file_type']}:{secrets.token_hex(12)}".encode()
+            ).decode()
+        )
+        with self._lock:
+            self.upload_handles[handle] = (bytes(body), info["file_type"])
+            self.upload_sessions.pop(session, None)
+        return self._json(200, {"h": handle})
+
+
+def _is_upload(parts):
+    # POST /{app_id}/uploads opens a session, POST /upload:{session} fills it
+    return parts[-1:] == ["uploads"] or (bool(parts) and parts[0].startswith("upload:"))
+
+
+def _positions(text):
+    return sorted({int(n) for n in re.findall(r"\{\{\s*(\d+)\s*\}\}", text or "")})
+
+
+def _buttons_problem(buttons):
+    if not isinstance(buttons, list) or not buttons:
+        return "Invalid buttons", "BUTTONS needs at least one button."
+    if len(buttons) > 10:
+        return "Too many buttons", "A template has at most 10 buttons."
+    kinds = [str(b.get("type") or "").upper() for b in buttons]
+    if kinds.count("URL") > 2:
+        return "Too many buttons", "A template has at most 2 URL buttons."
+    if kinds.count("PHONE_NUMBER") > 1:
+        return "Too many buttons", "A template has at most 1 phone number button."
+    quick = [index for index, kind in enumerate(kinds) if kind == "QUICK_REPLY"]
+    if quick and quick[-1] - quick[0] + 1 != len(quick):
+        return (
+            "Invalid button order",
+            "Quick reply buttons must be grouped together.",
+        )
+    for button, kind in zip(buttons, kinds, strict=True):
+        text = str(button.get("text") or "")
+        if kind not in ("QUICK_REPLY", "URL", "PHONE_NUMBER"):
+            return "Invalid button", f"Unsupported button type {kind!r}."
+        if not text or len(text) > 25:
+            return "Invalid button", "Button text has 1 to 25 characters."
+        if kind == "URL" and not 0 < len(str(button.get("url") or "")) <= 2000:
+            return (
+                "Invalid button",
+                "A URL button needs a URL of up to 2000 characters.",
+            )
+        if kind == "PHONE_NUMBER" and not button.get("phone_number"):
+            return "Invalid button", "A phone number button needs a phone number."
+    return None
 
 
 def _encode_cursor(position: int) -> str:

@@ -235,6 +235,8 @@ def error_from_response(http_status: int, body: dict | None) -> GraphError:
         except ValueError:
             error_data = {"details": error_data}
     details = error_data.get("details", "") if isinstance(error_data, dict) else ""
+    # template management errors explain themselves in error_user_msg
+    details = details or error.get("error_user_msg") or ""
 
     cls = ERROR_CLASSES.get(code) if code is not None else None
     if cls is None:
@@ -399,8 +401,18 @@ class GraphClient:
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{self.version}/{path.lstrip('/')}"
 
-    def _request(self, method, url, *, params=None, json=None, data=None, files=None):
-        headers = {"Authorization": f"Bearer {self._access_token}"}
+    def _request(
+        self,
+        method,
+        url,
+        *,
+        params=None,
+        json=None,
+        data=None,
+        files=None,
+        headers=None,
+    ):
+        headers = {"Authorization": f"Bearer {self._access_token}", **(headers or {})}
         _logger.debug("Graph API %s %s", method, url.split("?", 1)[0])
         response = self.transport.request(
             method,
@@ -604,6 +616,44 @@ class GraphClient:
         return self._json(
             "POST", f"{self.business_account_id}/message_templates", json=dict(values)
         )
+
+    def upload_template_sample(
+        self, app_id: str, content: bytes, mime_type: str, filename: str
+    ) -> str:
+        """Upload a template's sample media; return its handle (``h``).
+
+        Meta's Resumable Upload API: ``POST /{app_id}/uploads`` opens an
+        upload session, ``POST /{session}`` sends the bytes. The handle is
+        the ``header_handle`` example a media header is reviewed with.
+        """
+        if not app_id:
+            raise ValueError("app_id is required to upload a template sample")
+        session = self._json(
+            "POST",
+            f"{quote(str(app_id), safe='')}/uploads",
+            params={
+                "file_name": filename or "sample",
+                "file_length": len(content),
+                "file_type": mime_type,
+            },
+        )
+        session_id = str(session.get("id") or "")
+        if not session_id.startswith("upload:"):
+            raise GraphError("Graph API opened no upload session")
+        # the session id carries its own query string (?sig=...)
+        answer = self._json(
+            "POST",
+            session_id,
+            data=content,
+            headers={
+                "Authorization": f"OAuth {self._access_token}",
+                "file_offset": "0",
+            },
+        )
+        handle = answer.get("h")
+        if not handle:
+            raise GraphError("Graph API accepted the upload but returned no handle")
+        return str(handle)
 
     # -- phone number -------------------------------------------------------
 

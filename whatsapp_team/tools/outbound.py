@@ -177,16 +177,43 @@ def fill_template(text, values):
     )
 
 
-def template_payload(wa_id, user_id, name, language, body_values=(), **extra):
-    """The ``/messages`` body of a template message with body variables."""
+def header_parameter(kind, value, filename=""):
+    """The header parameter of a template message.
+
+    ``kind`` is ``text`` (``value`` is the text of its ``{{1}}``) or a media
+    kind, ``image``, ``video`` or ``document`` (``value`` is an uploaded
+    media id; ``filename`` names a document on the customer's phone).
+    """
+    if kind == "text":
+        return {"type": "text", "text": str(value)}
+    media = {"id": str(value)}
+    if filename and kind == "document":
+        media["filename"] = filename
+    return {"type": kind, kind: media}
+
+
+def template_payload(
+    wa_id, user_id, name, language, body_values=(), header=None, **extra
+):
+    """The ``/messages`` body of a template message.
+
+    ``body_values`` fill the body's variables in order; ``header`` is the
+    header parameter (see :func:`header_parameter`) when the template's
+    header has a variable or a media.
+    """
     template = {"name": name, "language": {"code": language}}
+    components = []
+    if header:
+        components.append({"type": "header", "parameters": [header]})
     if body_values:
-        template["components"] = [
+        components.append(
             {
                 "type": "body",
                 "parameters": [{"type": "text", "text": str(v)} for v in body_values],
             }
-        ]
+        )
+    if components:
+        template["components"] = components
     payload = {
         **recipient_fields(wa_id, user_id),
         "type": "template",

@@ -1,18 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools import outbound
 from ..tools import phone as phone_tools
-
-# Where each template variable takes its value from, per customer.
-SOURCES = [
-    ("customer", "Customer name"),
-    ("first_name", "Customer first name"),
-    ("salesperson", "Salesperson"),
-    ("company", "Company"),
-    ("record", "Lead / record name"),
-    ("text", "Fixed text"),
-]
 
 
 class WhatsappTemplateMassSend(models.TransientModel):
@@ -61,11 +50,20 @@ class WhatsappTemplateMassSend(models.TransientModel):
 
     @api.depends("template_id")
     def _compute_line_ids(self):
+        # the template's mapping, shown; free texts may be changed for this send
         for wizard in self:
-            positions = outbound.template_variables(wizard.template_id.body)
             wizard.line_ids = [(5, 0, 0)] + [
-                (0, 0, {"position": n, "source": "customer" if n == 1 else "text"})
-                for n in positions
+                (
+                    0,
+                    0,
+                    {
+                        "variable_id": variable.id,
+                        "value": variable.free_text
+                        if variable.source == "free_text"
+                        else False,
+                    },
+                )
+                for variable in wizard.template_id.variable_ids
             ]
 
     def _customer_of(self, record):
@@ -90,32 +88,30 @@ class WhatsappTemplateMassSend(models.TransientModel):
             return _("the number is on the blacklist (the customer opted out)")
         return None
 
-    def _values_for(self, record, partner):
-        values = {}
-        for line in self.line_ids:
-            if line.source == "customer":
-                value = partner.name
-            elif line.source == "first_name":
-                value = (partner.name or "").split(" ")[0]
-            elif line.source == "salesperson":
-                value = (partner.user_id or record["user_id"] or self.env.user).name
-            elif line.source == "company":
-                value = self.account_id.company_id.name
-            elif line.source == "record":
-                value = record.display_name
-            else:
-                value = line.value
-            values[line.position] = value or ""
-        return values
+    def _values_for(self, record):
+        """The variables' texts for ``record`` from the template's mapping, with
+        this send's free texts; and the variables left empty."""
+        values = self.template_id._resolve_values(record)
+        for line in self.line_ids.filtered(lambda line: line.source == "free_text"):
+            values[(line.location, line.position)] = (line.value or "").strip()
+        body = {n: text for (where, n), text in values.items() if where == "body"}
+        header = values.get(("header", 1), "")
+        empty = [
+            line.variable_id.name
+            for line in self.line_ids
+            if not values.get((line.location, line.position))
+        ]
+        return body, header, empty
 
     def action_send(self):
         self.ensure_one()
         self.account_id.check_access("read")  # a number this user may use
         self.template_id._check_sendable()
-        if any(line.source == "text" and not line.value for line in self.line_ids):
-            raise UserError(
-                _("Fill in the fixed text of every variable that uses one.")
-            )
+        if any(
+            line.source == "free_text" and not (line.value or "").strip()
+            for line in self.line_ids
+        ):
+            raise UserError(_("Fill in the text of every free text variable."))
         records = self.env[self.res_model].browse(self.res_ids).exists()
         Conversation = self.env["whatsapp.conversation"]
         Message = self.env["whatsapp.message"]
@@ -126,12 +122,21 @@ class WhatsappTemplateMassSend(models.TransientModel):
             if reason:
                 skipped.append(f"{record.display_name}: {reason}")
                 continue
+            body, header, empty = self._values_for(record)
+            if empty:
+                skipped.append(
+                    _(
+                        "%(record)s: nothing to put in %(variables)s (the field is "
+                        "empty and the template gives no text for that case)",
+                        record=record.display_name,
+                        variables=", ".join(empty),
+                    )
+                )
+                continue
             conversation = Conversation._get_or_create_for_partner(
                 self.account_id, partner
             )
-            Message._queue_template(
-                conversation, self.template_id, self._values_for(record, partner)
-            )
+            Message._queue_template(conversation, self.template_id, body, header)
             sent += 1
         lines = [
             _(
@@ -155,12 +160,34 @@ class WhatsappTemplateMassSend(models.TransientModel):
 
 class WhatsappTemplateMassSendLine(models.TransientModel):
     _name = "whatsapp.template.mass.send.line"
-    _description = "Template variable source"
-    _order = "position"
+    _description = "Template variable for a mass send"
+    _order = "id"
 
     wizard_id = fields.Many2one(
         "whatsapp.template.mass.send", required=True, ondelete="cascade"
     )
-    position = fields.Integer()
-    source = fields.Selection(SOURCES, required=True, default="text")
-    value = fields.Char("Fixed Text")
+    variable_id = fields.Many2one(
+        "whatsapp.template.variable", string="Template Variable", required=True
+    )
+    name = fields.Char(related="variable_id.name")
+    location = fields.Selection(related="variable_id.location")
+    position = fields.Integer(related="variable_id.position")
+    source = fields.Selection(related="variable_id.source", string="Source")
+    description = fields.Char("Value", compute="_compute_description")
+    value = fields.Char("Text")
+
+    @api.depends("variable_id")
+    def _compute_description(self):
+        sources = dict(
+            self.env["whatsapp.template.variable"]
+            ._fields["source"]
+            ._description_selection(self.env)
+        )
+        for line in self:
+            variable = line.variable_id
+            description = sources.get(variable.source, "")
+            if variable.source != "free_text":
+                description = f"{description}: {variable.field_path or ''}"
+                if variable.fallback:
+                    description += _(" (else “%(text)s”)", text=variable.fallback)
+            line.description = description
