@@ -12,7 +12,12 @@ class TestUi(WhatsappCase):
         admin = self.env.ref("base.user_admin")
         admin.groups_id += self.env.ref("whatsapp_team.group_whatsapp_admin")
         sandbox = self.env["whatsapp.account"].create(
-            {"name": "Tour Sandbox", "mode": "sandbox", "user_ids": [(4, admin.id)]}
+            {
+                "name": "Tour Sandbox",
+                "mode": "sandbox",
+                "user_ids": [(4, admin.id)],
+                "send_typing_indicator": True,
+            }
         )
         self.start_tour(
             "/odoo/action-whatsapp_team.whatsapp_account_action",
@@ -23,10 +28,12 @@ class TestUi(WhatsappCase):
             [("account_id", "=", sandbox.id)]
         )
         inbound = conversation.message_ids_wa.filtered(lambda m: m.direction == "in")
-        # opening the chat told WhatsApp the customer's message was read
+        # opening the chat told WhatsApp the customer's message was read;
+        # writing the answer showed "typing…" to the customer
+        receipts = sandbox._get_sandbox_graph().read_receipts
         self.assertEqual(
-            [r["message_id"] for r in sandbox._get_sandbox_graph().read_receipts],
-            [inbound.wa_message_id],
+            [(r["message_id"], "typing_indicator" in r) for r in receipts],
+            [(inbound.wa_message_id, False), (inbound.wa_message_id, True)],
         )
         self.assertEqual(conversation.partner_id.name, "Tour Customer")
         self.assertEqual(conversation.partner_id.country_id, self.env.ref("base.es"))
@@ -146,3 +153,55 @@ class TestUi(WhatsappCase):
         )
         self.assertEqual(outbound.mapped("author_user_id"), salesperson)
         self.assertEqual(sorted(outbound.mapped("state")), ["sent", "sent"])
+
+    def test_team_inbox_tour(self):
+        """In a real browser: a salesperson's chats, the team's unassigned
+        ones, taking one and closing it."""
+        salesperson = new_test_user(
+            self.env,
+            login="wa_tour_sales",
+            password="wa_tour_sales_pw",
+            name="Tour Salesperson",
+            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
+        )
+        colleague = new_test_user(
+            self.env,
+            login="wa_tour_colleague",
+            name="Tour Colleague",
+            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
+        )
+        team = self.env["crm.team"].create(
+            {"name": "Tour Team", "whatsapp_assignment": "manual"}
+        )
+        self.env["crm.team.member"].create(
+            [
+                {"crm_team_id": team.id, "user_id": user.id}
+                for user in (salesperson, colleague)
+            ]
+        )
+        self.account.write(
+            {
+                "user_ids": [(5, 0, 0)],
+                "team_ids": [(6, 0, team.ids)],
+                "team_id": team.id,
+            }
+        )
+        mine = self.deliver(
+            self.message("32470100001", name="Olga Own")
+        ).conversation_id
+        mine.user_id = salesperson
+        theirs = self.deliver(
+            self.message("32470100002", name="Carl Colleague")
+        ).conversation_id
+        theirs.user_id = colleague
+        free = self.deliver(
+            self.message("32470100003", name="Una Waiting")
+        ).conversation_id
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_conversation_action_my",
+            "whatsapp_team_team_inbox_tour",
+            login="wa_tour_sales",
+        )
+        self.assertEqual(free.user_id, salesperson)
+        self.assertEqual(free.state, "done")
+        self.assertEqual(theirs.user_id, colleague)

@@ -79,3 +79,49 @@ registry.category("web_tour.tours").add("whatsapp_team_lead_template_tour", {
         },
     ],
 });
+
+// A salesperson's day: their chats, the team's unassigned ones, taking one.
+registry.category("web_tour.tours").add("whatsapp_team_team_inbox_tour", {
+    steps: () => [
+        {
+            content: "my chats: my own customer is there",
+            trigger: ".o_kanban_record:contains('Olga Own')",
+        },
+        {
+            content: "a colleague's chat is not",
+            trigger: ".o_kanban_view:not(:has(.o_kanban_record:contains('Carl Colleague')))",
+        },
+        {
+            content: "the team's unassigned chats",
+            trigger: ".o_main_navbar a[data-menu-xmlid='whatsapp_team.whatsapp_conversation_unassigned_menu']",
+            run: "click",
+        },
+        {
+            content: "a customer waiting for someone",
+            trigger: ".o_data_row td:contains('Una Waiting')",
+            run: "click",
+        },
+        {
+            content: "take the chat",
+            trigger: "button[name=action_claim]",
+            run: "click",
+        },
+        {
+            content: "it is mine now",
+            trigger: ".o_field_widget[name=user_id]:contains('Tour Salesperson')",
+        },
+        {
+            content: "the change of hands is in the chatter",
+            trigger: ".o-mail-Message .o-mail-Message-trackingNew:contains('Tour Salesperson')",
+        },
+        {
+            content: "close the chat",
+            trigger: "button[name=action_done]",
+            run: "click",
+        },
+        {
+            content: "it is done",
+            trigger: ".o_statusbar_status button.o_arrow_button_current:contains('Done')",
+        },
+    ],
+});
