@@ -35,7 +35,7 @@ cat <<MSG
 
   whatsapp_team demo: http://localhost:$DEMO_PORT
   Log in as admin / admin (WhatsApp administrator).
-  Salespeople: mia / mia (WhatsApp user), marc / marc (WhatsApp manager).
+  Showroom team: mia / mia and leo / leo (salespeople), marc / marc (its manager).
   WhatsApp > Numbers > "Sandbox" > "Simulate incoming message" plays the customer.
   Stop with Ctrl+C.
 

@@ -107,20 +107,20 @@ def main():
     args = parser.parse_args()
     DOCS.mkdir(exist_ok=True)
 
-    session = requests.Session()
-    session.post(
-        f"{args.url}/web/session/authenticate",
-        json={
-            "params": {"db": args.db, "login": args.login, "password": args.password}
-        },
-        timeout=30,
-    ).raise_for_status()
-    cookie = session.cookies.get("session_id")
+    def log_in(login, password):
+        session = requests.Session()
+        session.post(
+            f"{args.url}/web/session/authenticate",
+            json={"params": {"db": args.db, "login": login, "password": password}},
+            timeout=30,
+        ).raise_for_status()
+        cookie = session.cookies.get("session_id")
+        browser.call("Network.setCookie", name="session_id", value=cookie, url=args.url)
 
     browser = Browser()
     try:
         browser.call("Network.enable")
-        browser.call("Network.setCookie", name="session_id", value=cookie, url=args.url)
+        log_in(args.login, args.password)
         browser.call(
             "Page.navigate",
             url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action/1",
@@ -145,6 +145,24 @@ def main():
         )
         browser.wait_for(".modal button[name=action_send]")
         browser.shot("simulate.png")
+
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_template_action",
+        )
+        browser.wait_for(".o_list_renderer .o_data_row")
+        browser.evaluate("document.querySelector('.o_data_row td.o_data_cell').click()")
+        browser.wait_for(".o_form_view .o_statusbar_status")
+        browser.shot("template.png")
+
+        # the showroom's manager: his team's chats by salesperson
+        log_in("marc", "marc")
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action_team",
+        )
+        browser.wait_for(".o_kanban_record")
+        browser.shot("team.png")
     finally:
         browser.close()
 

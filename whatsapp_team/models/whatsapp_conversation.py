@@ -100,6 +100,7 @@ class WhatsappConversation(models.Model):
         "Reply Due", readonly=True, copy=False, index="btree_not_null"
     )
     escalated_at = fields.Datetime("Escalated", readonly=True, copy=False)
+    is_late = fields.Boolean("Reply Late", compute="_compute_is_late")
     is_manager = fields.Boolean(compute="_compute_is_manager")
     last_read_wa_id = fields.Char(
         "Last Message Marked Read",
@@ -185,6 +186,14 @@ class WhatsappConversation(models.Model):
             "target": "new",
             "context": {"default_conversation_id": self.id},
         }
+
+    @api.depends("reply_deadline")
+    def _compute_is_late(self):
+        now = fields.Datetime.now()
+        for conversation in self:
+            conversation.is_late = bool(
+                conversation.reply_deadline and conversation.reply_deadline < now
+            )
 
     def _compute_is_manager(self):
         is_manager = self.env.user.has_group("whatsapp_team.group_whatsapp_manager")

@@ -25,8 +25,8 @@ _logger = logging.getLogger(__name__)
 
 STATUSES = [
     ("draft", "Draft"),
-    ("approved", "Approved"),
     ("pending", "In review"),
+    ("approved", "Approved"),
     ("rejected", "Rejected"),
     ("paused", "Paused"),
     ("disabled", "Disabled"),

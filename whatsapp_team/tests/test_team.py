@@ -1,10 +1,12 @@
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import WhatsappCase
 
@@ -407,9 +409,12 @@ class TestActivitiesAndStatus(TeamCase):
         with freeze_time(fields.Datetime.now() + timedelta(minutes=10)):
             self.env["whatsapp.conversation"]._cron_upkeep()
         self.assertFalse(chat.escalated_at)
+        self.assertFalse(chat.is_late)
         with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
             self.env["whatsapp.conversation"]._cron_upkeep()
             self.env["whatsapp.conversation"]._cron_upkeep()
+            chat.invalidate_recordset(["is_late"])
+            self.assertTrue(chat.is_late, "shown late on its card")
         self.assertTrue(chat.escalated_at)
         alerts = chat.message_ids.filtered(
             lambda m: self.leader.partner_id in m.partner_ids
@@ -509,3 +514,30 @@ class TestActivitiesAndStatus(TeamCase):
         )
         self.env["whatsapp.message"]._cron_send_queue()
         self.assertFalse(self.graph.messages, "a note never reaches the customer")
+
+
+@tagged("post_install", "-at_install", "whatsapp_team")
+class TestTeamViews(TeamCase):
+    def filter_domain(self, name, user):
+        """The domain of a filter of the chats' search view, as ``user``'s."""
+        arch = self.env.ref("whatsapp_team.whatsapp_conversation_view_search").arch
+        node = etree.fromstring(arch).xpath(f"//filter[@name='{name}']")[0]
+        return safe_eval(
+            node.get("domain"), {"uid": user.id, "context_today": datetime.now}
+        )
+
+    def test_menu_filters_as_their_users(self):
+        self.team.whatsapp_assignment = "manual"
+        mine = self.new_chat()
+        mine.user_id = self.ana
+        free = self.new_chat()
+        Conversation = self.env["whatsapp.conversation"]
+        for name, user, expected in (
+            ("my_chats", self.ana, mine),
+            ("unassigned", self.ana, free),
+            ("my_teams", self.leader, mine | free),
+            ("my_teams", self.ana, mine | free),
+            ("my_teams", self.dan, Conversation),
+        ):
+            found = Conversation.with_user(user).search(self.filter_domain(name, user))
+            self.assertEqual(found & (mine | free), expected, name)
