@@ -560,7 +560,9 @@ class WhatsappMessage(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if "state" in vals:
+        # "sending" lasts the time of one call to Meta: the chatter goes
+        # straight from queued to sent, which halves the queue's bus traffic
+        if "state" in vals and vals["state"] != "sending":
             self._sync_notifications()
         return result
 
