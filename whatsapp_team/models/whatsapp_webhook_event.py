@@ -8,6 +8,7 @@ from psycopg2 import IntegrityError
 from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import mute_logger
 
 from ..tools import signature
 from ..tools.payload import PayloadError, parse_webhook, phone_number_ids
@@ -190,7 +191,9 @@ class WhatsappWebhookEvent(models.Model):
             # pending writes of earlier work must not fail inside the savepoint
             self.env.flush_all()
             try:
-                with self.env.cr.savepoint():
+                # a refused query is handled below (retried or kept on the
+                # event): not an error for the server log
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                     counts = event._process_payload()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise
