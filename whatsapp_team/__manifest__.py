@@ -7,7 +7,7 @@
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
     "license": "LGPL-3",
-    "depends": ["mail", "phone_validation", "crm", "resource"],
+    "depends": ["mail", "phone_validation", "crm", "resource", "utm"],
     "external_dependencies": {
         "python": ["phonenumbers", "requests", "python-dateutil"]
     },
@@ -16,6 +16,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/utm_data.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_conversation_views.xml",
         "views/whatsapp_message_views.xml",
@@ -32,6 +33,8 @@
         "wizard/whatsapp_transfer_views.xml",
         "wizard/whatsapp_snooze_views.xml",
         "views/crm_team_views.xml",
+        "views/whatsapp_label_views.xml",
+        "wizard/whatsapp_label_assign_views.xml",
         "views/whatsapp_menus.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],

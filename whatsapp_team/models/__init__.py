@@ -6,6 +6,7 @@ from . import mail_notification
 from . import res_partner
 from . import whatsapp_account
 from . import whatsapp_conversation
+from . import whatsapp_label
 from . import whatsapp_message
 from . import whatsapp_template
 from . import whatsapp_template_button

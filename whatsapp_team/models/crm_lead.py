@@ -20,6 +20,37 @@ class CrmLead(models.Model):
         groups="whatsapp_team.group_whatsapp_user",
     )
 
+    whatsapp_chat_ids = fields.One2many(
+        "whatsapp.conversation",
+        "lead_id",
+        string="Linked WhatsApp Chats",
+        groups="whatsapp_team.group_whatsapp_user",
+    )
+
+    def write(self, vals):
+        """Tags and hands of a lead follow to its linked chats."""
+        syncing = self.env.context.get("whatsapp_sync")
+        tags_before = (
+            {lead: lead.tag_ids for lead in self}
+            if "tag_ids" in vals and not syncing
+            else None
+        )
+        result = super().write(vals)
+        if syncing:
+            return result
+        chats = self.sudo().whatsapp_chat_ids
+        if not chats:
+            return result
+        if tags_before is not None:
+            for lead in self:
+                added = lead.tag_ids - tags_before[lead]
+                removed = tags_before[lead] - lead.tag_ids
+                lead.sudo().whatsapp_chat_ids._apply_tag_changes(added, removed)
+        if {"user_id", "team_id"} & set(vals):
+            for lead in self:
+                lead.sudo().whatsapp_chat_ids._follow_lead(lead, vals)
+        return result
+
     @api.depends("partner_id")
     def _compute_whatsapp_message_ids(self):
         for lead in self:

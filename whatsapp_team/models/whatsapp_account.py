@@ -139,6 +139,16 @@ class WhatsappAccount(models.Model):
         help="The team new chats go to, unless the customer has an open lead "
         "in another team of this number. Defaults to the first team.",
     )
+    create_leads = fields.Boolean(
+        help="A customer who writes and has no open lead gets one, with "
+        "WhatsApp as its source and medium. An open lead is linked instead.",
+    )
+    lead_follows_chat = fields.Boolean(
+        "Lead Follows the Chat",
+        default=True,
+        help="The linked lead's sales team and salesperson follow the chat's, "
+        "and the other way round.",
+    )
     rate_limit = fields.Integer(
         "Messages per Second",
         default=80,

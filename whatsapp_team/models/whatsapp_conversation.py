@@ -101,6 +101,14 @@ class WhatsappConversation(models.Model):
     )
     escalated_at = fields.Datetime("Escalated", readonly=True, copy=False)
     is_late = fields.Boolean("Reply Late", compute="_compute_is_late")
+    # the CRM behind the chat
+    lead_id = fields.Many2one(
+        "crm.lead",
+        index="btree_not_null",
+        tracking=True,
+        domain="[('partner_id', '=', partner_id)]",
+    )
+    label_ids = fields.Many2many("whatsapp.label", string="Labels")
     is_manager = fields.Boolean(compute="_compute_is_manager")
     last_read_wa_id = fields.Char(
         "Last Message Marked Read",
@@ -641,6 +649,162 @@ class WhatsappConversation(models.Model):
             self._auto_assign()
         elif "waiting_since" in values:
             self._schedule_reply_activity()
+        self._link_or_create_lead()
+
+    # ------------------------------------------------------------
+    # Leads and labels
+    # ------------------------------------------------------------
+
+    def _open_lead(self):
+        """The customer's open lead, if any: not lost (archived), not won."""
+        self.ensure_one()
+        if not self.partner_id:
+            return self.env["crm.lead"]
+        return (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.partner_id.id),
+                    ("stage_id.is_won", "=", False),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+
+    def _link_or_create_lead(self):
+        """A customer who writes: link their open lead, or create one when the
+        number says so."""
+        self.ensure_one()
+        if self.lead_id.active and not self.lead_id.stage_id.is_won:
+            return self.lead_id
+        lead = self._open_lead()
+        if not lead and self.account_id.create_leads and self.partner_id:
+            lead = self._create_lead()
+        if lead and lead != self.lead_id:
+            self.sudo().lead_id = lead
+        return lead
+
+    def _create_lead(self):
+        self.ensure_one()
+        lead = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(mail_create_nosubscribe=True)
+            .create(
+                {
+                    "name": _("WhatsApp: %(customer)s", customer=self.partner_id.name),
+                    "partner_id": self.partner_id.id,
+                    "team_id": self.team_id.id,
+                    "user_id": self.user_id.id,
+                    "source_id": self.env.ref("whatsapp_team.utm_source_whatsapp").id,
+                    "medium_id": self.env.ref("whatsapp_team.utm_medium_whatsapp").id,
+                    "tag_ids": [(6, 0, self.label_ids.tag_id.ids)],
+                }
+            )
+        )
+        lead.message_post(
+            body=_(
+                "Created from a WhatsApp chat on %(number)s.",
+                number=self.account_id.name,
+            ),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
+        return lead
+
+    def action_create_lead(self):
+        """The button: link the customer's open lead or create one, and open it."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.partner_id:
+            raise UserError(_("Set the customer of this chat first."))
+        lead = self.lead_id or self._open_lead() or self._create_lead()
+        self.lead_id = lead
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _on_lead_linked(self):
+        """Newly linked: the lead takes the chat's labels, the chat the lead's
+        labelled tags."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        missing_tags = self.label_ids.tag_id - lead.tag_ids
+        if missing_tags:
+            lead.with_context(whatsapp_sync=True).write(
+                {"tag_ids": [(4, tag.id) for tag in missing_tags]}
+            )
+        labels = (
+            self.env["whatsapp.label"]
+            .sudo()
+            .search([("tag_id", "in", lead.tag_ids.ids)])
+        )
+        if labels - self.label_ids:
+            self.sudo().with_context(whatsapp_sync=True).write(
+                {"label_ids": [(4, label.id) for label in labels - self.label_ids]}
+            )
+
+    def _push_labels_to_lead(self, added, removed):
+        lead = self.lead_id.sudo()
+        if not lead or not (added or removed):
+            return
+        commands = [(4, tag.id) for tag in added.tag_id]
+        commands += [(3, tag.id) for tag in removed.tag_id]
+        lead.with_context(whatsapp_sync=True).write({"tag_ids": commands})
+        # other chats of the same lead follow too
+        others = lead.whatsapp_chat_ids - self
+        others._apply_tag_changes(added.tag_id, removed.tag_id)
+
+    def _apply_tag_changes(self, added_tags, removed_tags):
+        """Tags added to or removed from the lead, as labels on its chats."""
+        Label = self.env["whatsapp.label"].sudo()
+        added = Label.search([("tag_id", "in", added_tags.ids)])
+        removed = Label.search([("tag_id", "in", removed_tags.ids)])
+        if added or removed:
+            self.sudo().with_context(whatsapp_sync=True).write(
+                {
+                    "label_ids": [(4, label.id) for label in added]
+                    + [(3, label.id) for label in removed]
+                }
+            )
+
+    def _push_hands_to_lead(self, vals):
+        for conversation in self.filtered(
+            lambda c: c.lead_id and c.account_id.lead_follows_chat
+        ):
+            lead = conversation.lead_id.sudo()
+            values = {}
+            if "user_id" in vals and lead.user_id != conversation.user_id:
+                values["user_id"] = conversation.user_id.id
+            if (
+                "team_id" in vals
+                and conversation.team_id
+                and lead.team_id != conversation.team_id
+            ):
+                values["team_id"] = conversation.team_id.id
+            if values:
+                lead.with_context(whatsapp_sync=True).write(values)
+
+    def _follow_lead(self, lead, vals):
+        """The lead changed hands: its chats follow, where the number says so."""
+        for conversation in self.filtered(lambda c: c.account_id.lead_follows_chat):
+            values = {}
+            if "user_id" in vals and lead.user_id != conversation.user_id:
+                values["user_id"] = lead.user_id.id
+            if (
+                "team_id" in vals
+                and lead.team_id
+                and lead.team_id != conversation.team_id
+            ):
+                values["team_id"] = lead.team_id.id
+            if values:
+                conversation.sudo().with_context(whatsapp_sync=True).write(values)
 
     # ------------------------------------------------------------
     # Team, assignment and status
@@ -714,10 +878,33 @@ class WhatsappConversation(models.Model):
         return member.user_id
 
     def write(self, vals):
+        syncing = self.env.context.get("whatsapp_sync")
         if "user_id" in vals:
             self._check_assignment(vals["user_id"])
             before = {conversation: conversation.user_id for conversation in self}
+        labels_before = (
+            {conversation: conversation.label_ids for conversation in self}
+            if "label_ids" in vals and not syncing
+            else None
+        )
+        leads_before = (
+            {conversation: conversation.lead_id for conversation in self}
+            if "lead_id" in vals
+            else None
+        )
         result = super().write(vals)
+        if labels_before is not None:
+            for conversation in self:
+                added = conversation.label_ids - labels_before[conversation]
+                removed = labels_before[conversation] - conversation.label_ids
+                conversation._push_labels_to_lead(added, removed)
+        if leads_before is not None:
+            for conversation in self.filtered(
+                lambda c: c.lead_id and c.lead_id != leads_before[c]
+            ):
+                conversation._on_lead_linked()
+        if not syncing and {"user_id", "team_id"} & set(vals):
+            self._push_hands_to_lead(vals)
         if "user_id" in vals:
             for conversation in self.filtered(lambda c: c.user_id != before[c]):
                 conversation._on_assignee_changed()

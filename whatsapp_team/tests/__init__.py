@@ -1,6 +1,7 @@
 from . import test_chatter_state
 from . import test_crm
 from . import test_inbound_types
+from . import test_leads_labels
 from . import test_outbound
 from . import test_partner_matching
 from . import test_sandbox

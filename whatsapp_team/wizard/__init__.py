@@ -5,3 +5,4 @@ from . import whatsapp_reply
 from . import whatsapp_template_mass_send
 from . import whatsapp_snooze
 from . import whatsapp_transfer
+from . import whatsapp_label_assign

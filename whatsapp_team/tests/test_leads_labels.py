@@ -1,0 +1,196 @@
+from odoo.tests import Form, new_test_user, tagged
+
+from .common import WhatsappCase
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestLeads(WhatsappCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="wa_lead_sales",
+            groups="whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman",
+        )
+        cls.account.user_ids += cls.salesperson
+        cls.account.create_leads = True
+
+    def test_new_customer_gets_a_lead_from_whatsapp(self):
+        chat = self.deliver(self.message("32470300001", name="Nina")).conversation_id
+        lead = chat.lead_id
+        self.assertTrue(lead)
+        self.assertEqual(lead.partner_id, chat.partner_id)
+        self.assertEqual(
+            lead.source_id, self.env.ref("whatsapp_team.utm_source_whatsapp")
+        )
+        self.assertEqual(
+            lead.medium_id, self.env.ref("whatsapp_team.utm_medium_whatsapp")
+        )
+        self.deliver(self.message("32470300001", body="and another thing"))
+        self.assertEqual(
+            self.env["crm.lead"].search_count(
+                [("partner_id", "=", chat.partner_id.id)]
+            ),
+            1,
+        )
+
+    def test_open_lead_is_linked_won_one_is_not(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Olaf", "mobile": "+32 470 30 00 02"}
+        )
+        won_stage = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        won = self.env["crm.lead"].create(
+            {"name": "Old deal", "partner_id": partner.id, "stage_id": won_stage.id}
+        )
+        chat = self.deliver(self.message("32470300002")).conversation_id
+        self.assertTrue(chat.lead_id)
+        self.assertNotEqual(chat.lead_id, won, "a won deal is not an open lead")
+        open_lead = chat.lead_id
+        other = self.deliver(self.message("32470300002", body="again")).conversation_id
+        self.assertEqual(other.lead_id, open_lead)
+
+    def test_no_automatic_lead_then_the_button(self):
+        self.account.create_leads = False
+        chat = self.deliver(self.message("32470300003", name="Pia")).conversation_id
+        self.assertFalse(chat.lead_id)
+        action = chat.with_user(self.salesperson).action_create_lead()
+        self.assertEqual(action["res_model"], "crm.lead")
+        self.assertEqual(chat.lead_id.id, action["res_id"])
+        self.assertEqual(chat.lead_id.partner_id, chat.partner_id)
+        # linking by hand instead: the field offers the customer's leads
+        second = self.env["crm.lead"].create(
+            {"name": "Second", "partner_id": chat.partner_id.id}
+        )
+        with Form(chat.with_user(self.salesperson)) as form:
+            form.lead_id = second
+        self.assertEqual(chat.lead_id, second)
+
+    def test_lead_and_chat_change_hands_together(self):
+        team = self.env["crm.team"].create(
+            {"name": "Leads team", "whatsapp_assignment": "manual"}
+        )
+        colleague = new_test_user(
+            self.env,
+            login="wa_lead_colleague",
+            groups="whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman",
+        )
+        self.env["crm.team.member"].create(
+            [
+                {"crm_team_id": team.id, "user_id": user.id}
+                for user in (self.salesperson, colleague)
+            ]
+        )
+        self.account.write({"team_ids": [(4, team.id)], "team_id": team.id})
+        chat = self.deliver(self.message("32470300004")).conversation_id
+        self.assertEqual(chat.team_id, team)
+        chat.with_user(self.salesperson).action_claim()
+        self.assertEqual(chat.lead_id.user_id, self.salesperson)
+        self.assertEqual(chat.lead_id.team_id, team)
+        chat.lead_id.user_id = colleague
+        self.assertEqual(chat.user_id, colleague, "the chat follows its lead")
+        self.account.lead_follows_chat = False
+        chat.lead_id.user_id = self.salesperson
+        self.assertEqual(chat.user_id, colleague)
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestLabels(WhatsappCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account.create_leads = True
+        cls.Label = cls.env["whatsapp.label"]
+        cls.vip = cls.Label.create({"name": "VIP", "color": 3})
+        cls.hot_tag = cls.env["crm.tag"].create({"name": "Hot"})
+        cls.hot = cls.Label.create({"name": "hot"})
+        cls.manager = new_test_user(
+            cls.env,
+            login="wa_label_manager",
+            groups="whatsapp_team.group_whatsapp_manager",
+        )
+        cls.account.user_ids += cls.manager
+
+    def test_label_is_a_crm_tag(self):
+        self.assertEqual(self.vip.tag_id.name, "VIP")
+        self.assertEqual(self.hot.tag_id, self.hot_tag, "an existing tag is reused")
+
+    def test_chat_labels_and_lead_tags_follow_each_other(self):
+        chat = self.deliver(self.message("32470300010")).conversation_id
+        lead = chat.lead_id
+        chat.with_user(self.manager).label_ids = [(4, self.vip.id)]
+        self.assertEqual(lead.tag_ids, self.vip.tag_id)
+        lead.tag_ids = [(4, self.hot_tag.id)]
+        self.assertEqual(chat.label_ids, self.vip | self.hot)
+        unmapped = self.env["crm.tag"].create({"name": "Internal only"})
+        lead.tag_ids = [(4, unmapped.id)]
+        self.assertEqual(chat.label_ids, self.vip | self.hot, "only labelled tags")
+        chat.label_ids = [(3, self.vip.id)]
+        self.assertEqual(lead.tag_ids, self.hot_tag | unmapped)
+        lead.tag_ids = [(3, self.hot_tag.id)]
+        self.assertFalse(chat.label_ids)
+        self.assertEqual(lead.tag_ids, unmapped)
+        # no loop: each change was written once on each side
+        tracked = lead.message_ids.filtered(lambda m: m.tracking_value_ids)
+        self.assertLessEqual(len(tracked), 5)
+
+    def test_linking_a_lead_merges_labels_and_tags(self):
+        self.account.create_leads = False
+        chat = self.deliver(self.message("32470300011")).conversation_id
+        chat.label_ids = self.vip
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Tagged",
+                "partner_id": chat.partner_id.id,
+                "tag_ids": self.hot_tag.ids,
+            }
+        )
+        chat.lead_id = lead
+        self.assertEqual(lead.tag_ids, self.vip.tag_id | self.hot_tag)
+        self.assertEqual(chat.label_ids, self.vip | self.hot)
+
+    def test_bulk_labels_from_the_list_and_filters(self):
+        chats = self.env["whatsapp.conversation"]
+        for wa_id in ("32470300012", "32470300013"):
+            chats |= self.deliver(self.message(wa_id)).conversation_id
+        wizard = (
+            self.env["whatsapp.label.assign"]
+            .with_user(self.manager)
+            .with_context(active_model="whatsapp.conversation", active_ids=chats.ids)
+            .create({"label_ids": [(6, 0, self.vip.ids)]})
+        )
+        wizard.action_apply()
+        self.assertEqual(chats.mapped("label_ids"), self.vip)
+        self.assertEqual(chats.lead_id.tag_ids, self.vip.tag_id)
+        found = self.env["whatsapp.conversation"].search(
+            [("label_ids", "in", self.vip.ids)]
+        )
+        self.assertEqual(found, chats)
+        groups = self.env["whatsapp.conversation"]._read_group(
+            [("id", "in", chats.ids)], ["label_ids"], ["__count"]
+        )
+        self.assertEqual(groups, [(self.vip, 2)])
+        wizard = (
+            self.env["whatsapp.label.assign"]
+            .with_context(
+                active_model="whatsapp.conversation", active_ids=chats[:1].ids
+            )
+            .create({"label_ids": [(6, 0, self.vip.ids)], "mode": "remove"})
+        )
+        wizard.action_apply()
+        self.assertFalse(chats[:1].label_ids)
+        self.assertFalse(chats[:1].lead_id.tag_ids)
+
+    def test_salesperson_labels_but_does_not_define_labels(self):
+        salesperson = new_test_user(
+            self.env, login="wa_label_sales", groups="whatsapp_team.group_whatsapp_user"
+        )
+        self.account.user_ids += salesperson
+        chat = self.deliver(self.message("32470300014")).conversation_id
+        chat.with_user(salesperson).action_claim()
+        chat.with_user(salesperson).label_ids = [(4, self.vip.id)]
+        self.assertEqual(chat.lead_id.tag_ids, self.vip.tag_id)
+        from odoo.exceptions import AccessError  # noqa: PLC0415
+
+        with self.assertRaises(AccessError):
+            self.Label.with_user(salesperson).create({"name": "Mine"})
