@@ -586,3 +586,71 @@ def test_demo_team_two_salespeople_and_their_manager(e2e):
         "SELECT escalated_at IS NOT NULL FROM whatsapp_conversation WHERE id = %s",
         [ana],
     )
+
+
+def test_demo_night_customer_lead_label_and_stop(e2e):
+    """A new customer writes at night: the away message once, a lead in the
+    team with the WhatsApp source, a label that is a tag on the lead, and
+    STOP blacklists the number."""
+    admin = e2e.rpc
+    sandbox_id = e2e.scalar("SELECT id FROM whatsapp_account WHERE name = 'Sandbox'")
+    # night: business hours with no working time at all
+    closed = admin.call(
+        "resource.calendar", "create", {"name": "Night", "attendance_ids": [(5, 0, 0)]}
+    )
+    admin.call("whatsapp.account", "write", [sandbox_id], {"business_hours_id": closed})
+
+    def customer_writes(body):
+        wizard = admin.call(
+            "whatsapp.sandbox.message",
+            "create",
+            {
+                "account_id": sandbox_id,
+                "customer_name": "Nora Night",
+                "customer_phone": "+34 699 00 11 22",
+                "body": body,
+            },
+        )
+        admin.call("whatsapp.sandbox.message", "action_send", [wizard])
+
+    customer_writes("Hola, ¿abren mañana?")
+    customer_writes("¿Y el sábado?")
+    chat = e2e.sql(
+        "SELECT id, lead_id, team_id FROM whatsapp_conversation"
+        " WHERE name = 'Nora Night'"
+    )
+    assert len(chat) == 1
+    chat_id, lead_id, team_id = chat[0]
+    away = e2e.scalar(
+        "SELECT count(*) FROM whatsapp_message"
+        " WHERE conversation_id = %s AND direction = 'out' AND body LIKE %s",
+        [chat_id, "%closed right now%"],
+    )
+    assert away == 1, "the away message, once"
+
+    assert lead_id, "a lead for the new customer"
+    lead = e2e.sql(
+        "SELECT l.team_id, s.name, m.name FROM crm_lead l"
+        " JOIN utm_source s ON s.id = l.source_id"
+        " JOIN utm_medium m ON m.id = l.medium_id"
+        " WHERE l.id = %s",
+        [lead_id],
+    )[0]
+    showroom = admin.xmlid_to_res_id("whatsapp_team.crm_team_whatsapp_demo")
+    assert (team_id, lead[0]) == (showroom, showroom)
+    assert "WhatsApp" in str(lead[1]) and "WhatsApp" in str(lead[2])
+
+    vip = admin.xmlid_to_res_id("whatsapp_team.whatsapp_label_vip_demo")
+    admin.call("whatsapp.conversation", "write", [chat_id], {"label_ids": [(4, vip)]})
+    tags = admin.call("crm.lead", "read", [lead_id], ["tag_ids"])[0]["tag_ids"]
+    vip_tag = admin.call("whatsapp.label", "read", [vip], ["tag_id"])[0]["tag_id"][0]
+    assert vip_tag in tags
+
+    customer_writes("STOP")
+    assert (
+        e2e.scalar(
+            "SELECT count(*) FROM phone_blacklist"
+            " WHERE number = '+34699001122' AND active"
+        )
+        == 1
+    )

@@ -108,6 +108,14 @@ class ResPartner(models.Model):
             "context": {"default_res_model": self._name, "default_res_id": self.id},
         }
 
+    def action_whatsapp_button(self):
+        """The smart button: every chat with this customer, across all
+        numbers; with none yet, start one."""
+        self.ensure_one()
+        if not self.whatsapp_conversation_count:
+            return self.action_open_whatsapp()
+        return self.action_view_whatsapp_conversations()
+
     def action_view_whatsapp_conversations(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -1,10 +1,12 @@
 import secrets
 import threading
+from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import phone as phone_tools
+from ..tools import replies
 from ..tools.fake_graph import FakeGraph, FakeTransport
 from ..tools.graph_api import (
     DEFAULT_BASE_URL,
@@ -138,6 +140,48 @@ class WhatsappAccount(models.Model):
         string="Routing Team",
         help="The team new chats go to, unless the customer has an open lead "
         "in another team of this number. Defaults to the first team.",
+    )
+    greeting_enabled = fields.Boolean(
+        "Greet New Customers",
+        help="Answer a customer's first message on this number at once.",
+    )
+    greeting_message = fields.Text(
+        translate=True,
+        default=lambda self: _(
+            "Hello {customer}, thank you for writing to {company}! A salesperson "
+            "will answer you shortly."
+        ),
+        help="Placeholders: {customer}, {first_name}, {company}, {salesperson}.",
+    )
+    away_enabled = fields.Boolean(
+        "Away Message",
+        help="Outside the business hours, answer at once that the team will "
+        "reply later: at most once a day per chat.",
+    )
+    away_message = fields.Text(
+        translate=True,
+        default=lambda self: _(
+            "Hello {customer}, {company} is closed right now. We will answer you "
+            "as soon as we are back."
+        ),
+        help="Placeholders: {customer}, {first_name}, {company}, {salesperson}.",
+    )
+    business_hours_id = fields.Many2one(
+        "resource.calendar",
+        help="Its working hours, public holidays and closing days decide when "
+        "the away message is sent.",
+    )
+    optout_keywords = fields.Char(
+        "Opt-out Keywords",
+        default=replies.DEFAULT_OPTOUT_KEYWORDS,
+        help="A message that is exactly one of these words (any case) puts the "
+        "customer's number on the blacklist. Separate with commas.",
+    )
+    optin_keywords = fields.Char(
+        "Opt-in Keywords",
+        default=replies.DEFAULT_OPTIN_KEYWORDS,
+        help="A message that is exactly one of these words takes the number "
+        "off the blacklist again. Separate with commas.",
     )
     create_leads = fields.Boolean(
         help="A customer who writes and has no open lead gets one, with "
@@ -310,6 +354,19 @@ class WhatsappAccount(models.Model):
                         number=account.name,
                     )
                 )
+
+    def _is_open_at(self, moment):
+        """Inside the business hours at ``moment`` (naive UTC), holidays and
+        closing days included. Without business hours: always open."""
+        self.ensure_one()
+        calendar = self.business_hours_id
+        if not calendar:
+            return True
+        aware = moment.replace(tzinfo=timezone.utc)
+        intervals = calendar._work_intervals_batch(
+            aware - timedelta(minutes=1), aware + timedelta(minutes=1)
+        )[False]
+        return any(start <= aware < stop for start, stop, _meta in intervals)
 
     def _get_graph_client(self):
         """Return the Graph API client of this number.

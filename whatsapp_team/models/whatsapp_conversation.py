@@ -1,13 +1,16 @@
 import logging
 from datetime import timedelta
 
+from markupsafe import Markup, escape
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import format_datetime
 
-from ..tools import outbound
+from ..tools import outbound, replies
 from ..tools import phone as phone_tools
+from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import GraphError
 from ..tools.payload import Identity
 
@@ -109,6 +112,13 @@ class WhatsappConversation(models.Model):
         domain="[('partner_id', '=', partner_id)]",
     )
     label_ids = fields.Many2many("whatsapp.label", string="Labels")
+    opted_out = fields.Boolean(
+        readonly=True,
+        tracking=True,
+        help="The customer asked to stop: their number is on the blacklist and "
+        "marketing templates are refused.",
+    )
+    away_sent_on = fields.Date("Away Message Sent On", readonly=True, copy=False)
     is_manager = fields.Boolean(compute="_compute_is_manager")
     last_read_wa_id = fields.Char(
         "Last Message Marked Read",
@@ -298,6 +308,14 @@ class WhatsappConversation(models.Model):
         attachments = self.env["ir.attachment"].browse(
             kwargs.get("attachment_ids") or []
         )
+        if kwargs.get("body"):
+            # quick replies (canned responses) may hold {customer}, {company}…
+            values = {
+                key: escape(value) for key, value in self._placeholder_values().items()
+            }
+            kwargs["body"] = Markup(
+                replies.render_placeholders(str(kwargs["body"]), values)
+            )
         text = outbound.html_to_whatsapp(kwargs.get("body"))
         self._check_can_send(attachments, text)
         # read before posting: Odoo re-parents chatter replies to the thread root
@@ -502,8 +520,11 @@ class WhatsappConversation(models.Model):
         if not conversation.user_id and not conversation.message_ids_wa:
             # a chat a salesperson starts is theirs
             conversation._set_team()
-            if self.env.user.has_group("whatsapp_team.group_whatsapp_user"):
-                conversation.user_id = self.env.user
+            starter = self.env.user
+            if not starter._is_superuser() and starter.has_group(
+                "whatsapp_team.group_whatsapp_user"
+            ):
+                conversation.user_id = starter
         return conversation
 
     @api.model
@@ -631,6 +652,11 @@ class WhatsappConversation(models.Model):
             if values:
                 self.write(values)
             return
+        if self._handle_opt_keywords(wa_message):
+            # "STOP" or "START" asks for no answer either
+            if values:
+                self.write(values)
+            return
         if not self.team_id:
             self._set_team()
         if self.state != "open":
@@ -650,6 +676,128 @@ class WhatsappConversation(models.Model):
         elif "waiting_since" in values:
             self._schedule_reply_activity()
         self._link_or_create_lead()
+        self._send_automatic_replies(wa_message, when)
+
+    # ------------------------------------------------------------
+    # Automatic replies and opt-out
+    # ------------------------------------------------------------
+
+    def _placeholder_values(self):
+        self.ensure_one()
+        customer = self.partner_id.name or self.profile_name or self.name or ""
+        return {
+            "customer": customer,
+            "first_name": customer.split(" ")[0] if customer else "",
+            "company": self.account_id.company_id.name,
+            "salesperson": self.user_id.name or "",
+        }
+
+    def _send_automatic_replies(self, wa_message, when):
+        """The greeting on a first contact, the away message outside business
+        hours (at most once a day per chat)."""
+        self.ensure_one()
+        account = self.account_id
+        if account.token_state != "valid" or self.opted_out:
+            return
+        if account.away_enabled and not account._is_open_at(when):
+            today = fields.Date.context_today(self, when)
+            if self.away_sent_on != today:
+                self.sudo().away_sent_on = today
+                self._send_automatic(account.away_message)
+            return
+        if account.greeting_enabled:
+            inbound = (
+                self.env["whatsapp.message"]
+                .sudo()
+                .search_count(
+                    [("conversation_id", "=", self.id), ("direction", "=", "in")],
+                    limit=2,
+                )
+            )
+            if inbound == 1:
+                self._send_automatic(account.greeting_message)
+
+    def _send_automatic(self, template_text):
+        """Queue an automatic text, shown in the chat as written by the
+        system. It answers nobody: the chat keeps waiting for a salesperson."""
+        self.ensure_one()
+        text = replies.render_placeholders(template_text, self._placeholder_values())
+        if not text.strip():
+            return
+        mail_message = (
+            self.sudo()
+            .with_context(whatsapp_inbound=True)
+            .message_post(
+                body=Markup(whatsapp_to_html(text)),
+                author_id=self.env.ref("base.partner_root").id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        )
+        self.env["whatsapp.message"].sudo()._queue_outbound(
+            self, mail_message, [{"message_type": "text", "body": text}]
+        )
+
+    def _e164(self):
+        self.ensure_one()
+        return f"+{self.wa_id}" if self.wa_id else False
+
+    def _handle_opt_keywords(self, wa_message):
+        """STOP (and its translations) blacklists the number, START lifts it.
+        Returns whether the message was one of them."""
+        self.ensure_one()
+        account = self.account_id
+        text = wa_message.body or ""
+        number = self._e164()
+        if not number or wa_message.message_type not in (
+            "text",
+            "button",
+            "interactive",
+        ):
+            return False
+        Blacklist = self.env["phone.blacklist"].sudo()
+        if replies.matches_keyword(text, account.optout_keywords):
+            Blacklist._add(
+                [number],
+                message=_("Opted out on WhatsApp (%(word)s).", word=text.strip()),
+            )
+            self.sudo().opted_out = True
+            self.message_post(
+                body=_(
+                    "The customer wrote “%(word)s”: their number is on the blacklist "
+                    "and marketing templates are no longer sent to them.",
+                    word=text.strip(),
+                ),
+                message_type="notification",
+            )
+            return True
+        if replies.matches_keyword(text, account.optin_keywords) and (
+            self.opted_out or Blacklist.search_count([("number", "=", number)])
+        ):
+            Blacklist._remove(
+                [number],
+                message=_("Opted in again on WhatsApp (%(word)s).", word=text.strip()),
+            )
+            self.sudo().opted_out = False
+            self.message_post(
+                body=_(
+                    "The customer wrote “%(word)s”: their number is off the blacklist.",
+                    word=text.strip(),
+                ),
+                message_type="notification",
+            )
+            return True
+        return False
+
+    def _is_blacklisted(self):
+        self.ensure_one()
+        number = self._e164()
+        return bool(
+            number
+            and self.env["phone.blacklist"]
+            .sudo()
+            .search_count([("number", "=", number)])
+        )
 
     # ------------------------------------------------------------
     # Leads and labels

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
 from ..tools import outbound
@@ -600,6 +601,15 @@ class WhatsappMessage(models.Model):
         """
         template._check_sendable()
         conversation._check_number_can_send()
+        if template.category == "marketing" and conversation._is_blacklisted():
+            raise UserError(
+                _(
+                    "%(customer)s asked not to receive marketing messages: their "
+                    "number is on the blacklist. Send a utility template, or wait "
+                    "for them to write again. Nothing was sent.",
+                    customer=conversation.partner_id.name or conversation.name,
+                )
+            )
         text = outbound.fill_template(template.body or "", values)
         mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
             body=Markup(whatsapp_to_html(template._render_text(values, header_value))),

@@ -153,3 +153,35 @@ class TestCrm(WhatsappCase):
             {"name": "L", "partner_id": self.partner.id, "user_id": seller.id}
         )
         self.assertEqual(Form(lead.with_user(seller)).name, "L")
+
+    def test_smart_button_lists_every_chat_across_numbers(self):
+        second = self.env["whatsapp.account"].create(
+            {
+                "name": "Support",
+                "mode": "cloud",
+                "phone_number_id": "2222",
+                "access_token": "x",
+                "app_secret": "y",
+                "graph_base_url": self.graph_server.url,
+                "user_ids": [(4, self.salesperson.id)],
+            }
+        )
+        partner = self.partner.with_user(self.salesperson)
+        # no chat yet: the button starts one (choosing the number)
+        self.assertEqual(
+            partner.action_whatsapp_button()["res_model"], "whatsapp.open.chat"
+        )
+        chats = self.env["whatsapp.conversation"]
+        for account in (self.account, second):
+            chats |= (
+                self.env["whatsapp.conversation"]
+                .with_user(self.salesperson)
+                ._get_or_create_for_partner(account, self.partner)
+            )
+        partner.invalidate_recordset(["whatsapp_conversation_count"])
+        self.assertEqual(partner.whatsapp_conversation_count, 2)
+        action = partner.action_whatsapp_button()
+        self.assertEqual(action["res_model"], "whatsapp.conversation")
+        self.assertEqual(
+            self.env["whatsapp.conversation"].search(action["domain"]), chats
+        )

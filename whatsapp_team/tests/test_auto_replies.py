@@ -1,0 +1,172 @@
+from datetime import datetime
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import WhatsappCase
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestAutomaticReplies(WhatsappCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.name = "Sofa & Co"
+        cls.hours = cls.env["resource.calendar"].create(
+            {
+                "name": "Shop hours",
+                "tz": "UTC",
+                "attendance_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": f"d{d}",
+                            "dayofweek": str(d),
+                            "hour_from": 9,
+                            "hour_to": 18,
+                        },
+                    )
+                    for d in range(5)
+                ],
+            }
+        )
+        cls.account.write(
+            {
+                "greeting_enabled": True,
+                "greeting_message": "Hello {first_name}, welcome to {company}!",
+                "away_enabled": True,
+                "away_message": "Hi {customer}, {company} is closed. Back at 9.",
+                "business_hours_id": cls.hours.id,
+            }
+        )
+
+    def sent_texts(self):
+        self.env["whatsapp.message"]._cron_send_queue()
+        return [m["text"]["body"] for m in self.graph.messages if m["type"] == "text"]
+
+    def test_greeting_on_the_first_message_only(self):
+        with freeze_time(datetime(2026, 11, 23, 11, 0)):  # a Monday morning
+            self.deliver(self.message("32470400001", name="Maria Gomez", body="Hi"))
+            self.deliver(self.message("32470400001", name="Maria Gomez", body="Hello?"))
+            self.assertEqual(self.sent_texts(), ["Hello Maria, welcome to Sofa & Co!"])
+        chat = self.env["whatsapp.conversation"].search([("wa_id", "=", "32470400001")])
+        greeting = chat.message_ids.filtered(lambda m: "welcome to" in (m.body or ""))
+        self.assertEqual(greeting.author_id, self.env.ref("base.partner_root"))
+        self.assertTrue(chat.waiting_since, "a greeting answers nobody")
+
+    def test_away_message_at_night_once_a_day(self):
+        with freeze_time(datetime(2026, 11, 23, 22, 0)):
+            self.deliver(self.message("32470400002", name="Night Owl", body="Open?"))
+            self.deliver(self.message("32470400002", name="Night Owl", body="Hello?"))
+        with freeze_time(datetime(2026, 11, 23, 23, 30)):
+            self.deliver(self.message("32470400002", name="Night Owl", body="!!"))
+            self.assertEqual(
+                self.sent_texts(), ["Hi Night Owl, Sofa & Co is closed. Back at 9."]
+            )
+        with freeze_time(datetime(2026, 11, 24, 21, 0)):  # the next evening
+            self.deliver(self.message("32470400002", name="Night Owl", body="Again"))
+            self.assertEqual(len(self.sent_texts()), 2)
+
+    def test_public_holiday_is_closed(self):
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Christmas",
+                "calendar_id": self.hours.id,
+                "date_from": datetime(2026, 12, 25, 0, 0),
+                "date_to": datetime(2026, 12, 25, 23, 59),
+            }
+        )
+        with freeze_time(datetime(2026, 12, 25, 11, 0)):  # a Friday
+            self.deliver(self.message("32470400003", name="Xmas", body="Hi"))
+            self.assertEqual(
+                self.sent_texts(), ["Hi Xmas, Sofa & Co is closed. Back at 9."]
+            )
+
+    def test_disabled_means_silent(self):
+        self.account.write({"greeting_enabled": False, "away_enabled": False})
+        self.deliver(self.message("32470400004", body="Hi"))
+        self.assertEqual(self.sent_texts(), [])
+
+    def test_quick_reply_placeholders(self):
+        salesperson = new_test_user(
+            self.env, login="wa_quick", groups="whatsapp_team.group_whatsapp_user"
+        )
+        self.account.user_ids += salesperson
+        self.account.write({"greeting_enabled": False, "away_enabled": False})
+        chat = self.deliver(
+            self.message("32470400005", name="Ana Lima")
+        ).conversation_id
+        canned = self.env["mail.canned.response"].create(
+            {
+                "source": "thanks",
+                "substitution": "Thanks {first_name}! {company} will call you.",
+            }
+        )
+        chat.with_user(salesperson).message_post(
+            body=canned.substitution,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.assertEqual(self.sent_texts(), ["Thanks Ana! Sofa & Co will call you."])
+        shown = chat.message_ids.filtered(lambda m: "Sofa &amp; Co will call" in m.body)
+        self.assertIn("Thanks Ana!", shown.body, "the chatter shows what was sent")
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestOptOut(WhatsappCase):
+    def blacklisted(self, number):
+        return bool(self.env["phone.blacklist"].search([("number", "=", number)]))
+
+    def test_stop_in_several_languages(self):
+        for index, word in enumerate(
+            ("STOP", "baja", "退订", "Unsubscribe!", " 取消订阅 ")
+        ):
+            wa_id = f"3247050000{index}"
+            chat = self.deliver(self.message(wa_id, body=word)).conversation_id
+            self.assertTrue(self.blacklisted(f"+{wa_id}"), word)
+            self.assertTrue(chat.opted_out, word)
+            self.assertFalse(chat.waiting_since, "nothing to answer")
+
+    def test_ordinary_messages_do_not_lift_it_start_does(self):
+        chat = self.deliver(self.message("32470500010", body="stop")).conversation_id
+        self.deliver(self.message("32470500010", body="stop sending me offers please"))
+        self.assertTrue(self.blacklisted("+32470500010"), "not a whole-message keyword")
+        self.deliver(self.message("32470500010", body="Thanks"))
+        self.assertTrue(chat.opted_out, "an ordinary message does not lift it")
+        self.deliver(self.message("32470500010", body="start"))
+        self.assertFalse(self.blacklisted("+32470500010"))
+        self.assertFalse(chat.opted_out)
+
+    def test_own_keywords(self):
+        self.account.optout_keywords = "PARAR, Arrêter"
+        chat = self.deliver(self.message("32470500011", body="arrêter")).conversation_id
+        self.assertTrue(chat.opted_out)
+        chat2 = self.deliver(self.message("32470500012", body="STOP")).conversation_id
+        self.assertFalse(chat2.opted_out, "not a keyword of this number any more")
+
+    def test_marketing_templates_refused_utility_allowed(self):
+        chat = self.deliver(self.message("32470500013", body="STOP")).conversation_id
+        Template = self.env["whatsapp.template"]
+        marketing, utility = Template.create(
+            [
+                {
+                    "name": name,
+                    "language": "en_US",
+                    "account_id": self.account.id,
+                    "category": category,
+                    "status": "approved",
+                    "body": "Hello",
+                }
+                for name, category in (("promo", "marketing"), ("receipt", "utility"))
+            ]
+        )
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(chat, marketing, {})
+        self.env["whatsapp.message"]._queue_template(chat, utility, {})
+        self.assertEqual(
+            chat.message_ids_wa.filtered(lambda m: m.direction == "out").template_id,
+            utility,
+        )
