@@ -303,7 +303,14 @@ class WhatsappConversation(models.Model):
     def message_post(self, **kwargs):
         """ "Send message" goes to the customer on WhatsApp; "Log note" stays here."""
         if not self._whatsapp_is_sent(kwargs):
-            return super().message_post(**kwargs)
+            message = super().message_post(**kwargs)
+            if (
+                self.env.context.get("whatsapp_inbound")
+                and kwargs.get("message_type") == "comment"
+            ):
+                # a customer message, a template or an automatic reply
+                self._mirror_to_crm(message)
+            return message
         self.ensure_one()
         attachments = self.env["ir.attachment"].browse(
             kwargs.get("attachment_ids") or []
@@ -329,7 +336,33 @@ class WhatsappConversation(models.Model):
             reply_to_mail=reply_to_mail.exists(),
         )
         self._on_agent_reply()
+        self._mirror_to_crm(mail_message)
         return mail_message
+
+    def _mirror_to_crm(self, mail_message):
+        """The customer's partner and lead show the chat in their chatter: a
+        logged copy, internal and notifying nobody."""
+        self.ensure_one()
+        records = [r for r in (self.partner_id, self.lead_id) if r]
+        if not records or not mail_message:
+            return
+        header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
+            "WhatsApp · %(number)s", number=self.account_id.name
+        )
+        files = len(mail_message.attachment_ids)
+        footer = (
+            Markup('<p class="text-muted small">%s</p>')
+            % _("%(count)s file(s) in the chat", count=files)
+            if files
+            else Markup()
+        )
+        body = header + (mail_message.body or Markup()) + footer
+        for record in records:
+            record.sudo()._message_log(
+                body=body,
+                author_id=mail_message.author_id.id,
+                message_type="comment",
+            )
 
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         """A chat is followed in Odoo, not by email: colleagues are notified
@@ -880,9 +913,29 @@ class WhatsappConversation(models.Model):
 
     def _on_lead_linked(self):
         """Newly linked: the lead takes the chat's labels, the chat the lead's
-        labelled tags."""
+        labelled tags, and its chatter says where the chat is."""
         self.ensure_one()
         lead = self.lead_id.sudo()
+        last = (
+            self.env["whatsapp.message"]
+            .sudo()
+            .search(
+                [("conversation_id", "=", self.id), ("direction", "=", "in")],
+                order="id desc",
+                limit=1,
+            )
+        )
+        lead._message_log(
+            body=Markup("<p>%s</p>")
+            % _(
+                "Linked to the WhatsApp chat with %(customer)s on %(number)s. "
+                "Last message from the customer: %(text)s",
+                customer=self.partner_id.name or self.name,
+                number=self.account_id.name,
+                text=last.body or "—",
+            ),
+            message_type="notification",
+        )
         missing_tags = self.label_ids.tag_id - lead.tag_ids
         if missing_tags:
             lead.with_context(whatsapp_sync=True).write(

@@ -194,3 +194,35 @@ class TestLabels(WhatsappCase):
 
         with self.assertRaises(AccessError):
             self.Label.with_user(salesperson).create({"name": "Mine"})
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestCrmChatters(WhatsappCase):
+    def test_partner_and_lead_chatters_show_the_chat(self):
+        self.account.create_leads = True
+        chat = self.deliver(
+            self.message("32470300020", body="First question")
+        ).conversation_id
+        lead = chat.lead_id
+        self.assertIn(
+            "Last message from the customer: First question", lead.message_ids[0].body
+        )
+        self.deliver(self.message("32470300020", body="Is it waterproof?"))
+        chat.message_post(
+            body="Yes, fully.", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        chat.message_post(
+            body="Internal: check stock",
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
+        for record in (chat.partner_id, lead):
+            bodies = record.message_ids.mapped("body")
+            self.assertTrue(any("Is it waterproof?" in b for b in bodies), record)
+            self.assertTrue(any("Yes, fully." in b for b in bodies), record)
+            self.assertFalse(
+                any("check stock" in b for b in bodies), "notes stay in the chat"
+            )
+            copies = record.message_ids.filtered(lambda m: "WhatsApp · Sales" in m.body)
+            self.assertTrue(all(m.is_internal for m in copies))
+            self.assertFalse(copies.notification_ids, "a copy notifies nobody")
