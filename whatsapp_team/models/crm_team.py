@@ -18,6 +18,7 @@ class CrmTeam(models.Model):
         "team_id",
         "account_id",
         string="WhatsApp Numbers",
+        groups="whatsapp_team.group_whatsapp_admin",
         help="Numbers whose chats this team answers.",
     )
     whatsapp_assignment = fields.Selection(

@@ -340,10 +340,11 @@ class WhatsappConversation(models.Model):
         return mail_message
 
     def _mirror_to_crm(self, mail_message):
-        """The customer's partner and lead show the chat in their chatter: a
-        logged copy, internal and notifying nobody."""
+        """The lead shows the chat in its chatter: a logged copy, internal and
+        notifying nobody. Not the partner: every employee reads partners,
+        while a chat is for its salesperson and their team."""
         self.ensure_one()
-        records = [r for r in (self.partner_id, self.lead_id) if r]
+        records = [r for r in (self.lead_id,) if r]
         if not records or not mail_message:
             return
         header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
@@ -369,10 +370,24 @@ class WhatsappConversation(models.Model):
         in their Odoo inbox, and the customer only ever hears from us on
         WhatsApp."""
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
-        internal = [r for r in recipients if r.get("uid") and not r.get("share")]
+        Users = self.env["res.users"].sudo()
+        internal = [
+            r
+            for r in recipients
+            if r.get("uid")
+            and not r.get("share")
+            # only those the record rules let see the chat
+            and self.with_user(Users.browse(r["uid"])).has_access("read")
+        ]
         for recipient in internal:
             recipient["notif"] = "inbox"
         return internal
+
+    def notify_cancel_by_type(self, notification_type):
+        result = super().notify_cancel_by_type(notification_type)
+        if notification_type == "whatsapp":
+            self._notify_cancel_by_type_generic("whatsapp")
+        return result
 
     def _whatsapp_is_sent(self, kwargs):
         if self.env.context.get("whatsapp_inbound"):
@@ -739,15 +754,13 @@ class WhatsappConversation(models.Model):
                 self._send_automatic(account.away_message)
             return
         if account.greeting_enabled:
-            inbound = (
+            # a first contact: one customer message, and we never wrote first
+            first = (
                 self.env["whatsapp.message"]
                 .sudo()
-                .search_count(
-                    [("conversation_id", "=", self.id), ("direction", "=", "in")],
-                    limit=2,
-                )
+                .search([("conversation_id", "=", self.id)], limit=2)
             )
-            if inbound == 1:
+            if len(first) == 1 and first.direction == "in":
                 self._send_automatic(account.greeting_message)
 
     def _send_automatic(self, template_text):
@@ -952,6 +965,8 @@ class WhatsappConversation(models.Model):
             )
 
     def _push_labels_to_lead(self, added, removed):
+        # the link itself is guarded (see write): the chat's labels are the
+        # lead's tags, whoever labels the chat
         lead = self.lead_id.sudo()
         if not lead or not (added or removed):
             return
@@ -1080,6 +1095,17 @@ class WhatsappConversation(models.Model):
 
     def write(self, vals):
         syncing = self.env.context.get("whatsapp_sync")
+        if not self.env.su:
+            if vals.get("lead_id"):
+                # the lead's hands and tags follow the chat: only a lead the
+                # user may change can be linked
+                self.env["crm.lead"].browse(vals["lead_id"]).check_access("write")
+            if "team_id" in vals and not self.env.user.has_group(
+                "whatsapp_team.group_whatsapp_manager"
+            ):
+                raise UserError(
+                    _("Only a WhatsApp manager can move a chat to another team.")
+                )
         if "user_id" in vals:
             self._check_assignment(vals["user_id"])
             before = {conversation: conversation.user_id for conversation in self}
@@ -1108,7 +1134,14 @@ class WhatsappConversation(models.Model):
             self._push_hands_to_lead(vals)
         if "user_id" in vals:
             for conversation in self.filtered(lambda c: c.user_id != before[c]):
-                conversation._on_assignee_changed()
+                previous = before[conversation]
+                if previous:
+                    # the chat is out of their sight now: so are its messages
+                    conversation.sudo().message_unsubscribe(
+                        partner_ids=previous.partner_id.ids
+                    )
+                # the acting user may have just given the chat away
+                conversation.sudo()._on_assignee_changed()
         if vals.get("state") == "snoozed":
             for conversation in self.filtered("snoozed_until"):
                 conversation._trigger_upkeep(conversation.snoozed_until)

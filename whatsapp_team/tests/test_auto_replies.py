@@ -57,6 +57,28 @@ class TestAutomaticReplies(WhatsappCase):
         self.assertEqual(greeting.author_id, self.env.ref("base.partner_root"))
         self.assertTrue(chat.waiting_since, "a greeting answers nobody")
 
+    def test_no_greeting_when_we_wrote_first(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Called First", "mobile": "+32 470 40 00 09"}
+        )
+        chat = self.env["whatsapp.conversation"]._get_or_create_for_partner(
+            self.account, partner
+        )
+        template = self.env["whatsapp.template"].create(
+            {
+                "name": "hello",
+                "language": "en_US",
+                "account_id": self.account.id,
+                "category": "utility",
+                "status": "approved",
+                "body": "Hello",
+            }
+        )
+        self.env["whatsapp.message"]._queue_template(chat, template, {})
+        with freeze_time(datetime(2026, 11, 23, 11, 0)):
+            self.deliver(self.message("32470400009", body="Yes, tell me"))
+            self.assertEqual(self.sent_texts(), [], "no 'thanks for writing'")
+
     def test_away_message_at_night_once_a_day(self):
         with freeze_time(datetime(2026, 11, 23, 22, 0)):
             self.deliver(self.message("32470400002", name="Night Owl", body="Open?"))

@@ -1,3 +1,4 @@
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from .common import WhatsappCase
@@ -60,7 +61,11 @@ class TestLeads(WhatsappCase):
         self.assertEqual(chat.lead_id.partner_id, chat.partner_id)
         # linking by hand instead: the field offers the customer's leads
         second = self.env["crm.lead"].create(
-            {"name": "Second", "partner_id": chat.partner_id.id}
+            {
+                "name": "Second",
+                "partner_id": chat.partner_id.id,
+                "user_id": self.salesperson.id,
+            }
         )
         with Form(chat.with_user(self.salesperson)) as form:
             form.lead_id = second
@@ -190,8 +195,6 @@ class TestLabels(WhatsappCase):
         chat.with_user(salesperson).action_claim()
         chat.with_user(salesperson).label_ids = [(4, self.vip.id)]
         self.assertEqual(chat.lead_id.tag_ids, self.vip.tag_id)
-        from odoo.exceptions import AccessError  # noqa: PLC0415
-
         with self.assertRaises(AccessError):
             self.Label.with_user(salesperson).create({"name": "Mine"})
 
@@ -216,7 +219,9 @@ class TestCrmChatters(WhatsappCase):
             message_type="comment",
             subtype_xmlid="mail.mt_note",
         )
-        for record in (chat.partner_id, lead):
+        partner_bodies = " ".join(chat.partner_id.message_ids.mapped("body"))
+        self.assertNotIn("waterproof", partner_bodies, "partners are read by everyone")
+        for record in (lead,):
             bodies = record.message_ids.mapped("body")
             self.assertTrue(any("Is it waterproof?" in b for b in bodies), record)
             self.assertTrue(any("Yes, fully." in b for b in bodies), record)
@@ -226,3 +231,30 @@ class TestCrmChatters(WhatsappCase):
             copies = record.message_ids.filtered(lambda m: "WhatsApp · Sales" in m.body)
             self.assertTrue(all(m.is_internal for m in copies))
             self.assertFalse(copies.notification_ids, "a copy notifies nobody")
+
+
+@tagged("post_install", "-at_install", "whatsapp_crm")
+class TestLeadGuards(WhatsappCase):
+    def test_salesperson_links_only_leads_they_may_change(self):
+        own = new_test_user(
+            self.env,
+            login="wa_guard_own",
+            groups="whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman",
+        )
+        other = new_test_user(
+            self.env,
+            login="wa_guard_other",
+            groups="whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman",
+        )
+        self.account.user_ids += own
+        chat = self.deliver(self.message("32470300030")).conversation_id
+        chat.with_user(own).action_claim()
+        theirs = self.env["crm.lead"].create(
+            {"name": "Not yours", "partner_id": chat.partner_id.id, "user_id": other.id}
+        )
+        with self.assertRaises(AccessError):
+            chat.with_user(own).lead_id = theirs
+        self.assertEqual(theirs.user_id, other)
+        team = self.env["crm.team"].create({"name": "Elsewhere"})
+        with self.assertRaisesRegex(UserError, "Only a WhatsApp manager"):
+            chat.with_user(own).team_id = team

@@ -191,6 +191,51 @@ class TestTeamAccess(TeamCase):
         self.assertFalse(self.visible(self.ana) & self.mine)
         self.assertIn(self.mine, self.visible(self.ben))
 
+    def test_passing_on_stops_the_previous_inbox(self):
+        self.assertIn(self.ana.partner_id, self.mine.message_partner_ids)
+        self.mine.with_user(self.ana).user_id = self.ben
+        self.assertNotIn(self.ana.partner_id, self.mine.message_partner_ids)
+        self.deliver(self.message(self.mine.wa_id, body="For Ben now"))
+        message = self.mine.message_ids.filtered(
+            lambda m: "For Ben now" in (m.body or "")
+        )
+        self.assertNotIn(self.ana.partner_id, message.notification_ids.res_partner_id)
+        self.assertIn(self.ben.partner_id, message.notification_ids.res_partner_id)
+
+    def test_team_leader_who_is_only_a_user_sees_the_team(self):
+        leader = new_test_user(self.env, login="wa_user_leader", groups=SALES)
+        self.other_team.user_id = leader
+        self.assertEqual(self.visible(leader), self.export_free | self.export_dan)
+
+    def test_template_into_a_colleague_chat_is_refused(self):
+        template = self.env["whatsapp.template"].create(
+            {
+                "name": "hello",
+                "language": "en_US",
+                "account_id": self.account.id,
+                "category": "utility",
+                "status": "approved",
+                "body": "Hello",
+            }
+        )
+        wizard = (
+            self.env["whatsapp.template.send"]
+            .with_user(self.ana)
+            .create(
+                {
+                    "res_model": "res.partner",
+                    "res_id": self.export_dan.partner_id.id,
+                    "account_id": self.account.id,
+                    "template_id": template.id,
+                }
+            )
+        )
+        with self.assertRaises(AccessError):
+            wizard.action_send()
+        self.assertFalse(
+            self.export_dan.message_ids_wa.filtered(lambda m: m.direction == "out")
+        )
+
     def test_portal_and_public_get_nothing(self):
         portal = new_test_user(
             self.env, login="wa_portal_t", groups="base.group_portal"

@@ -135,7 +135,8 @@ class WhatsappTemplateSend(models.TransientModel):
             conversation = self.env["whatsapp.conversation"]._get_or_create_for_partner(
                 self.account_id, self.partner_id
             )
-        conversation.check_access("write")
+        # the conversation may come back as sudo: check as the sender
+        conversation.with_env(self.env).check_access("write")
         body, header = self._values()
         self.env["whatsapp.message"]._queue_template(
             conversation, self.template_id, body, header
