@@ -320,9 +320,11 @@ class WhatsappConversation(models.Model):
             values = {
                 key: escape(value) for key, value in self._placeholder_values().items()
             }
-            kwargs["body"] = Markup(
-                replies.render_placeholders(str(kwargs["body"]), values)
-            )
+            # as in Odoo's message_post: a str body is text unless said HTML
+            body = kwargs["body"]
+            if not kwargs.get("body_is_html"):
+                body = escape(body)
+            kwargs["body"] = Markup(replies.render_placeholders(str(body), values))
         text = outbound.html_to_whatsapp(kwargs.get("body"))
         self._check_can_send(attachments, text)
         # read before posting: Odoo re-parents chatter replies to the thread root
@@ -1305,7 +1307,15 @@ class WhatsappConversation(models.Model):
             ],
             order="waiting_since, id",
         )
-        return waiting.filtered(lambda c: c._auto_assign())
+        given = self.browse()
+        now = fields.Datetime.now()
+        for team in waiting.team_id:
+            # at night nobody is available: one check per team, not per chat
+            if not team._whatsapp_members()._whatsapp_available(now):
+                continue
+            chats = waiting.filtered(lambda c, t=team: c.team_id == t)
+            given |= chats.filtered(lambda c: c._auto_assign())
+        return given
 
     @api.model
     def _escalate_late(self):

@@ -133,6 +133,13 @@ class TestAutomaticReplies(WhatsappCase):
             subtype_xmlid="mail.mt_comment",
         )
         self.assertEqual(self.sent_texts(), ["Thanks Ana! Sofa & Co will call you."])
+        # a plain text body stays text, as with Odoo's message_post
+        chat.with_user(salesperson).message_post(
+            body="Size <b>M</b> {first_name}?",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.assertEqual(self.sent_texts()[-1], "Size <b>M</b> Ana?")
         shown = chat.message_ids.filtered(lambda m: "Sofa &amp; Co will call" in m.body)
         self.assertIn("Thanks Ana!", shown.body, "the chatter shows what was sent")
 

@@ -3,6 +3,7 @@ import time
 from datetime import timedelta
 
 from freezegun import freeze_time
+from markupsafe import Markup
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -35,7 +36,8 @@ class TestOutbound(WhatsappCase):
         return self.env["whatsapp.message"]._cron_send_queue()
 
     def test_send_message_goes_to_the_customer(self):
-        mail_message = self.send("<p>Yes, <b>tomorrow</b>!</p>")
+        # the web client posts HTML as Markup
+        mail_message = self.send(Markup("<p>Yes, <b>tomorrow</b>!</p>"))
         message = self.outbound()
         self.assertEqual(
             (message.state, message.message_type, message.body),
