@@ -17,6 +17,7 @@ documents it), so a bug there cannot hide itself.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import hmac
@@ -564,6 +565,63 @@ class Rpc:
                 if "currently being executed" not in fault.faultString:
                     raise
                 time.sleep(0.5)
+
+
+# ----------------------------------------------------------------------------
+# Racing transactions
+# ----------------------------------------------------------------------------
+
+
+class Call:
+    """``function(*args)`` running in a thread."""
+
+    def __init__(self, function, *args):
+        self.result = self.error = None
+        self._thread = threading.Thread(
+            target=self._run, args=(function, args), daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, function, args):
+        try:
+            self.result = function(*args)
+        except Exception as error:  # noqa: BLE001 - handed to the test
+            self.error = error
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float = 120):
+        self._thread.join(timeout)
+        assert self.done(), "the call still runs"
+        return self
+
+
+@contextlib.contextmanager
+def inserts_blocked(settings: Settings, db: str, *tables: str):
+    """Hold a SHARE lock on ``tables``: a transaction stops at its first
+    insert into one of them, while webhooks are still stored and every read
+    goes through."""
+    conn = settings.connect(db, autocommit=False)
+    try:
+        with conn.cursor() as cr:
+            for table in tables:
+                cr.execute(f'LOCK TABLE "{table}" IN SHARE MODE')
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def event_errors(settings: Settings, db: str, after_event_id: int) -> list[tuple]:
+    """The webhook events stored after ``after_event_id`` that failed."""
+    return query(
+        settings,
+        db,
+        "SELECT id, state, attempts, split_part(error, E'\\n', 1)"
+        " FROM whatsapp_webhook_event WHERE id > %s AND error IS NOT NULL",
+        [after_event_id],
+    )
 
 
 # ----------------------------------------------------------------------------

@@ -22,9 +22,7 @@ when a browser tab polls). The outcome is counted in PostgreSQL.
 """
 
 import secrets
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import harness
@@ -158,43 +156,6 @@ def processors(e2e):
 # ----------------------------------------------------------------------------
 
 
-class Call:
-    """``function(*args)`` running in a thread."""
-
-    def __init__(self, function, *args):
-        self.result = self.error = None
-        self._thread = threading.Thread(
-            target=self._run, args=(function, args), daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, function, args):
-        try:
-            self.result = function(*args)
-        except Exception as error:  # noqa: BLE001 - handed to the test
-            self.error = error
-
-    def join(self, timeout=WAIT):
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the call still runs"
-        return self
-
-
-@contextmanager
-def inserts_blocked(e2e, *tables):
-    """Hold a SHARE lock on ``tables``: a transaction stops at its first
-    insert into one of them, while every read goes through."""
-    conn = e2e.settings.connect(e2e.db, autocommit=False)
-    try:
-        with conn.cursor() as cr:
-            for table in tables:
-                cr.execute(f'LOCK TABLE "{table}" IN SHARE MODE')
-        yield
-    finally:
-        conn.rollback()
-        conn.close()
-
-
 def blocked_count(e2e, statement):
     return e2e.scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
@@ -267,21 +228,15 @@ def post(e2e, team, bodies):
     assert [r.status for r in results] == [200] * len(bodies)
 
 
-def event_errors(e2e, after_event_id):
-    return e2e.sql(
-        "SELECT id, state, attempts, split_part(error, E'\\n', 1)"
-        " FROM whatsapp_webhook_event WHERE id > %s AND error IS NOT NULL",
-        [after_event_id],
-    )
-
-
 def wait_processed(e2e, after_event_id, wamids):
     """Every event after ``after_event_id`` processed, every message stored."""
     wamids = set(wamids)
 
     def finished():
         # a failed attempt is only retried minutes later: stop at once
-        assert event_errors(e2e, after_event_id) == [], "webhook events failed"
+        assert (
+            harness.event_errors(e2e.settings, e2e.db, after_event_id) == []
+        ), "webhook events failed"
         events = e2e.events_state(after_event_id)
         return not events.get("pending") and set(e2e.message_counts(wamids)) == wamids
 
@@ -306,14 +261,14 @@ def race_processing(e2e, processors, team, bodies, also=None):
     locked too then).
     """
     tables = ["whatsapp_message"] + (["mail_activity"] if also else [])
-    with inserts_blocked(e2e, *tables):
+    with harness.inserts_blocked(e2e.settings, e2e.db, *tables):
         post(e2e, team, bodies)
-        calls = [Call(processors) for _ in range(PROCESSORS)]
+        calls = [harness.Call(processors) for _ in range(PROCESSORS)]
         # the cron worker (triggered by the webhooks) and each processor
         wait_blocked(e2e, INSERT_MESSAGE, min(PROCESSORS + 1, len(bodies)))
         if also:
             statement, function = also
-            calls.append(Call(function))
+            calls.append(harness.Call(function))
             wait_blocked(e2e, statement, 1)
     for call in calls:
         call.join()

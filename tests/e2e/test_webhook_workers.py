@@ -7,9 +7,7 @@ server and the WhatsApp number but no customer.
 """
 
 import random
-import threading
 import time
-from contextlib import contextmanager
 
 import harness
 import pytest
@@ -72,7 +70,9 @@ def wait_processed(e2e, after_event_id, expected_events, wamids, timeout=WAIT):
 
     def finished():
         # a failed attempt is only retried minutes later: stop at once
-        assert event_errors(e2e, after_event_id) == [], "webhook events failed"
+        assert (
+            harness.event_errors(e2e.settings, e2e.db, after_event_id) == []
+        ), "webhook events failed"
         events, messages = state()
         return (
             sum(events.values()) >= expected_events
@@ -97,21 +97,6 @@ def wait_processed(e2e, after_event_id, expected_events, wamids, timeout=WAIT):
 def assert_posted(results):
     statuses = [result.status for result in results]
     assert statuses == [200] * len(results), statuses
-
-
-@contextmanager
-def message_inserts_blocked(e2e):
-    """Hold a SHARE lock on the messages table: processing stops inside its
-    transaction at the insert of a message, while webhooks are still stored
-    and every read goes through."""
-    conn = e2e.settings.connect(e2e.db, autocommit=False)
-    try:
-        with conn.cursor() as cr:
-            cr.execute("LOCK TABLE whatsapp_message IN SHARE MODE")
-        yield
-    finally:
-        conn.rollback()
-        conn.close()
 
 
 def wait_for_blocked(e2e, wait_event, statement, unless=None):
@@ -144,42 +129,6 @@ def wait_for_blocked(e2e, wait_event, statement, unless=None):
 
 
 INSERT_MESSAGE = '%INSERT INTO "whatsapp_message"%'
-
-
-class Call:
-    """``function(*args)`` running in a thread."""
-
-    def __init__(self, function, *args):
-        self.result = self.error = None
-        self._thread = threading.Thread(
-            target=self._run, args=(function, args), daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, function, args):
-        try:
-            self.result = function(*args)
-        except Exception as error:  # noqa: BLE001 - handed to the test
-            self.error = error
-
-    def done(self):
-        return not self._thread.is_alive()
-
-    def join(self, timeout=WAIT):
-        self._thread.join(timeout)
-        assert self.done(), "the call still runs"
-        return self
-
-
-def event_errors(e2e, after_event_id):
-    return e2e.sql(
-        "SELECT id, state, attempts, split_part(error, E'\\n', 1)"
-        " FROM whatsapp_webhook_event WHERE id > %s AND error IS NOT NULL",
-        [after_event_id],
-    )
-
-
-# ----------------------------------------------------------------------------
 
 
 def test_parallel_first_messages_from_a_new_number(e2e):
@@ -223,12 +172,12 @@ def test_first_messages_processed_in_parallel(e2e):
     key = phone.wa_id_key(wa_id)
     wamids = [harness.new_wamid(), harness.new_wamid()]
     before = e2e.last_event_id()
-    with message_inserts_blocked(e2e):
+    with harness.inserts_blocked(e2e.settings, e2e.db, "whatsapp_message"):
         assert_posted([e2e.post(e2e.payload(wa_id, "first", wamids[0]))])
         wait_for_blocked(e2e, "relation", INSERT_MESSAGE)
         assert_posted([e2e.post(e2e.payload(wa_id, "second", wamids[1]))])
         second_event = e2e.last_event_id()
-        call = Call(
+        call = harness.Call(
             e2e.rpc.call_json,
             "whatsapp.webhook.event",
             "action_process",
@@ -241,11 +190,13 @@ def test_first_messages_processed_in_parallel(e2e):
     assert call.error is None, call.error
     harness.wait_until(
         lambda: not e2e.event_count("id > %s AND state = 'pending'", [before])
-        or event_errors(e2e, before),
+        or harness.event_errors(e2e.settings, e2e.db, before),
         WAIT,
         what="both events processed",
     )
-    assert event_errors(e2e, before) == [], "an event failed and waits for a retry"
+    assert (
+        harness.event_errors(e2e.settings, e2e.db, before) == []
+    ), "an event failed and waits for a retry"
     assert e2e.events_state(before) == {"done": 2}
     assert partners_with_key(e2e, key) == 1
     assert len(conversations_of(e2e, key)) == 1
@@ -262,11 +213,11 @@ def test_process_now_while_the_cron_processes_the_event(e2e):
     wa_id = fresh_wa_id(e2e, "us")
     wamid = harness.new_wamid()
     before = e2e.last_event_id()
-    with message_inserts_blocked(e2e):
+    with harness.inserts_blocked(e2e.settings, e2e.db, "whatsapp_message"):
         assert_posted([e2e.post(e2e.payload(wa_id, "process me now", wamid))])
         event_id = e2e.last_event_id()
         wait_for_blocked(e2e, "relation", INSERT_MESSAGE)
-        call = Call(
+        call = harness.Call(
             e2e.rpc.call_json, "whatsapp.webhook.event", "action_process", [event_id]
         )
         # it waits for the cron's lock on the event row
@@ -277,7 +228,7 @@ def test_process_now_while_the_cron_processes_the_event(e2e):
 
     assert call.error is None, call.error
     assert e2e.events_state(before) == {"done": 1}
-    assert event_errors(e2e, before) == []
+    assert harness.event_errors(e2e.settings, e2e.db, before) == []
     assert e2e.message_counts([wamid]) == {wamid: 1}
     assert len(conversations_of(e2e, phone.wa_id_key(wa_id))) == 1
 
@@ -402,7 +353,7 @@ def test_crash_mid_processing_loses_and_duplicates_nothing(e2e):
     # Processing can no longer finish: the cron worker stops inside the
     # transaction of the first late event, the others wait behind it.
     late = [(customers[i % 3], harness.new_wamid()) for i in range(30)]
-    with message_inserts_blocked(e2e):
+    with harness.inserts_blocked(e2e.settings, e2e.db, "whatsapp_message"):
         results = harness.post_all(
             e2e.url,
             [e2e.payload(c, f"late {w}", w) for c, w in late],

@@ -4,6 +4,7 @@ from . import crm_team_member
 from . import ir_actions_server
 from . import mail_notification
 from . import res_partner
+from . import resource_calendar
 from . import whatsapp_account
 from . import whatsapp_conversation
 from . import whatsapp_label

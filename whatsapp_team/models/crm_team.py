@@ -67,7 +67,8 @@ class CrmTeam(models.Model):
         members = self._whatsapp_members().filtered(
             lambda m: m.user_id not in (exclude_users or self.env["res.users"])
         )
-        available = members._whatsapp_available(now)
+        loads = members._whatsapp_open_counts()
+        available = members._whatsapp_available(now, loads)
         if not available:
             return available
         owner = conversation._whatsapp_owner()
@@ -75,6 +76,5 @@ class CrmTeam(models.Model):
         if sticky:
             return sticky[:1]
         if self.whatsapp_assignment == "least_loaded":
-            loads = available._whatsapp_open_counts()
             return min(available, key=lambda m: (loads[m.id], *m._whatsapp_turn()))
         return min(available, key=lambda m: m._whatsapp_turn())

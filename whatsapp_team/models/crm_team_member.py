@@ -1,5 +1,4 @@
 import time
-from datetime import timedelta, timezone
 
 from odoo import api, fields, models
 
@@ -63,7 +62,7 @@ class CrmTeamMember(models.Model):
         """Round-robin order: never given a chat first, then longest ago."""
         return (self.whatsapp_turn, self.id)
 
-    def _whatsapp_available(self, now):
+    def _whatsapp_available(self, now, loads=None):
         """Members who may be given a chat at ``now``: not opted out, online,
         within their working hours (leaves included) and under capacity."""
         candidates = self.filtered(
@@ -72,7 +71,8 @@ class CrmTeamMember(models.Model):
             and m.user_id._is_user_available()
             and m._whatsapp_in_working_hours(now)
         )
-        loads = candidates._whatsapp_open_counts()
+        if loads is None:
+            loads = candidates._whatsapp_open_counts()
         return candidates.filtered(
             lambda m: not m.whatsapp_max_open or loads[m.id] < m.whatsapp_max_open
         )
@@ -81,16 +81,7 @@ class CrmTeamMember(models.Model):
         """Inside the user's resource calendar, net of leaves and public
         holidays. A user without working hours is always in."""
         resource = self.user_id.sudo().resource_ids[:1]
-        calendar = resource.calendar_id
-        if not calendar:
-            return True
-        moment = now.replace(tzinfo=timezone.utc)
-        intervals = calendar._work_intervals_batch(
-            moment - timedelta(minutes=1),
-            moment + timedelta(minutes=1),
-            resources=resource,
-        )[resource.id]
-        return any(start <= moment < stop for start, stop, _meta in intervals)
+        return resource.calendar_id._whatsapp_works_at(now, resource)
 
     def _whatsapp_took(self, now):
         """Record that this member was just given a chat.

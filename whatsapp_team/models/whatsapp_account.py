@@ -1,6 +1,5 @@
 import secrets
 import threading
-from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -359,14 +358,7 @@ class WhatsappAccount(models.Model):
         """Inside the business hours at ``moment`` (naive UTC), holidays and
         closing days included. Without business hours: always open."""
         self.ensure_one()
-        calendar = self.business_hours_id
-        if not calendar:
-            return True
-        aware = moment.replace(tzinfo=timezone.utc)
-        intervals = calendar._work_intervals_batch(
-            aware - timedelta(minutes=1), aware + timedelta(minutes=1)
-        )[False]
-        return any(start <= aware < stop for start, stop, _meta in intervals)
+        return self.business_hours_id._whatsapp_works_at(moment)
 
     def _get_graph_client(self):
         """Return the Graph API client of this number.

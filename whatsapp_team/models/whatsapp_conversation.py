@@ -851,8 +851,9 @@ class WhatsappConversation(models.Model):
     # Leads and labels
     # ------------------------------------------------------------
 
-    def _open_lead(self):
-        """The customer's open lead, if any: not lost (archived), not won."""
+    def _open_leads(self):
+        """The customer's open leads, newest first: not lost (archived), not
+        won. Routing, the sticky owner and lead linking all read them."""
         self.ensure_one()
         if not self.partner_id:
             return self.env["crm.lead"]
@@ -865,7 +866,6 @@ class WhatsappConversation(models.Model):
                     ("stage_id.is_won", "=", False),
                 ],
                 order="id desc",
-                limit=1,
             )
         )
 
@@ -875,7 +875,7 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if self.lead_id.active and not self.lead_id.stage_id.is_won:
             return self.lead_id
-        lead = self._open_lead()
+        lead = self._open_leads()[:1]
         if not lead and self.account_id.create_leads and self.partner_id:
             lead = self._create_lead()
         if lead and lead != self.lead_id:
@@ -916,7 +916,7 @@ class WhatsappConversation(models.Model):
         self.check_access("write")
         if not self.partner_id:
             raise UserError(_("Set the customer of this chat first."))
-        lead = self.lead_id or self._open_lead() or self._create_lead()
+        lead = self.lead_id or self._open_leads()[:1] or self._create_lead()
         self.lead_id = lead
         return {
             "type": "ir.actions.act_window",
@@ -997,30 +997,14 @@ class WhatsappConversation(models.Model):
             lambda c: c.lead_id and c.account_id.lead_follows_chat
         ):
             lead = conversation.lead_id.sudo()
-            values = {}
-            if "user_id" in vals and lead.user_id != conversation.user_id:
-                values["user_id"] = conversation.user_id.id
-            if (
-                "team_id" in vals
-                and conversation.team_id
-                and lead.team_id != conversation.team_id
-            ):
-                values["team_id"] = conversation.team_id.id
+            values = _hands_to_copy(conversation, lead, vals)
             if values:
                 lead.with_context(whatsapp_sync=True).write(values)
 
     def _follow_lead(self, lead, vals):
         """The lead changed hands: its chats follow, where the number says so."""
         for conversation in self.filtered(lambda c: c.account_id.lead_follows_chat):
-            values = {}
-            if "user_id" in vals and lead.user_id != conversation.user_id:
-                values["user_id"] = lead.user_id.id
-            if (
-                "team_id" in vals
-                and lead.team_id
-                and lead.team_id != conversation.team_id
-            ):
-                values["team_id"] = lead.team_id.id
+            values = _hands_to_copy(lead, conversation, vals)
             if values:
                 conversation.sudo().with_context(whatsapp_sync=True).write(values)
 
@@ -1041,20 +1025,7 @@ class WhatsappConversation(models.Model):
             return self.env["res.users"]
         if partner.user_id:
             return partner.user_id
-        lead = (
-            self.env["crm.lead"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "=", partner.id),
-                    ("user_id", "!=", False),
-                    ("stage_id.is_won", "=", False),
-                ],
-                order="id desc",
-                limit=1,
-            )
-        )
-        return lead.user_id
+        return self._open_leads().filtered("user_id")[:1].user_id
 
     def _set_team(self):
         """The team of the customer's open lead when it answers this number,
@@ -1062,20 +1033,7 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         teams = self.account_id.team_ids
         lead_team = (
-            self.env["crm.lead"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "=", self.partner_id.id),
-                    ("team_id", "in", teams.ids),
-                    ("stage_id.is_won", "=", False),
-                ],
-                order="id desc",
-                limit=1,
-            )
-            .team_id
-            if self.partner_id
-            else False
+            self._open_leads().filtered(lambda lead: lead.team_id in teams)[:1].team_id
         )
         team = lead_team or self.account_id.team_id or teams[:1]
         if team:
@@ -1376,3 +1334,14 @@ class WhatsappConversation(models.Model):
             subtype_xmlid="mail.mt_note",
             partner_ids=leader.partner_id.ids,
         )
+
+
+def _hands_to_copy(source, target, vals):
+    """The salesperson and team of ``source`` that ``target`` lacks, for the
+    fields written in ``vals``: a chat and its lead change hands together."""
+    values = {}
+    if "user_id" in vals and target.user_id != source.user_id:
+        values["user_id"] = source.user_id.id
+    if "team_id" in vals and source.team_id and target.team_id != source.team_id:
+        values["team_id"] = source.team_id.id
+    return values
