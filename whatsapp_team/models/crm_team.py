@@ -7,6 +7,14 @@ ASSIGNMENT_METHODS = [
 ]
 
 
+# a team may leave a lead setting to the number its chats come in on
+LEAD_SETTING = [
+    ("number", "As the number says"),
+    ("yes", "Yes"),
+    ("no", "No"),
+]
+
+
 class CrmTeam(models.Model):
     """How a sales team shares the WhatsApp chats that reach it."""
 
@@ -46,6 +54,34 @@ class CrmTeam(models.Model):
         default="notify",
         required=True,
     )
+
+    whatsapp_create_leads = fields.Selection(
+        LEAD_SETTING,
+        string="Create Leads from Chats",
+        default="number",
+        required=True,
+        help="A customer who writes to this team and has no open lead gets "
+        "one, with WhatsApp as its source and medium. “As the number says” "
+        "follows the number's own setting.",
+    )
+    whatsapp_lead_follows_chat = fields.Selection(
+        LEAD_SETTING,
+        string="Lead Follows the Chat",
+        default="number",
+        required=True,
+        help="The linked lead's salesperson and team follow the chat's, and "
+        "the other way round. “As the number says” follows the number's own "
+        "setting.",
+    )
+
+    def _whatsapp_lead_setting(self, account, name):
+        """The team's answer to the lead setting ``name`` (``create_leads``
+        or ``lead_follows_chat``) for chats on ``account``: its own when it
+        has one, else the number's."""
+        value = self[f"whatsapp_{name}"] if self else "number"
+        if value == "number":
+            return bool(account[name])
+        return value == "yes"
 
     def _whatsapp_members(self):
         """Active memberships, oldest first: a stable order for ties."""

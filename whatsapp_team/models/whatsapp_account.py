@@ -184,13 +184,15 @@ class WhatsappAccount(models.Model):
     )
     create_leads = fields.Boolean(
         help="A customer who writes and has no open lead gets one, with "
-        "WhatsApp as its source and medium. An open lead is linked instead.",
+        "WhatsApp as its source and medium. An open lead is linked instead. "
+        "A sales team may decide otherwise for its chats.",
     )
     lead_follows_chat = fields.Boolean(
         "Lead Follows the Chat",
         default=True,
         help="The linked lead's sales team and salesperson follow the chat's, "
-        "and the other way round.",
+        "and the other way round. A sales team may decide otherwise for its "
+        "chats.",
     )
     rate_limit = fields.Integer(
         "Messages per Second",

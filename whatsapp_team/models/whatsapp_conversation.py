@@ -346,26 +346,47 @@ class WhatsappConversation(models.Model):
         notifying nobody. Not the partner: every employee reads partners,
         while a chat is for its salesperson and their team."""
         self.ensure_one()
-        records = [r for r in (self.lead_id,) if r]
-        if not records or not mail_message:
+        lead = self.lead_id.sudo()
+        if not lead or not mail_message:
             return
         header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
             "WhatsApp · %(number)s", number=self.account_id.name
         )
-        files = len(mail_message.attachment_ids)
-        footer = (
-            Markup('<p class="text-muted small">%s</p>')
-            % _("%(count)s file(s) in the chat", count=files)
-            if files
-            else Markup()
+        lead._message_log(
+            body=header + (mail_message.body or Markup()),
+            author_id=mail_message.author_id.id,
+            message_type="comment",
+            attachment_ids=self._copy_files_to(lead, mail_message.attachment_ids),
         )
-        body = header + (mail_message.body or Markup()) + footer
-        for record in records:
-            record.sudo()._message_log(
-                body=body,
-                author_id=mail_message.author_id.id,
-                message_type="comment",
-            )
+
+    def _copy_files_to(self, record, attachments):
+        """Copies of the chat's files for ``record``'s chatter: its readers may
+        open them without reading the chat. The file store keeps one file."""
+        if not attachments:
+            return []
+        return (
+            attachments.sudo()
+            .copy({"res_model": record._name, "res_id": record.id})
+            .ids
+        )
+
+    def _mirror_late_file(self, attachment):
+        """A customer's file that could only be downloaded after the message
+        was shown: the lead gets it too."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        if not lead:
+            return
+        lead._message_log(
+            body=Markup('<p class="text-muted small mb-1">%s</p>')
+            % _(
+                "WhatsApp · %(number)s: a file from the customer, downloaded late",
+                number=self.account_id.name,
+            ),
+            author_id=self.partner_id.id or False,
+            message_type="comment",
+            attachment_ids=self._copy_files_to(lead, attachment),
+        )
 
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         """A chat is followed in Odoo, not by email: colleagues are notified
@@ -869,6 +890,11 @@ class WhatsappConversation(models.Model):
             )
         )
 
+    def _lead_setting(self, name):
+        """A lead setting for this chat: its team's, else its number's."""
+        self.ensure_one()
+        return self.team_id.sudo()._whatsapp_lead_setting(self.account_id, name)
+
     def _link_or_create_lead(self):
         """A customer who writes: link their open lead, or create one when the
         number says so."""
@@ -876,7 +902,7 @@ class WhatsappConversation(models.Model):
         if self.lead_id.active and not self.lead_id.stage_id.is_won:
             return self.lead_id
         lead = self._open_leads()[:1]
-        if not lead and self.account_id.create_leads and self.partner_id:
+        if not lead and self._lead_setting("create_leads") and self.partner_id:
             lead = self._create_lead()
         if lead and lead != self.lead_id:
             self.sudo().lead_id = lead
@@ -950,6 +976,7 @@ class WhatsappConversation(models.Model):
                 text=last.body or "—",
             ),
             message_type="notification",
+            attachment_ids=self._copy_files_to(lead, last.attachment_ids),
         )
         missing_tags = self.label_ids.tag_id - lead.tag_ids
         if missing_tags:
@@ -994,7 +1021,7 @@ class WhatsappConversation(models.Model):
 
     def _push_hands_to_lead(self, vals):
         for conversation in self.filtered(
-            lambda c: c.lead_id and c.account_id.lead_follows_chat
+            lambda c: c.lead_id and c._lead_setting("lead_follows_chat")
         ):
             lead = conversation.lead_id.sudo()
             values = _hands_to_copy(conversation, lead, vals)
@@ -1003,7 +1030,9 @@ class WhatsappConversation(models.Model):
 
     def _follow_lead(self, lead, vals):
         """The lead changed hands: its chats follow, where the number says so."""
-        for conversation in self.filtered(lambda c: c.account_id.lead_follows_chat):
+        for conversation in self.filtered(
+            lambda c: c._lead_setting("lead_follows_chat")
+        ):
             values = _hands_to_copy(lead, conversation, vals)
             if values:
                 conversation.sudo().with_context(whatsapp_sync=True).write(values)

@@ -283,6 +283,7 @@ class WhatsappMessage(models.Model):
                         "body": message._chatter_body(),
                     }
                 )
+                message.conversation_id._mirror_late_file(attachment)
 
     def _media_file_name(self, mime_type):
         self.ensure_one()

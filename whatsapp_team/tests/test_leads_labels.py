@@ -97,6 +97,47 @@ class TestLeads(WhatsappCase):
         self.account.lead_follows_chat = False
         chat.lead_id.user_id = self.salesperson
         self.assertEqual(chat.user_id, colleague)
+        # the team decides for its chats, whatever the number says
+        team.whatsapp_lead_follows_chat = "yes"
+        chat.lead_id.user_id = self.salesperson
+        self.assertEqual(chat.user_id, self.salesperson)
+        self.account.lead_follows_chat = True
+        team.whatsapp_lead_follows_chat = "no"
+        chat.lead_id.user_id = colleague
+        self.assertEqual(chat.user_id, self.salesperson)
+        chat.user_id = colleague
+        chat.user_id = self.salesperson
+        self.assertEqual(chat.lead_id.user_id, colleague, "not the other way either")
+
+    def test_sales_team_decides_about_leads(self):
+        """Per number or per sales team: a team's own setting wins, “as the
+        number says” defers to the number."""
+        shop, wholesale = self.env["crm.team"].create(
+            [
+                {"name": "Shop", "whatsapp_assignment": "manual"},
+                {
+                    "name": "Wholesale",
+                    "whatsapp_assignment": "manual",
+                    "whatsapp_create_leads": "no",
+                },
+            ]
+        )
+        self.account.write({"team_ids": [(6, 0, (shop | wholesale).ids)]})
+        self.account.team_id = wholesale
+        chat = self.deliver(self.message("32470300010")).conversation_id
+        self.assertEqual(chat.team_id, wholesale)
+        self.assertFalse(chat.lead_id, "the team creates no leads")
+        self.account.write({"team_id": shop.id, "create_leads": False})
+        wholesale.whatsapp_create_leads = "number"
+        chat = self.deliver(self.message("32470300011")).conversation_id
+        self.assertEqual(chat.team_id, shop)
+        self.assertFalse(chat.lead_id, "the number creates no leads")
+        shop.whatsapp_create_leads = "yes"
+        chat = self.deliver(self.message("32470300012")).conversation_id
+        self.assertEqual(chat.lead_id.team_id, shop, "the team creates leads")
+        self.assertEqual(
+            chat.lead_id.source_id, self.env.ref("whatsapp_team.utm_source_whatsapp")
+        )
 
 
 @tagged("post_install", "-at_install", "whatsapp_crm")
@@ -231,6 +272,66 @@ class TestCrmChatters(WhatsappCase):
             copies = record.message_ids.filtered(lambda m: "WhatsApp · Sales" in m.body)
             self.assertTrue(all(m.is_internal for m in copies))
             self.assertFalse(copies.notification_ids, "a copy notifies nobody")
+
+    def test_lead_chatter_gets_the_chat_files(self):
+        """The customer's photos and the salesperson's files reach the lead,
+        as the lead's own attachments: its readers need no access to the
+        chat to open them."""
+        self.account.create_leads = True
+        png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+        def image(caption):
+            media_id = self.graph.add_media(png, "image/png")
+            media = {"id": media_id, "mime_type": "image/png", "caption": caption}
+            return media_id, self.message("32470300030", "image", image=media)
+
+        _media_id, first = image("this sofa")
+        inbound = self.deliver(first)
+        chat, lead = inbound.conversation_id, inbound.conversation_id.lead_id
+        self.assertTrue(lead)
+        linked = lead.message_ids.filtered(lambda m: "Linked to" in m.body)
+        self.assertEqual(linked.attachment_ids.raw, png, "the first photo")
+        self.assertEqual(
+            linked.attachment_ids.mapped("res_model"), ["crm.lead"], "a copy"
+        )
+        # a photo whose download fails at first, and arrives on retry
+        media_id, late = image("in blue")
+        self.graph.fail_next(131052, path_contains=media_id)
+        self.deliver(late)
+        self.env["whatsapp.message"]._cron_retry_media()
+        late_note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
+        self.assertEqual(late_note.attachment_ids.raw, png)
+        # the salesperson answers with a file
+        quote = self.env["ir.attachment"].create(
+            {
+                "name": "quote.pdf",
+                "raw": b"%PDF-1.4 quote",
+                "mimetype": "application/pdf",
+                "res_model": "whatsapp.conversation",
+                "res_id": chat.id,
+            }
+        )
+        chat.message_post(
+            body="Here is the quote",
+            attachment_ids=quote.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        answer = lead.message_ids.filtered(lambda m: "Here is the quote" in m.body)
+        self.assertEqual(answer.attachment_ids.name, "quote.pdf")
+        self.assertNotEqual(answer.attachment_ids, quote)
+        # a colleague who reads the lead and not the chat opens the files
+        reader = new_test_user(
+            self.env,
+            login="wa_lead_reader",
+            groups="sales_team.group_sale_salesman_all_leads",
+        )
+        files = lead.message_ids.attachment_ids.with_user(reader)
+        self.assertEqual(len(files), 3)
+        files.check("read")
+        self.assertEqual(files.sorted("id")[-1].raw, b"%PDF-1.4 quote")
+        with self.assertRaises(AccessError):
+            quote.with_user(reader).check("read")
 
 
 @tagged("post_install", "-at_install", "whatsapp_crm")

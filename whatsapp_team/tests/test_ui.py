@@ -205,3 +205,48 @@ class TestUi(WhatsappCase):
         self.assertEqual(free.user_id, salesperson)
         self.assertEqual(free.state, "done")
         self.assertEqual(theirs.user_id, colleague)
+
+    def test_labels_tour(self):
+        """In a real browser: bulk labels from the list reach the leads as
+        tags; a quick reply picked with ":" goes out with its placeholders
+        filled."""
+        salesperson = new_test_user(
+            self.env,
+            login="wa_tour_labels",
+            password="wa_tour_labels_pw",
+            name="Tour Labeller",
+            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
+        )
+        self.account.write(
+            {"user_ids": [(6, 0, salesperson.ids)], "create_leads": True}
+        )
+        self.env["whatsapp.label"].create([{"name": "VIP"}, {"name": "Wholesale"}])
+        chats = self.env["whatsapp.conversation"]
+        for wa_id, name in (
+            ("32470200001", "Olga Label"),
+            ("32470200002", "Pedro Label"),
+        ):
+            chats += self.deliver(self.message(wa_id, name=name)).conversation_id
+        chats.user_id = salesperson
+        self.env["mail.canned.response"].with_user(salesperson).create(
+            {
+                "source": "thanks",
+                "substitution": "Thank you {first_name}, {salesperson} from "
+                "{company} here.",
+            }
+        )
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_conversation_action",
+            "whatsapp_team_labels_tour",
+            login="wa_tour_labels",
+        )
+        vip = self.env["whatsapp.label"].search([("name", "=", "VIP")])
+        self.assertEqual(chats.label_ids, vip)
+        self.assertEqual(chats.lead_id.tag_ids, vip.tag_id, "labels are lead tags")
+        self.assertEqual(len(chats.lead_id), 2)
+        olga = chats[0]
+        answer = olga.message_ids_wa.filtered(lambda m: m.direction == "out")
+        expected = f"Thank you Olga, Tour Labeller from {self.env.company.name} here."
+        self.assertEqual(answer.body, expected)
+        self.env["whatsapp.message"]._cron_send_queue()
+        self.assertEqual(self.graph.messages[-1]["text"]["body"], expected)
