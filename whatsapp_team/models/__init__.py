@@ -3,6 +3,7 @@ from . import crm_team
 from . import crm_team_member
 from . import ir_actions_server
 from . import mail_notification
+from . import phone_blacklist
 from . import res_partner
 from . import resource_calendar
 from . import whatsapp_account

@@ -1,6 +1,8 @@
 import secrets
 import threading
 
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -361,6 +363,18 @@ class WhatsappAccount(models.Model):
         closing days included. Without business hours: always open."""
         self.ensure_one()
         return self.business_hours_id._whatsapp_works_at(moment)
+
+    def _local_day(self, moment):
+        """The date at ``moment`` (naive UTC) where the business is: in the
+        time zone of its business hours, else the company's."""
+        self.ensure_one()
+        tz_name = (
+            self.business_hours_id.tz
+            or self.company_id.resource_calendar_id.tz
+            or self.env.user.tz
+            or "UTC"
+        )
+        return pytz.utc.localize(moment).astimezone(pytz.timezone(tz_name)).date()
 
     def _get_graph_client(self):
         """Return the Graph API client of this number.

@@ -113,10 +113,10 @@ class WhatsappConversation(models.Model):
     )
     label_ids = fields.Many2many("whatsapp.label", string="Labels")
     opted_out = fields.Boolean(
-        readonly=True,
-        tracking=True,
-        help="The customer asked to stop: their number is on the blacklist and "
-        "marketing templates are refused.",
+        compute="_compute_opted_out",
+        search="_search_opted_out",
+        help="The customer's number is on the phone blacklist (they wrote STOP, "
+        "or someone put it there): marketing templates are refused.",
     )
     away_sent_on = fields.Date("Away Message Sent On", readonly=True, copy=False)
     is_manager = fields.Boolean(compute="_compute_is_manager")
@@ -771,7 +771,7 @@ class WhatsappConversation(models.Model):
         if account.token_state != "valid" or self.opted_out:
             return
         if account.away_enabled and not account._is_open_at(when):
-            today = fields.Date.context_today(self, when)
+            today = account._local_day(when)
             if self.away_sent_on != today:
                 self.sudo().away_sent_on = today
                 self._send_automatic(account.away_message)
@@ -830,7 +830,6 @@ class WhatsappConversation(models.Model):
                 [number],
                 message=_("Opted out on WhatsApp (%(word)s).", word=text.strip()),
             )
-            self.sudo().opted_out = True
             self.message_post(
                 body=_(
                     "The customer wrote “%(word)s”: their number is on the blacklist "
@@ -840,14 +839,11 @@ class WhatsappConversation(models.Model):
                 message_type="notification",
             )
             return True
-        if replies.matches_keyword(text, account.optin_keywords) and (
-            self.opted_out or Blacklist.search_count([("number", "=", number)])
-        ):
+        if replies.matches_keyword(text, account.optin_keywords) and self.opted_out:
             Blacklist._remove(
                 [number],
                 message=_("Opted in again on WhatsApp (%(word)s).", word=text.strip()),
             )
-            self.sudo().opted_out = False
             self.message_post(
                 body=_(
                     "The customer wrote “%(word)s”: their number is off the blacklist.",
@@ -858,15 +854,27 @@ class WhatsappConversation(models.Model):
             return True
         return False
 
-    def _is_blacklisted(self):
-        self.ensure_one()
-        number = self._e164()
-        return bool(
-            number
-            and self.env["phone.blacklist"]
+    @api.depends("wa_id")
+    def _compute_opted_out(self):
+        """The phone blacklist is the one truth: whoever edits it, the chat
+        follows."""
+        numbers = {c.id: c._e164() for c in self}
+        listed = set(
+            self.env["phone.blacklist"]
             .sudo()
-            .search_count([("number", "=", number)])
+            .search([("number", "in", [n for n in numbers.values() if n])])
+            .mapped("number")
         )
+        for conversation in self:
+            conversation.opted_out = numbers[conversation.id] in listed
+
+    def _search_opted_out(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Search on opted out with = or != only."))
+        numbers = self.env["phone.blacklist"].sudo().search([]).mapped("number")
+        wa_ids = [n[1:] for n in numbers if n.startswith("+")]
+        listed = (operator == "=") == value
+        return [("wa_id", "in" if listed else "not in", wa_ids)]
 
     # ------------------------------------------------------------
     # Leads and labels

@@ -602,7 +602,7 @@ class WhatsappMessage(models.Model):
         """
         template._check_sendable()
         conversation._check_number_can_send()
-        if template.category == "marketing" and conversation._is_blacklisted():
+        if template.category == "marketing" and conversation.opted_out:
             raise UserError(
                 _(
                     "%(customer)s asked not to receive marketing messages: their "

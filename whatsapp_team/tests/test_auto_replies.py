@@ -92,6 +92,19 @@ class TestAutomaticReplies(WhatsappCase):
             self.deliver(self.message("32470400002", name="Night Owl", body="Again"))
             self.assertEqual(len(self.sent_texts()), 2)
 
+    def test_away_day_is_the_business_day(self):
+        """ "Once a day" counts days where the business is, not in UTC nor in
+        the time zone of whoever processes the message."""
+        self.hours.tz = "Asia/Tokyo"
+        with freeze_time(datetime(2026, 11, 23, 14, 30)):  # 23:30 in Tokyo
+            self.deliver(self.message("32470400004", name="Late Kenji", body="Hi"))
+        with freeze_time(datetime(2026, 11, 23, 15, 30)):  # 00:30 the next day
+            self.deliver(self.message("32470400004", name="Late Kenji", body="?"))
+            self.assertEqual(len(self.sent_texts()), 2, "a new day in Tokyo")
+        with freeze_time(datetime(2026, 11, 23, 20, 0)):  # 05:00, same day
+            self.deliver(self.message("32470400004", name="Late Kenji", body="!"))
+            self.assertEqual(len(self.sent_texts()), 2)
+
     def test_public_holiday_is_closed(self):
         self.env["resource.calendar.leaves"].create(
             {
@@ -168,6 +181,20 @@ class TestOptOut(WhatsappCase):
         self.deliver(self.message("32470500010", body="start"))
         self.assertFalse(self.blacklisted("+32470500010"))
         self.assertFalse(chat.opted_out)
+
+    def test_the_blacklist_is_the_one_truth(self):
+        """An administrator who edits the blacklist by hand changes the chat
+        too: no flag of our own to drift apart."""
+        chat = self.deliver(self.message("32470500013", body="Hi")).conversation_id
+        self.assertFalse(chat.opted_out)
+        self.env["phone.blacklist"].sudo().add("+32 470 50 00 13")
+        self.assertTrue(chat.opted_out)
+        self.assertIn(chat, chat.search([("opted_out", "=", True)]))
+        entry = self.env["phone.blacklist"].search([("number", "=", "+32470500013")])
+        entry.action_archive()
+        self.assertFalse(chat.opted_out)
+        self.assertIn(chat, chat.search([("opted_out", "=", False)]))
+        self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
 
     def test_own_keywords(self):
         self.account.optout_keywords = "PARAR, Arrêter"
