@@ -204,6 +204,48 @@ def log_tail(path: Path, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _run_stop_after_init(
+    settings: Settings, db: str, log_path: Path, args: list[str], timeout: float
+) -> None:
+    """Run Odoo with ``args`` on ``db`` until ``--stop-after-init``; log it all."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        *settings.odoo_command,
+        *settings.odoo_args,
+        "-d",
+        db,
+        *args,
+        "--stop-after-init",
+        "--max-cron-threads=0",
+        "--http-port",
+        str(free_port()),
+    ]
+    with open(log_path, "ab") as log:
+        log.write(f"\n### {' '.join(cmd)}\n".encode())
+        log.flush()
+        result = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, timeout=timeout
+        )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"odoo {' '.join(args)} on {db} failed ({result.returncode}):\n"
+            + log_tail(log_path)
+        )
+
+
+def _modules_not_installed(settings: Settings, db: str, modules: str) -> list[str]:
+    return [
+        row[0]
+        for row in query(
+            settings,
+            db,
+            "SELECT name FROM ir_module_module WHERE name = ANY(%s)"
+            " AND state != 'installed'",
+            [modules.split(",")],
+        )
+    ]
+
+
 def install_db(
     settings: Settings,
     db: str,
@@ -213,44 +255,43 @@ def install_db(
     timeout: float = 900,
 ) -> float:
     """Create ``db`` with ``modules`` installed; return the seconds it took."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        *settings.odoo_command,
-        *settings.odoo_args,
-        "-d",
-        db,
-        "-i",
-        modules,
-        "--stop-after-init",
-        "--max-cron-threads=0",
-        "--http-port",
-        str(free_port()),
-    ]
+    args = ["-i", modules]
     if not demo:
-        cmd.append("--without-demo=all")
+        args.append("--without-demo=all")
     started = time.monotonic()
-    with open(log_path, "ab") as log:
-        log.write(f"\n### {' '.join(cmd)}\n".encode())
-        log.flush()
-        result = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, timeout=timeout
-        )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"installing {modules} on {db} failed ({result.returncode}):\n"
-            + log_tail(log_path)
-        )
-    with settings.connect(db) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT name FROM ir_module_module WHERE name = ANY(%s)"
-            " AND state != 'installed'",
-            [modules.split(",")],
-        )
-        missing = [row[0] for row in cr.fetchall()]
-    conn.close()
+    _run_stop_after_init(settings, db, log_path, args, timeout)
+    missing = _modules_not_installed(settings, db, modules)
     if missing:
         raise RuntimeError(f"modules not installed on {db}: {missing}")
     return time.monotonic() - started
+
+
+def update_db(
+    settings: Settings,
+    db: str,
+    log_path: Path,
+    modules: str = "whatsapp_team",
+    timeout: float = 900,
+) -> float:
+    """Update ``modules`` on ``db`` (``-u``); return the seconds it took."""
+    started = time.monotonic()
+    _run_stop_after_init(settings, db, log_path, ["-u", modules], timeout)
+    missing = _modules_not_installed(settings, db, modules)
+    if missing:
+        raise RuntimeError(f"modules not installed on {db} after the update: {missing}")
+    return time.monotonic() - started
+
+
+def addon_dir(settings: Settings, addon: str = "whatsapp_team") -> Path | None:
+    """The directory Odoo loads ``addon`` from: Odoo looks in the addons of its
+    data directory first, then in each entry of ``--addons-path`` in turn."""
+    paths = _options(settings.odoo_args).get("--addons-path", "")
+    entries = [settings.data_dir / "addons" / "18.0"]
+    entries += [Path(entry.strip()) for entry in paths.split(",") if entry.strip()]
+    for entry in entries:
+        if (entry / addon / "__manifest__.py").is_file():
+            return (entry / addon).resolve()
+    return None
 
 
 def drop_db(settings: Settings, db: str) -> None:
