@@ -155,7 +155,7 @@ class WhatsappAccount(models.Model):
         help="Placeholders: {customer}, {first_name}, {company}, {salesperson}.",
     )
     away_enabled = fields.Boolean(
-        "Away Message",
+        "Answer When Closed",
         help="Outside the business hours, answer at once that the team will "
         "reply later: at most once a day per chat.",
     )
