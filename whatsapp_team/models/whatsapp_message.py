@@ -530,12 +530,24 @@ class WhatsappMessage(models.Model):
     def _create_notifications(self):
         """The chatter shows next to each message what became of it on
         WhatsApp (queued, sent, delivered, read, failed)."""
-        self.env["mail.notification"].sudo().create(
+        customer = self.conversation_id[:1].partner_id
+        Notification = self.env["mail.notification"].sudo()
+        # a customer who is also a colleague following the chat has an inbox
+        # notification of the message already: one per partner and message
+        notified = Notification.search(
+            [
+                ("mail_message_id", "in", self.mail_message_id.ids),
+                ("res_partner_id", "=", customer.id),
+            ]
+        ).mail_message_id
+        Notification.create(
             [
                 {
                     "mail_message_id": mail_message.id,
                     "author_id": mail_message.author_id.id,
-                    "res_partner_id": self.conversation_id[:1].partner_id.id,
+                    "res_partner_id": customer.id
+                    if mail_message not in notified
+                    else False,
                     "notification_type": "whatsapp",
                     "is_read": True,
                     **self._notification_values(),

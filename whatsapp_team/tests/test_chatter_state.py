@@ -39,6 +39,29 @@ class TestChatterState(WhatsappCase):
         mail_message._message_notifications_to_store(store)
         return store.get_result()["mail.notification"]
 
+    def test_customer_who_is_a_colleague_following_the_chat(self):
+        """A colleague writing from their own phone is the customer and, as
+        a follower, gets the message in their inbox too: the WhatsApp state
+        still shows."""
+        colleague = new_test_user(
+            self.env,
+            login="wa_state_colleague",
+            groups="whatsapp_team.group_whatsapp_user",
+            notification_type="inbox",
+        )
+        self.account.user_ids += colleague
+        self.conversation.partner_id = colleague.partner_id
+        self.conversation.message_subscribe(colleague.partner_id.ids)
+        mail_message = self.send("Testing from my phone")
+        inbox = mail_message.notification_ids.filtered(
+            lambda n: n.notification_type == "inbox"
+        )
+        self.assertEqual(inbox.res_partner_id, colleague.partner_id)
+        state = self.notification_of(mail_message)
+        self.assertEqual(len(state), 1)
+        self.env["whatsapp.message"]._cron_send_queue()
+        self.assertEqual(state.whatsapp_state, "sent")
+
     def test_each_state_reaches_the_chatter(self):
         mail_message = self.send("12 euros")
         message = self.env["whatsapp.message"].search(
