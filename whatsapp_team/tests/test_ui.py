@@ -206,6 +206,67 @@ class TestUi(WhatsappCase):
         self.assertEqual(free.state, "done")
         self.assertEqual(theirs.user_id, colleague)
 
+    def test_manager_tour(self):
+        """In a real browser, as the team leader: the team's chats by
+        salesperson, the status filter, a chat handed on."""
+        manager = new_test_user(
+            self.env,
+            login="wa_tour_manager",
+            password="wa_tour_manager_pw",
+            name="Tour Manager",
+            groups="sales_team.group_sale_salesman_all_leads,"
+            "whatsapp_team.group_whatsapp_manager",
+        )
+        salesperson, colleague = (
+            new_test_user(
+                self.env,
+                login=login,
+                name=name,
+                groups="sales_team.group_sale_salesman,"
+                "whatsapp_team.group_whatsapp_user",
+            )
+            for login, name in (
+                ("wa_tour_sp", "Tour Salesperson"),
+                ("wa_tour_col", "Tour Colleague"),
+            )
+        )
+        team = self.env["crm.team"].create(
+            {
+                "name": "Tour Team",
+                "user_id": manager.id,
+                "whatsapp_assignment": "manual",
+            }
+        )
+        self.env["crm.team.member"].create(
+            [
+                {"crm_team_id": team.id, "user_id": user.id}
+                for user in (salesperson, colleague)
+            ]
+        )
+        self.account.write(
+            {
+                "user_ids": [(5, 0, 0)],
+                "team_ids": [(6, 0, team.ids)],
+                "team_id": team.id,
+            }
+        )
+        olga = self.deliver(
+            self.message("32470100011", name="Olga Own")
+        ).conversation_id
+        olga.user_id = salesperson
+        carl = self.deliver(
+            self.message("32470100012", name="Carl Colleague")
+        ).conversation_id
+        carl.write({"user_id": colleague.id})
+        carl.action_set_pending()
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_conversation_action_team",
+            "whatsapp_team_manager_tour",
+            login="wa_tour_manager",
+        )
+        self.assertEqual(carl.user_id, salesperson)
+        self.assertEqual(olga.user_id, salesperson)
+
     def test_labels_tour(self):
         """In a real browser: bulk labels from the list reach the leads as
         tags; a quick reply picked with ":" goes out with its placeholders

@@ -125,3 +125,61 @@ registry.category("web_tour.tours").add("whatsapp_team_team_inbox_tour", {
         },
     ],
 });
+
+// A team leader's view: the team's chats by salesperson, filtered by status,
+// and a chat handed to someone else.
+registry.category("web_tour.tours").add("whatsapp_team_manager_tour", {
+    steps: () => [
+        {
+            content: "my team: one column per salesperson",
+            trigger: ".o_kanban_group:has(.o_column_title:contains('Tour Salesperson')) .o_kanban_record:contains('Olga Own')",
+        },
+        {
+            content: "the colleague's column",
+            trigger: ".o_kanban_group:has(.o_column_title:contains('Tour Colleague')) .o_kanban_record:contains('Carl Colleague')",
+        },
+        {
+            content: "open the search options",
+            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "only chats waiting for the customer",
+            trigger: ".o_filter_menu .o-dropdown-item:contains('Waiting for customer')",
+            run: "click",
+        },
+        {
+            content: "close the search options",
+            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Olga's open chat is filtered out",
+            trigger: ".o_kanban_renderer:not(:has(.o_kanban_record:contains('Olga Own')))",
+        },
+        {
+            content: "open Carl's chat, waiting for the customer",
+            trigger: ".o_kanban_record:contains('Carl Colleague')",
+            run: "click",
+        },
+        {
+            content: "hand it to the other salesperson",
+            trigger: ".o_field_widget[name=user_id] input",
+            run: "edit Tour Sales",
+        },
+        {
+            content: "pick them",
+            trigger: ".o-autocomplete--dropdown-item > a:contains('Tour Salesperson')",
+            run: "click",
+        },
+        {
+            content: "save",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "the change of hands is in the chatter",
+            trigger: ".o-mail-Message .o-mail-Message-trackingNew:contains('Tour Salesperson')",
+        },
+    ],
+});
