@@ -118,6 +118,9 @@ class WhatsappConversation(models.Model):
         help="The customer's number is on the phone blacklist (they wrote STOP, "
         "or someone put it there): marketing templates are refused.",
     )
+    # customers known only by their username have no number for the phone
+    # blacklist: their opt-out is kept on the chat itself
+    user_opted_out = fields.Boolean(readonly=True, copy=False)
     away_sent_on = fields.Date("Away Message Sent On", readonly=True, copy=False)
     is_manager = fields.Boolean(compute="_compute_is_manager")
     last_read_wa_id = fields.Char(
@@ -816,48 +819,65 @@ class WhatsappConversation(models.Model):
         Returns whether the message was one of them."""
         self.ensure_one()
         account = self.account_id
-        text = wa_message.body or ""
-        number = self._e164()
-        if not number or wa_message.message_type not in (
+        text = (wa_message.body or "").strip()
+        if not (self.wa_id or self.wa_user_id) or wa_message.message_type not in (
             "text",
             "button",
             "interactive",
         ):
             return False
-        Blacklist = self.env["phone.blacklist"].sudo()
         if replies.matches_keyword(text, account.optout_keywords):
-            Blacklist._add(
-                [number],
-                message=_("Opted out on WhatsApp (%(word)s).", word=text.strip()),
-            )
-            self.message_post(
-                body=_(
-                    "The customer wrote “%(word)s”: their number is on the blacklist "
-                    "and marketing templates are no longer sent to them.",
-                    word=text.strip(),
-                ),
-                message_type="notification",
-            )
+            self._opt_out(text)
             return True
         if replies.matches_keyword(text, account.optin_keywords) and self.opted_out:
-            Blacklist._remove(
-                [number],
-                message=_("Opted in again on WhatsApp (%(word)s).", word=text.strip()),
-            )
-            self.message_post(
-                body=_(
-                    "The customer wrote “%(word)s”: their number is off the blacklist.",
-                    word=text.strip(),
-                ),
-                message_type="notification",
-            )
+            self._opt_in(text)
             return True
         return False
 
-    @api.depends("wa_id")
+    def _opt_out(self, word):
+        number = self._e164()
+        if number:
+            self.env["phone.blacklist"].sudo()._add(
+                [number], message=_("Opted out on WhatsApp (%(word)s).", word=word)
+            )
+            body = _(
+                "The customer wrote “%(word)s”: their number is on the blacklist "
+                "and marketing templates are no longer sent to them.",
+                word=word,
+            )
+        else:
+            self.sudo().user_opted_out = True
+            body = _(
+                "The customer wrote “%(word)s”: marketing templates are no longer "
+                "sent to them.",
+                word=word,
+            )
+        self.message_post(body=body, message_type="notification")
+
+    def _opt_in(self, word):
+        number = self._e164()
+        if number:
+            self.env["phone.blacklist"].sudo()._remove(
+                [number],
+                message=_("Opted in again on WhatsApp (%(word)s).", word=word),
+            )
+            body = _(
+                "The customer wrote “%(word)s”: their number is off the blacklist.",
+                word=word,
+            )
+        else:
+            self.sudo().user_opted_out = False
+            body = _(
+                "The customer wrote “%(word)s”: marketing templates may be sent "
+                "to them again.",
+                word=word,
+            )
+        self.message_post(body=body, message_type="notification")
+
+    @api.depends("wa_id", "user_opted_out")
     def _compute_opted_out(self):
-        """The phone blacklist is the one truth: whoever edits it, the chat
-        follows."""
+        """The phone blacklist is the one truth for a number: whoever edits
+        it, the chat follows. Without a number, the chat's own flag."""
         numbers = {c.id: c._e164() for c in self}
         listed = set(
             self.env["phone.blacklist"]
@@ -866,15 +886,26 @@ class WhatsappConversation(models.Model):
             .mapped("number")
         )
         for conversation in self:
-            conversation.opted_out = numbers[conversation.id] in listed
+            number = numbers[conversation.id]
+            conversation.opted_out = (
+                number in listed if number else conversation.user_opted_out
+            )
 
     def _search_opted_out(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Search on opted out with = or != only."))
         numbers = self.env["phone.blacklist"].sudo().search([]).mapped("number")
         wa_ids = [n[1:] for n in numbers if n.startswith("+")]
-        listed = (operator == "=") == value
-        return [("wa_id", "in" if listed else "not in", wa_ids)]
+        domain = [
+            "|",
+            ("wa_id", "in", wa_ids),
+            "&",
+            ("wa_id", "=", False),
+            ("user_opted_out", "=", True),
+        ]
+        if (operator == "=") == value:
+            return domain
+        return ["!", *domain]
 
     # ------------------------------------------------------------
     # Leads and labels

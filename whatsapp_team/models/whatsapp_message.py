@@ -617,9 +617,10 @@ class WhatsappMessage(models.Model):
         if template.category == "marketing" and conversation.opted_out:
             raise UserError(
                 _(
-                    "%(customer)s asked not to receive marketing messages: their "
-                    "number is on the blacklist. Send a utility template, or wait "
-                    "for them to write again. Nothing was sent.",
+                    "%(customer)s asked not to receive marketing messages (they "
+                    "opted out, or their number is on the blacklist). Send a "
+                    "utility template, or wait until they opt in again. Nothing "
+                    "was sent.",
                     customer=conversation.partner_id.name or conversation.name,
                 )
             )

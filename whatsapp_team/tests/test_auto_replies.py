@@ -196,6 +196,36 @@ class TestOptOut(WhatsappCase):
         self.assertIn(chat, chat.search([("opted_out", "=", False)]))
         self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
 
+    def test_customer_known_by_username_only(self):
+        """No number to blacklist: the chat keeps the customer's choice, and
+        marketing templates are refused all the same."""
+        user_id = "BR.1502576394655999"
+        chat = self.deliver(
+            self.message(None, user_id=user_id, username="ana.s", body="Hi")
+        ).conversation_id
+        self.assertFalse(chat.wa_id)
+        self.assertFalse(chat.opted_out)
+        self.deliver(self.message(None, user_id=user_id, body="Baja"))
+        self.assertTrue(chat.opted_out)
+        self.assertIn(chat, chat.search([("opted_out", "=", True)]))
+        template = self.env["whatsapp.template"].create(
+            {
+                "name": "promo_user",
+                "language": "en_US",
+                "account_id": self.account.id,
+                "category": "marketing",
+                "status": "approved",
+                "body": "Sale!",
+            }
+        )
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(chat, template, {})
+        self.deliver(self.message(None, user_id=user_id, body="Thanks"))
+        self.assertTrue(chat.opted_out, "an ordinary message does not lift it")
+        self.deliver(self.message(None, user_id=user_id, body="START"))
+        self.assertFalse(chat.opted_out)
+        self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
+
     def test_own_keywords(self):
         self.account.optout_keywords = "PARAR, Arrêter"
         chat = self.deliver(self.message("32470500011", body="arrêter")).conversation_id
