@@ -14,7 +14,7 @@ from odoo.modules import module as odoo_module
 
 from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
-from ..tools.graph_api import GraphError, TokenError
+from ..tools.graph_api import GraphError, TokenError, UnconfirmedSendError
 from ..tools.payload import status_moves_forward
 from .mail_notification import NOTIFICATION_STATUS
 
@@ -135,6 +135,15 @@ class WhatsappMessage(models.Model):
     next_attempt_at = fields.Datetime(readonly=True)
     sending_since = fields.Datetime(readonly=True)
     callback_ref = fields.Char(readonly=True, copy=False, index="btree_not_null")
+    failure_cause = fields.Selection(
+        [
+            ("interrupted", "Interrupted while sending"),
+            ("preparation", "Could not be prepared"),
+        ],
+        readonly=True,
+        help="Set when a message failed without an answer from WhatsApp: its "
+        "error message then says in plain words what happened.",
+    )
     error_explanation = fields.Text(compute="_compute_error_explanation")
 
     _sql_constraints = [
@@ -145,14 +154,18 @@ class WhatsappMessage(models.Model):
         ),
     ]
 
-    @api.depends("error_code", "error_message")
+    @api.depends("state", "error_code", "error_message", "failure_cause")
     def _compute_error_explanation(self):
         for message in self:
-            message.error_explanation = (
-                message._explain_error(message.error_code, message.error_message)
-                if message.state == "failed"
-                else False
-            )
+            if message.state != "failed":
+                message.error_explanation = False
+            elif message.failure_cause:
+                # WhatsApp said nothing: our own words stand as they are
+                message.error_explanation = message.error_message
+            else:
+                message.error_explanation = message._explain_error(
+                    message.error_code, message.error_message
+                )
 
     # ------------------------------------------------------------
     # Inbound
@@ -437,7 +450,15 @@ class WhatsappMessage(models.Model):
             )
             message.write({"wa_message_id": status.message_id, "sending_since": False})
             if message.state in ("sending", "failed"):
-                message.write({"state": "sent", "error_code": 0})
+                message.write(
+                    {
+                        "state": "sent",
+                        "error_code": 0,
+                        "error_title": False,
+                        "error_message": False,
+                        "failure_cause": False,
+                    }
+                )
         if not message:
             _logger.info("WhatsApp status for unknown message %s", status.message_id)
             return message
@@ -651,7 +672,9 @@ class WhatsappMessage(models.Model):
         called and as "sent" with its wamid after. A crash in between leaves
         it "sending": it is never sent again, its status webhooks (which carry
         our ``callback_ref``) still find it, and without them it is marked
-        failed after a while so the salesperson knows to check.
+        failed after a while so the salesperson knows to check. A call that
+        left but got no answer (read timeout, connection dropped) is failed
+        the same way at once; only a call that never reached Meta is retried.
         """
         auto_commit = not odoo_module.current_test
         self._fail_stale_sending()
@@ -729,33 +752,21 @@ class WhatsappMessage(models.Model):
         self.ensure_one()
         conversation = self.conversation_id
         client = self.account_id._get_graph_client()
-        extra = {"reply_to": self.reply_to_wa_id or "", "callback": self.callback_ref}
         try:
-            if self.message_type == "template":
-                payload = self.template_id.sudo()._prepare_message_payload(
-                    conversation, self.template_values, client, **extra
-                )
-            elif self.message_type == "text":
-                payload = outbound.text_payload(
-                    conversation.wa_id,
-                    conversation.wa_user_id,
-                    self.body or "",
-                    **extra,
-                )
-            else:
-                attachment = self.attachment_ids[:1].sudo()
-                media_id = client.upload_media(
-                    attachment.raw, attachment.mimetype, attachment.name
-                )
-                payload = outbound.media_payload(
-                    conversation.wa_id,
-                    conversation.wa_user_id,
-                    self.message_type,
-                    media_id,
-                    caption=self.body or "",
-                    filename=attachment.name,
-                    **extra,
-                )
+            # a failure here undoes what preparing wrote: nothing left yet
+            with self.env.cr.savepoint():
+                payload = self._prepare_send_payload(client)
+        except GraphError as error:
+            self._record_send_error(error)
+            return False
+        except Exception:
+            # a bug or bad data in this message only: the batch goes on
+            _logger.exception(
+                "WhatsApp message %s could not be prepared for sending", self.id
+            )
+            self._fail_preparation()
+            return False
+        try:
             wamid = client.send_message(payload)
         except GraphError as error:
             self._record_send_error(error)
@@ -771,10 +782,64 @@ class WhatsappMessage(models.Model):
                 "error_code": 0,
                 "error_title": False,
                 "error_message": False,
+                "failure_cause": False,
             }
         )
         conversation.last_message_at = self.wa_timestamp
         return True
+
+    def _prepare_send_payload(self, client):
+        """The ``/messages`` body of this message; media is uploaded first."""
+        self.ensure_one()
+        conversation = self.conversation_id
+        extra = {"reply_to": self.reply_to_wa_id or "", "callback": self.callback_ref}
+        if self.message_type == "template":
+            return self.template_id.sudo()._prepare_message_payload(
+                conversation, self.template_values, client, **extra
+            )
+        if self.message_type == "text":
+            return outbound.text_payload(
+                conversation.wa_id,
+                conversation.wa_user_id,
+                self.body or "",
+                **extra,
+            )
+        attachment = self.attachment_ids[:1].sudo()
+        media_id = client.upload_media(
+            attachment.raw, attachment.mimetype, attachment.name
+        )
+        return outbound.media_payload(
+            conversation.wa_id,
+            conversation.wa_user_id,
+            self.message_type,
+            media_id,
+            caption=self.body or "",
+            filename=attachment.name,
+            **extra,
+        )
+
+    def _fail_preparation(self):
+        """Fail a message whose payload could not be built: it never left,
+        and trying again as is would fail the same way."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "failed",
+                "failed_at": fields.Datetime.now(),
+                "sending_since": False,
+                "send_attempts": self.send_attempts + 1,
+                "error_code": 0,
+                "error_title": _("Not sent"),
+                "error_message": _(
+                    "This message could not be prepared for WhatsApp (an "
+                    "attachment or a template value could not be read), so it "
+                    "was not sent. Send it again; if that fails too, an "
+                    "administrator will find the cause in the server log."
+                ),
+                "failure_cause": "preparation",
+            }
+        )
+        self._show_failure_in_chatter()
 
     def _record_send_error(self, error):
         self.ensure_one()
@@ -789,6 +854,22 @@ class WhatsappMessage(models.Model):
             # not the message's fault: it waits for a new token
             self.write({**values, "state": "queued"})
             self.account_id._set_token_expired(error)
+            return
+        if isinstance(error, UnconfirmedSendError):
+            # Meta may already have it: sending it again could deliver it twice
+            _logger.warning(
+                "WhatsApp message %s: no answer from Meta, not sent again: %s",
+                self.id,
+                error,
+            )
+            self._fail_interrupted(
+                _(
+                    "The connection to WhatsApp dropped while this message was "
+                    "being sent: it may or may not have reached the customer. "
+                    "Check the chat before sending it again."
+                ),
+                send_attempts=attempts,
+            )
             return
         if error.retryable and attempts < SEND_ATTEMPTS:
             self.write(
@@ -816,12 +897,15 @@ class WhatsappMessage(models.Model):
 
     def _show_failure_in_chatter(self):
         for message in self.filtered("mail_message_id"):
-            note = Markup('<p class="text-danger">⚠ %s</p>') % _(
-                "Not delivered on WhatsApp: %(reason)s",
-                reason=message._explain_error(
-                    message.error_code, message.error_message
-                ),
-            )
+            if message.failure_cause:
+                # already a full sentence, and maybe it was delivered
+                text = message.error_explanation
+            else:
+                text = _(
+                    "Not delivered on WhatsApp: %(reason)s",
+                    reason=message.error_explanation,
+                )
+            note = Markup('<p class="text-danger">⚠ %s</p>') % text
             message.mail_message_id.sudo().body = message.mail_message_id.body + note
 
     @api.model
@@ -832,21 +916,33 @@ class WhatsappMessage(models.Model):
                 ("sending_since", "<", fields.Datetime.now() - STALE_SENDING),
             ]
         )
-        if stale:
-            stale.write(
-                {
-                    "state": "failed",
-                    "failed_at": fields.Datetime.now(),
-                    "error_code": 0,
-                    "error_title": _("Interrupted"),
-                    "error_message": _(
-                        "Sending was interrupted: the message may or may not have "
-                        "reached the customer. Check the chat before sending it "
-                        "again."
-                    ),
-                }
+        stale._fail_interrupted(
+            _(
+                "Sending was interrupted: the message may or may not have "
+                "reached the customer. Check the chat before sending it again."
             )
-            stale._show_failure_in_chatter()
+        )
+
+    def _fail_interrupted(self, reason, **values):
+        """Fail messages Meta may or may not have accepted, never to be sent
+        again automatically. A late status webhook (it carries our
+        ``callback_ref``) still marks them sent."""
+        if not self:
+            return
+        self.write(
+            {
+                **values,
+                "state": "failed",
+                "failed_at": fields.Datetime.now(),
+                "sending_since": False,
+                "next_attempt_at": False,
+                "error_code": 0,
+                "error_title": _("Interrupted"),
+                "error_message": reason,
+                "failure_cause": "interrupted",
+            }
+        )
+        self._show_failure_in_chatter()
 
     @api.model
     def _explain_error(self, code, meta_text=""):

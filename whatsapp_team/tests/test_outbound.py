@@ -1,6 +1,7 @@
 import base64
 import time
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from markupsafe import Markup
@@ -9,7 +10,10 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
+from ..tools import outbound
 from .common import WhatsappCase
+
+MESSAGE_LOGGER = "odoo.addons.whatsapp_team.models.whatsapp_message"
 
 
 @tagged("post_install", "-at_install", "whatsapp_outbound")
@@ -269,7 +273,157 @@ class TestOutbound(WhatsappCase):
             self.run_queue()
         self.assertEqual(message.state, "failed")
         self.assertIn("may or may not have reached", message.mail_message_id.body)
+        self.assertEqual(message.failure_cause, "interrupted")
+        self.assertTrue(message.error_explanation.startswith("Sending was interrupted"))
         self.assertFalse(self.graph.calls)
+
+    def message_posts(self):
+        return [
+            c
+            for c in self.graph.calls
+            if c["path"].endswith("/messages") and c["method"] == "POST"
+        ]
+
+    def run_queue_for_an_hour(self):
+        """Run the queue now and again over the next hour (every retry delay)."""
+        now = fields.Datetime.now()
+        for minutes in (0, 1, 5, 11, 30, 60):
+            with freeze_time(now + timedelta(minutes=minutes)):
+                self.run_queue()
+
+    def assert_interrupted_once(self, message):
+        """Meta got ``message`` once and it is never sent again: the
+        salesperson is told to check the chat."""
+        self.run_queue_for_an_hour()
+        ref = message.callback_ref
+        sends = [
+            c
+            for c in self.message_posts()
+            if c["json"].get("biz_opaque_callback_data") == ref
+        ]
+        self.assertEqual(len(sends), 1, "sent exactly once")
+        self.assertEqual(
+            [
+                m["text"]["body"]
+                for m in self.graph.messages
+                if m.get("biz_opaque_callback_data") == ref
+            ],
+            [message.body],
+            "Meta accepted it",
+        )
+        self.assertEqual(
+            (
+                message.state,
+                message.failure_cause,
+                message.error_title,
+                message.send_attempts,
+            ),
+            ("failed", "interrupted", "Interrupted", 1),
+        )
+        self.assertFalse(message.wa_message_id)
+        self.assertTrue(message.failed_at)
+        self.assertEqual(
+            message.error_explanation,
+            "The connection to WhatsApp dropped while this message was being "
+            "sent: it may or may not have reached the customer. Check the chat "
+            "before sending it again.",
+        )
+        chatter = message.mail_message_id
+        self.assertIn("Check the chat before sending it again", chatter.body)
+        self.assertNotIn("refused", chatter.body)
+        notification = chatter.notification_ids.filtered(
+            lambda n: n.notification_type == "whatsapp"
+        )
+        self.assertEqual(
+            (notification.whatsapp_state, notification.failure_reason),
+            ("failed", message.error_explanation),
+        )
+
+    def test_dropped_connection_while_sending_is_never_sent_again(self):
+        # Meta accepts the message, then the connection drops before its
+        # answer. (A late answer past the read timeout is the same failure:
+        # tests/tools covers it, Odoo's test harness stretches every HTTP
+        # timeout to 10 seconds.)
+        self.graph.drop_answer_next(path_contains="/messages")
+        self.send("hello")
+        self.send("next one")
+        message, second = self.outbound()
+        with self.assertLogs(MESSAGE_LOGGER, "WARNING") as logs:
+            self.assertEqual(self.run_queue(), 2)
+        self.assertIn("not sent again", logs.output[0])
+        self.assertEqual(second.state, "sent", "the rest of the queue goes on")
+        self.assert_interrupted_once(message)
+        self.assertEqual(len(self.message_posts()), 2)
+        # Meta did deliver it: its status webhook (with our callback
+        # reference) clears the failure
+        wamid = self.graph.messages[0]["id"]
+        status = self.status(wamid, "delivered", wa_id="32470111222")
+        status["biz_opaque_callback_data"] = message.callback_ref
+        self.post_webhook(self.payload(statuses=[status]))
+        self.process()
+        self.assertEqual(
+            (message.state, message.wa_message_id, message.failure_cause),
+            ("delivered", wamid, False),
+        )
+        self.assertFalse(message.error_explanation)
+
+    def test_refused_connection_is_retried_then_sent_once(self):
+        self.send("hello")
+        message = self.outbound()
+        now = fields.Datetime.now()
+        with self.graph_server.refusing(), freeze_time(now):
+            self.run_queue()
+        self.assertFalse(self.graph.calls, "nothing reached Meta")
+        self.assertEqual(
+            (message.state, message.send_attempts, message.failure_cause),
+            ("queued", 1, False),
+        )
+        self.assertIn("connection failed", message.error_message)
+        self.assertGreater(message.next_attempt_at, now)
+        with freeze_time(now + timedelta(minutes=1)):
+            self.run_queue()
+        self.assertEqual((message.state, message.send_attempts), ("sent", 2))
+        self.assertEqual(message.wa_message_id, self.graph.messages[0]["id"])
+        self.assertFalse(message.error_message)
+        self.run_queue_for_an_hour()
+        self.assertEqual(len(self.message_posts()), 1)
+        self.assertEqual([m["text"]["body"] for m in self.graph.messages], ["hello"])
+
+    def test_message_that_cannot_be_prepared_fails_at_once(self):
+        real_text_payload = outbound.text_payload
+
+        def text_payload(to, user_id, body, **kwargs):
+            if body == "broken":
+                raise ValueError("cannot render this body")
+            return real_text_payload(to, user_id, body, **kwargs)
+
+        for body in ("first", "broken", "third"):
+            self.send(body)
+        first, broken, third = self.outbound()
+        with (
+            patch.object(outbound, "text_payload", text_payload),
+            self.assertLogs(MESSAGE_LOGGER, "ERROR") as logs,
+        ):
+            self.assertEqual(self.run_queue(), 3)
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages], ["first", "third"]
+        )
+        self.assertEqual((first.state, third.state), ("sent", "sent"))
+        self.assertEqual(
+            (broken.state, broken.failure_cause, broken.send_attempts),
+            ("failed", "preparation", 1),
+        )
+        self.assertFalse(broken.sending_since)
+        self.assertIn("could not be prepared", broken.error_explanation)
+        self.assertIn("was not sent", broken.error_explanation)
+        self.assertIn("could not be prepared", broken.mail_message_id.body)
+        record = logs.records[0]
+        self.assertIn(str(broken.id), record.getMessage())
+        self.assertIs(record.exc_info[0], ValueError, "logged with its traceback")
+        # failed for good: later runs leave it alone
+        self.run_queue_for_an_hour()
+        self.assertEqual(len(self.graph.messages), 2)
+        self.assertEqual(broken.state, "failed")
 
     def test_only_allowed_users_send(self):
         other = new_test_user(

@@ -184,6 +184,35 @@ class TestTemplates(WhatsappCase):
         self.assertEqual((message.state, message.error_code), ("failed", 132001))
         self.assertIn("does not exist in this language", message.mail_message_id.body)
 
+    def test_template_whose_values_cannot_be_read_fails_at_once(self):
+        self.sync()
+        conversation = self.deliver(
+            self.message("5511987650005", name="Eva")
+        ).conversation_id
+        self.graph.reset()
+        self.send_template(conversation, "order_update", ["Eva", "S9"])
+        template_message = self.env["whatsapp.message"].search(
+            [("message_type", "=", "template")]
+        )
+        # damaged after it was queued
+        template_message.write({"template_values": '{"body": ["Eva", '})
+        conversation.with_user(self.user_allowed).message_post(
+            body="Obrigada!", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        with self.assertLogs(
+            "odoo.addons.whatsapp_team.models.whatsapp_message", "ERROR"
+        ) as logs:
+            self.assertEqual(self.env["whatsapp.message"]._cron_send_queue(), 2)
+        self.assertTrue(logs.records[0].exc_info, "logged with its traceback")
+        self.assertEqual(
+            (template_message.state, template_message.failure_cause),
+            ("failed", "preparation"),
+        )
+        self.assertIn("not sent", template_message.mail_message_id.body)
+        self.assertEqual(
+            [m["type"] for m in self.graph.messages], ["text"], "the text went out"
+        )
+
     def test_salesperson_sends_a_template_on_an_allowed_number(self):
         self.sync()
         conversation = self.deliver(

@@ -8,11 +8,14 @@ same paths, same JSON bodies, same error envelope. It is reachable two ways:
 * :class:`FakeGraphServer` serves it over real HTTP on 127.0.0.1 so tests go
   through ``requests``, timeouts and all.
 
-Failures are injected with :meth:`FakeGraph.fail_next`, :meth:`FakeGraph.fail_http`
-and :meth:`FakeGraph.delay_next`.
+Failures are injected with :meth:`FakeGraph.fail_next`, :meth:`FakeGraph.fail_http`,
+:meth:`FakeGraph.delay_next`, :meth:`FakeGraph.answer_late_next` and
+:meth:`FakeGraph.drop_answer_next`; :meth:`FakeGraphServer.refusing` refuses
+connections altogether.
 """
 
 import base64
+import contextlib
 import email.policy
 import hashlib
 import itertools
@@ -28,7 +31,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import requests
 
-from .graph_api import Response, TransientError
+from .graph_api import NoAnswerError, Response
 
 _VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/|$)")
 _JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
@@ -353,6 +356,23 @@ class FakeGraph:
         with self._lock:
             self._rules.append(_Rule("delay", times, path_contains, seconds=seconds))
 
+    def answer_late_next(
+        self, seconds: float, *, times: int = 1, path_contains: str = ""
+    ):
+        """Act on the next matching requests at once (a message is recorded as
+        accepted) but answer only ``seconds`` later: a client whose read timeout
+        is shorter never learns the outcome. :class:`FakeTransport` raises
+        ``NoAnswerError`` after acting, without waiting."""
+        with self._lock:
+            self._rules.append(_Rule("late", times, path_contains, seconds=seconds))
+
+    def drop_answer_next(self, *, times: int = 1, path_contains: str = ""):
+        """Act on the next matching requests (a message is recorded as
+        accepted), then close the connection without answering, like a network
+        cut while the answer is on its way."""
+        with self._lock:
+            self._rules.append(_Rule("drop", times, path_contains))
+
     def _take_rule(self, kinds, path: str) -> _Rule | None:
         with self._lock:
             for rule in self._rules:
@@ -367,6 +387,11 @@ class FakeGraph:
         """Consume a matching :meth:`delay_next` rule; return its seconds (or 0)."""
         rule = self._take_rule(("delay",), path)
         return float(rule.values["seconds"]) if rule else 0.0
+
+    def take_interruption(self, method: str, path: str) -> _Rule | None:
+        """Consume a matching :meth:`answer_late_next` or :meth:`drop_answer_next`
+        rule; its ``kind`` is ``"late"`` (``values["seconds"]``) or ``"drop"``."""
+        return self._take_rule(("late", "drop"), path)
 
     # -- dispatcher ---------------------------------------------------------
 
@@ -1049,10 +1074,16 @@ class FakeTransport:
         if isinstance(body, str):
             body = body.encode("utf-8")
         if self.graph.take_delay(method, split.path):
-            raise TransientError(f"Graph API request timed out ({method.upper()})")
+            raise NoAnswerError(f"Graph API request timed out ({method.upper()})")
+        interruption = self.graph.take_interruption(method, split.path)
         status, out_headers, content = self.graph.handle(
             method, split.path, query, dict(prepared.headers), body
         )
+        if interruption:
+            # acted on, but the answer never arrives
+            raise NoAnswerError(
+                f"Graph API connection dropped before the answer ({method.upper()})"
+            )
         return Response(status, out_headers, content)
 
 
@@ -1077,9 +1108,15 @@ class _Handler(BaseHTTPRequestHandler):
         delay = self.graph.take_delay(self.command, split.path)
         if delay:
             time.sleep(delay)
+        interruption = self.graph.take_interruption(self.command, split.path)
         status, headers, content = self.graph.handle(
             self.command, split.path, query, dict(self.headers.items()), body
         )
+        if interruption:
+            self.close_connection = True
+            if interruption.kind == "drop":
+                return  # closed without a single byte of answer
+            time.sleep(float(interruption.values["seconds"]))
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -1142,6 +1179,19 @@ class FakeGraphServer:
         self._server.server_close()
         self._thread.join(timeout=5)
         self._server = self._thread = None
+
+    @contextlib.contextmanager
+    def refusing(self):
+        """Refuse connections inside the block, as a host that is down does:
+        nothing listens on the port, so requests never reach the fake (nor
+        appear in ``graph.calls``). Serving resumes on the same port after."""
+        if self._server is None:
+            raise RuntimeError("the fake Graph server is not started")
+        self.stop()
+        try:
+            yield self
+        finally:
+            self.start()
 
     def __enter__(self):
         return self.start()

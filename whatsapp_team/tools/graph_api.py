@@ -14,9 +14,11 @@ subclass to decide what to do.
 import hashlib
 import json as jsonlib
 import logging
+import ssl
 from urllib.parse import quote
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 _logger = logging.getLogger(__name__)
 
@@ -105,9 +107,28 @@ def _rebuild_error(cls, values):
 
 
 class TransientError(GraphError):
-    """Meta or the network failed temporarily (5xx, timeout, codes 1, 2, 131000)."""
+    """Meta or the network failed temporarily (5xx, codes 1, 2, 131000, or a
+    connection that could not be opened)."""
 
     retryable = True
+
+
+class NoAnswerError(TransientError):
+    """The request may have reached Meta but no answer came back (read timeout,
+    connection dropped while waiting): Meta may have acted on it.
+
+    Still retryable for calls that can safely be repeated (reads, read
+    receipts, uploads); :meth:`GraphClient.send_message` turns it into
+    :class:`UnconfirmedSendError`.
+    """
+
+
+class UnconfirmedSendError(GraphError):
+    """A message was handed to Meta but no answer came back.
+
+    Meta may or may not have accepted it: sending it again could deliver it
+    twice, so it is never retried automatically.
+    """
 
 
 class ThrottleError(GraphError):
@@ -303,6 +324,71 @@ class Response:
         return jsonlib.loads(self.content.decode("utf-8"))
 
 
+def _causes(exc):
+    """``exc`` and every exception it wraps (requests wraps urllib3's, which
+    wraps the socket's)."""
+    seen, pending = [], [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or any(
+            current is known for known in seen
+        ):
+            continue
+        seen.append(current)
+        pending.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                getattr(current, "reason", None),  # urllib3 MaxRetryError
+                getattr(current, "original_error", None),  # urllib3 ProxyError
+                *current.args[:1],
+            ]
+        )
+    return seen
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` certainly happened before any byte of the request left.
+
+    Only failures to open the connection qualify: connect timeout, connection
+    refused, unknown host, unreachable network, or a server certificate that
+    fails verification. Anything later (read timeout, connection reset or
+    closed while waiting) may come after Meta received the request.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    return any(
+        isinstance(cause, NewConnectionError | ssl.SSLCertVerificationError)
+        for cause in _causes(exc)
+    )
+
+
+def network_error(method: str, exc: requests.RequestException) -> GraphError:
+    """The :class:`GraphError` for a request that got no HTTP answer.
+
+    * the connection could not be opened: :class:`TransientError`, the
+      request never reached Meta and can be sent again;
+    * the request left but no answer came (read timeout, connection dropped):
+      :class:`NoAnswerError`, Meta may have acted on it;
+    * the request could not even be built (bad URL, header...): a plain,
+      non-retryable :class:`GraphError`.
+    """
+    name = exc.__class__.__name__
+    if never_sent(exc):
+        if isinstance(exc, requests.Timeout):
+            return TransientError(f"Graph API connection timed out ({method})")
+        return TransientError(f"Graph API connection failed ({method}): {name}")
+    if isinstance(exc, requests.Timeout):
+        return NoAnswerError(f"Graph API request timed out ({method})")
+    if isinstance(
+        exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError
+    ):
+        return NoAnswerError(
+            f"Graph API connection dropped before the answer ({method}): {name}"
+        )
+    return GraphError(f"Graph API request could not be sent ({method}): {name}")
+
+
 class RequestsTransport:
     """Real HTTP with requests.Session; every call has a timeout."""
 
@@ -323,7 +409,8 @@ class RequestsTransport:
         files=None,
         timeout=None,
     ) -> Response:
-        """Send one request; network failures become :class:`TransientError`."""
+        """Send one request; network failures become a :class:`GraphError`
+        (see :func:`network_error`)."""
         try:
             answer = self.session.request(
                 method,
@@ -336,20 +423,8 @@ class RequestsTransport:
                 # A request without a timeout can hang an Odoo worker forever.
                 timeout=timeout if timeout is not None else self.timeout,
             )
-        except requests.Timeout as exc:
-            raise TransientError(f"Graph API request timed out ({method})") from exc
-        except (
-            requests.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
-            raise TransientError(
-                f"Graph API connection failed ({method}): {exc.__class__.__name__}"
-            ) from exc
         except requests.RequestException as exc:
-            raise GraphError(
-                f"Graph API request could not be sent ({method}): "
-                f"{exc.__class__.__name__}"
-            ) from exc
+            raise network_error(method, exc) from exc
         return Response(answer.status_code, dict(answer.headers), answer.content)
 
     def close(self):
@@ -469,11 +544,21 @@ class GraphClient:
     def send_message(self, payload: dict) -> str:
         """POST a message payload to ``/{phone_number_id}/messages``; return its wamid.
 
-        ``messaging_product`` is always set to ``whatsapp``.
+        ``messaging_product`` is always set to ``whatsapp``. When the request
+        may have reached Meta but no answer came back, raises
+        :class:`UnconfirmedSendError` (not retryable) instead of a transient
+        error: the message may already be on its way to the customer.
         """
         body = dict(payload)
         body["messaging_product"] = "whatsapp"
-        answer = self._json("POST", f"{self.phone_number_id}/messages", json=body)
+        try:
+            answer = self._json("POST", f"{self.phone_number_id}/messages", json=body)
+        except NoAnswerError as error:
+            raise UnconfirmedSendError(
+                "Graph API may have accepted the message but did not answer: "
+                "sending it again could deliver it twice",
+                details=error.message,
+            ) from error
         messages = answer.get("messages")
         if (
             not messages
