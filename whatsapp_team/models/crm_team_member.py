@@ -1,4 +1,5 @@
 import time
+from collections import defaultdict
 
 from odoo import api, fields, models
 
@@ -65,12 +66,12 @@ class CrmTeamMember(models.Model):
     def _whatsapp_available(self, now, loads=None):
         """Members who may be given a chat at ``now``: not opted out, online,
         within their working hours (leaves included) and under capacity."""
-        candidates = self.filtered(
+        online = self.filtered(
             lambda m: not m.whatsapp_optout
             and m.user_id.active
             and m.user_id._is_user_available()
-            and m._whatsapp_in_working_hours(now)
         )
+        candidates = online._whatsapp_at_work(now)
         if loads is None:
             loads = candidates._whatsapp_open_counts()
         return candidates.filtered(
@@ -80,8 +81,23 @@ class CrmTeamMember(models.Model):
     def _whatsapp_in_working_hours(self, now):
         """Inside the user's resource calendar, net of leaves and public
         holidays. A user without working hours is always in."""
-        resource = self.user_id.sudo().resource_ids[:1]
-        return resource.calendar_id._whatsapp_works_at(now, resource)
+        self.ensure_one()
+        return bool(self._whatsapp_at_work(now))
+
+    def _whatsapp_at_work(self, now):
+        """The members within their working hours at ``now``: one calendar
+        computation per calendar, not per member."""
+        resources = {m: m.user_id.sudo().resource_ids[:1] for m in self}
+        by_calendar = defaultdict(lambda: self.env["resource.resource"])
+        for resource in resources.values():
+            if resource.calendar_id:
+                by_calendar[resource.calendar_id] |= resource
+        working = set()
+        for calendar, members_resources in by_calendar.items():
+            working |= calendar._whatsapp_working(now, members_resources)
+        return self.filtered(
+            lambda m: not resources[m].calendar_id or resources[m].id in working
+        )
 
     def _whatsapp_took(self, now):
         """Record that this member was just given a chat.

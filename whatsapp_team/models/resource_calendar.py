@@ -12,12 +12,22 @@ class ResourceCalendar(models.Model):
         No calendar: always."""
         if not self:
             return True
-        self.ensure_one()
         resource = resource or self.env["resource.resource"]
+        return resource.id in self._whatsapp_working(moment, resource)
+
+    def _whatsapp_working(self, moment, resources):
+        """Ids of ``resources`` at work at ``moment`` (naive UTC) on this
+        calendar, each with its own leaves; ``False`` stands for the calendar
+        itself. One computation for all of them."""
+        self.ensure_one()
         aware = moment.replace(tzinfo=timezone.utc)
         intervals = self._work_intervals_batch(
             aware - timedelta(minutes=1),
             aware + timedelta(minutes=1),
-            resources=resource,
-        )[resource.id]
-        return any(start <= aware < stop for start, stop, _meta in intervals)
+            resources=resources,
+        )
+        return {
+            resource_id
+            for resource_id, spans in intervals.items()
+            if any(start <= aware < stop for start, stop, _meta in spans)
+        }
