@@ -65,7 +65,32 @@ def timed(model_class, name, samples):
     return original
 
 
-def set_up(env, scenario, members, conversations, sticky_share, rng):
+def always_open_calendar(env):
+    """Working hours around the clock, seven days a week: every member is at
+    work, yet each availability check computes their calendar, as it does
+    for salespeople who are employees with working hours."""
+    return env["resource.calendar"].create(
+        {
+            "name": "Bench around the clock",
+            "tz": "UTC",
+            "attendance_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "name": f"day {day}",
+                        "dayofweek": str(day),
+                        "hour_from": 0,
+                        "hour_to": 24,
+                    },
+                )
+                for day in range(7)
+            ],
+        }
+    )
+
+
+def set_up(env, scenario, members, conversations, sticky_share, rng, hours=False):
     """The team, its number, and the customers' signed webhook bodies."""
     method, sticky = SCENARIOS[scenario]
     groups = [env.ref(xmlid).id for xmlid in SALES_GROUPS]
@@ -86,6 +111,14 @@ def set_up(env, scenario, members, conversations, sticky_share, rng):
     env["bus.presence"].create(
         [{"user_id": user.id, "status": "online"} for user in users]
     )
+    if hours:
+        calendar = always_open_calendar(env)
+        env["resource.resource"].create(
+            [
+                {"name": user.name, "user_id": user.id, "calendar_id": calendar.id}
+                for user in users
+            ]
+        )
     team = env["crm.team"].create(
         {"name": f"Bench {scenario}", "whatsapp_assignment": method}
     )
@@ -135,7 +168,13 @@ def run_scenario(registry, api, odoo, scenario, args):
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         users, team, account, secret, bodies, owners = set_up(
-            env, scenario, args.members, args.conversations, args.sticky, rng
+            env,
+            scenario,
+            args.members,
+            args.conversations,
+            args.sticky,
+            rng,
+            hours=args.working_hours,
         )
         cr.commit()
         Event = env["whatsapp.webhook.event"]
@@ -222,6 +261,7 @@ def report(result, args):
     print(
         f"RESULTS {title}: {args.conversations} new conversations, "
         f"{args.members} online members"
+        + (", with working hours" if args.working_hours else "")
     )
     print("=" * 78)
     rows = [
@@ -296,6 +336,12 @@ def main():
         type=lambda text: text.split(","),
         default=list(SCENARIOS),
         help=f"comma-separated, among {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--working-hours",
+        action="store_true",
+        help="give each member working hours (a resource on an always-open "
+        "calendar), so that availability computes calendars",
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
