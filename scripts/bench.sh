@@ -2,9 +2,11 @@
 # `make bench`: webhook throughput of a real --workers=2 Odoo and the cost of
 # matching a WhatsApp number among 100,000 partners (benchmarks/
 # webhook_throughput.py), then 1,000 template messages through the outbound
-# queue with throttling errors (benchmarks/outbound_queue.py), and 1,000 new
-# conversations shared by a team of 20 (benchmarks/assignment_spread.py), each
-# on a throwaway database. `make bench BENCH=outbound_queue` runs one of them.
+# queue with throttling errors (benchmarks/outbound_queue.py), 1,000 new
+# conversations shared by a team of 20 (benchmarks/assignment_spread.py), and
+# what leads, labels, photos and the away message cost per inbound message
+# (benchmarks/crm_inbound.py), each on a throwaway database.
+# `make bench BENCH=outbound_queue` runs one of them.
 source "$(dirname "$0")/common.sh"
 
 ensure_python_packages
@@ -16,6 +18,6 @@ export WA_PYTHON="$PYTHON"
 export WA_ODOO_ARGS="${ARGS[*]}"
 export WA_DB_HOST="$DB_HOST" WA_DB_PORT="$DB_PORT" WA_DB_USER="$DB_USER"
 cd "$ROOT"
-for name in ${BENCH:-webhook_throughput outbound_queue assignment_spread}; do
+for name in ${BENCH:-webhook_throughput outbound_queue assignment_spread crm_inbound}; do
     "$PYTHON" "benchmarks/$name.py" "$@"
 done
