@@ -771,14 +771,19 @@ class WhatsappConversation(models.Model):
         hours (at most once a day per chat)."""
         self.ensure_one()
         account = self.account_id
+        if not (account.away_enabled or account.greeting_enabled):
+            return
         if account.token_state != "valid" or self.opted_out:
             return
-        if account.away_enabled and not account._is_open_at(when):
+        if account.away_enabled:
             today = account._local_day(when)
-            if self.away_sent_on != today:
+            if self.away_sent_on == today:
+                # told today already; and after a first message, no greeting
+                return
+            if not account._is_open_at(when):
                 self.sudo().away_sent_on = today
                 self._send_automatic(account.away_message)
-            return
+                return
         if account.greeting_enabled:
             # a first contact: one customer message, and we never wrote first
             first = (
@@ -952,7 +957,11 @@ class WhatsappConversation(models.Model):
         lead = (
             self.env["crm.lead"]
             .sudo()
-            .with_context(mail_create_nosubscribe=True)
+            # the salesperson is told of the chat already: no "you have been
+            # assigned" mail for its lead
+            .with_context(
+                mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+            )
             .create(
                 {
                     "name": _("WhatsApp: %(customer)s", customer=self.partner_id.name),
@@ -1065,7 +1074,10 @@ class WhatsappConversation(models.Model):
             lead = conversation.lead_id.sudo()
             values = _hands_to_copy(conversation, lead, vals)
             if values:
-                lead.with_context(whatsapp_sync=True).write(values)
+                # the new salesperson hears of the chat, not of its lead too
+                lead.with_context(
+                    whatsapp_sync=True, mail_auto_subscribe_no_notify=True
+                ).write(values)
 
     def _follow_lead(self, lead, vals):
         """The lead changed hands: its chats follow, where the number says so."""

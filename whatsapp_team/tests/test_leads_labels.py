@@ -109,6 +109,44 @@ class TestLeads(WhatsappCase):
         chat.user_id = self.salesperson
         self.assertEqual(chat.lead_id.user_id, colleague, "not the other way either")
 
+    def test_one_notice_per_change_of_hands(self):
+        """A salesperson given a chat hears of the chat; its lead, created
+        for them or following the chat, sends no "you have been assigned"
+        of its own."""
+        self.account.create_leads = False
+        colleague = new_test_user(
+            self.env,
+            login="wa_lead_notice",
+            groups="whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman",
+        )
+        self.account.user_ids += colleague
+        chat = self.deliver(self.message("32470300040")).conversation_id
+        chat.user_id = self.salesperson
+        chat.action_create_lead()
+        lead = chat.lead_id
+        self.assertEqual(lead.user_id, self.salesperson)
+        chat.user_id = colleague
+        self.assertEqual(lead.user_id, colleague, "the lead followed")
+        notices = self.env["mail.message"].search(
+            [
+                ("model", "=", "crm.lead"),
+                ("res_id", "=", lead.id),
+                ("message_type", "=", "user_notification"),
+            ]
+        )
+        self.assertFalse(notices)
+        # a lead assigned by hand in CRM still tells its salesperson
+        lead.user_id = self.salesperson
+        self.assertTrue(
+            self.env["mail.message"].search_count(
+                [
+                    ("model", "=", "crm.lead"),
+                    ("res_id", "=", lead.id),
+                    ("message_type", "=", "user_notification"),
+                ]
+            )
+        )
+
     def test_sales_team_decides_about_leads(self):
         """Per number or per sales team: a team's own setting wins, “as the
         number says” defers to the number."""
