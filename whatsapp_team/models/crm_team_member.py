@@ -87,7 +87,17 @@ class CrmTeamMember(models.Model):
     def _whatsapp_at_work(self, now):
         """The members within their working hours at ``now``: one calendar
         computation per calendar, not per member."""
-        resources = {m: m.user_id.sudo().resource_ids[:1] for m in self}
+        # one read of every member's resource and calendar
+        found = (
+            self.env["resource.resource"]
+            .sudo()
+            .search([("user_id", "in", self.user_id.ids)], order="id")
+        )
+        first = {}
+        for resource in found:
+            first.setdefault(resource.user_id.id, resource)
+        empty = self.env["resource.resource"]
+        resources = {m: first.get(m.user_id.id, empty) for m in self}
         by_calendar = defaultdict(lambda: self.env["resource.resource"])
         for resource in resources.values():
             if resource.calendar_id:
