@@ -116,11 +116,28 @@ def main():
         ).raise_for_status()
         cookie = session.cookies.get("session_id")
         browser.call("Network.setCookie", name="session_id", value=cookie, url=args.url)
+        return session
+
+    def search_read(session, model, domain, fields):
+        answer = session.post(
+            f"{args.url}/web/dataset/call_kw",
+            json={
+                "params": {
+                    "model": model,
+                    "method": "search_read",
+                    "args": [domain, fields],
+                    "kwargs": {"limit": 1},
+                }
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()["result"]
 
     browser = Browser()
     try:
         browser.call("Network.enable")
-        log_in(args.login, args.password)
+        session = log_in(args.login, args.password)
         browser.call(
             "Page.navigate",
             url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action/1",
@@ -154,6 +171,35 @@ def main():
         browser.evaluate("document.querySelector('.o_data_row td.o_data_cell').click()")
         browser.wait_for(".o_form_view .o_statusbar_status")
         browser.shot("template.png")
+
+        # chats grouped by label, and a lead whose chatter carries the chat
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action"
+            "?group_by=label_ids",
+        )
+        browser.wait_for(".o_list_renderer .o_data_row, .o_group_header")
+        browser.evaluate(
+            "document.querySelectorAll('.o_group_header').forEach(h => h.click())"
+        )
+        browser.wait_for(".o_list_renderer .o_data_row")
+        browser.shot("labels.png")
+        chats = search_read(
+            session,
+            "whatsapp.conversation",
+            [("lead_id", "!=", False), ("label_ids", "!=", False)],
+            ["lead_id"],
+        ) or search_read(
+            session, "whatsapp.conversation", [("lead_id", "!=", False)], ["lead_id"]
+        )
+        if chats:
+            lead_id = chats[0]["lead_id"][0]
+            browser.call(
+                "Page.navigate",
+                url=f"{args.url}/odoo/action-crm.crm_lead_all_leads/{lead_id}",
+            )
+            browser.wait_for(".o-mail-Message")
+            browser.shot("lead.png")
 
         # the showroom's manager: his team's chats by salesperson
         log_in("marc", "marc")

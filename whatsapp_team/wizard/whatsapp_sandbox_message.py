@@ -230,6 +230,17 @@ class WhatsappSandboxMessage(models.TransientModel):
                 "timestamp": now - 300,
             },
         )
+        # labels a salesperson would put: they are the leads' tags too
+        labels = {
+            "Ana Souza": "whatsapp_team.whatsapp_label_vip_demo",
+            "Li Wei": "whatsapp_team.whatsapp_label_quote_demo",
+        }
+        for conversation in self.env["whatsapp.conversation"].search(
+            [("account_id", "=", account.id)]
+        ):
+            xmlid = labels.get(conversation.partner_id.name)
+            if xmlid:
+                conversation.label_ids = [(4, self.env.ref(xmlid).id)]
 
     @api.model
     def _set_demo_presence(self, users, status):
