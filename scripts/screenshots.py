@@ -175,11 +175,20 @@ def main():
         # chats grouped by label, and a lead whose chatter carries the chat
         browser.call(
             "Page.navigate",
-            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action"
-            "?group_by=label_ids",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_conversation_action",
         )
-        browser.wait_for(".o_list_renderer .o_data_row, .o_group_header")
+        browser.wait_for(".o_searchview_dropdown_toggler")
         browser.evaluate(
+            "document.querySelector('.o_searchview_dropdown_toggler').click()"
+        )
+        browser.wait_for(".o_group_by_menu")
+        browser.evaluate(
+            "[...document.querySelectorAll('.o_group_by_menu .o-dropdown-item')]"
+            ".find(i => i.textContent.trim() === 'Label').click()"
+        )
+        browser.wait_for(".o_group_header")
+        browser.evaluate(
+            "document.querySelector('.o_searchview_dropdown_toggler').click();"
             "document.querySelectorAll('.o_group_header').forEach(h => h.click())"
         )
         browser.wait_for(".o_list_renderer .o_data_row")
@@ -187,19 +196,28 @@ def main():
         chats = search_read(
             session,
             "whatsapp.conversation",
-            [("lead_id", "!=", False), ("label_ids", "!=", False)],
+            [("lead_id", "!=", False), ("partner_id.name", "=", "Ana Souza")],
             ["lead_id"],
         ) or search_read(
             session, "whatsapp.conversation", [("lead_id", "!=", False)], ["lead_id"]
         )
         if chats:
-            lead_id = chats[0]["lead_id"][0]
+            # wide enough for the chatter beside the form
+            browser.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=1920,
+                height=1000,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             browser.call(
                 "Page.navigate",
-                url=f"{args.url}/odoo/action-crm.crm_lead_all_leads/{lead_id}",
+                url=f"{args.url}/odoo/action-crm.crm_lead_all_leads/"
+                f"{chats[0]['lead_id'][0]}",
             )
-            browser.wait_for(".o-mail-Message")
+            browser.wait_for(".o-mail-Message img, .o-mail-AttachmentImage")
             browser.shot("lead.png")
+            browser.call("Emulation.clearDeviceMetricsOverride")
 
         # the showroom's manager: his team's chats by salesperson
         log_in("marc", "marc")
