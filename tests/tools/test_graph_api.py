@@ -33,18 +33,6 @@ BSUID = "US.13491208655302741918"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-a-boundary\r\n\x00"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeGraphServer(FakeGraph(access_token=TOKEN)) as running:
-        yield running
-
-
-@pytest.fixture
-def graph(server):
-    server.graph.reset()
-    return server.graph
-
-
 @pytest.fixture
 def client(server, graph):
     return GraphClient(

@@ -23,7 +23,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from whatsapp_team.tools.fake_graph import FakeGraph, FakeGraphServer, FakeTransport
+from whatsapp_team.tools.fake_graph import FakeGraph, FakeTransport
 from whatsapp_team.tools.graph_api import (
     GraphClient,
     GraphError,
@@ -38,18 +38,6 @@ TOKEN = "EAAtest-token-network"
 PHONE_NUMBER_ID = "106540352242922"
 CUSTOMER = "16505551234"
 URL = "https://graph.facebook.com/v26.0/1/messages"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeGraphServer(FakeGraph(access_token=TOKEN)) as running:
-        yield running
-
-
-@pytest.fixture
-def graph(server):
-    server.graph.reset()
-    return server.graph
 
 
 def http_client(server, timeout=(2, 5)):

@@ -5,7 +5,7 @@ import pytest
 
 from whatsapp_team.tools import outbound
 from whatsapp_team.tools import templates as tpl
-from whatsapp_team.tools.fake_graph import FakeGraph, FakeGraphServer, FakeTransport
+from whatsapp_team.tools.fake_graph import FakeGraph, FakeTransport
 from whatsapp_team.tools.graph_api import GraphClient, TemplateError, UnsupportedError
 
 TOKEN = "EAAtest-token-123"
@@ -283,18 +283,6 @@ def test_template_payload_with_header():
 
 
 # -- against the fake Graph API -------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeGraphServer(FakeGraph(access_token=TOKEN)) as running:
-        yield running
-
-
-@pytest.fixture
-def graph(server):
-    server.graph.reset()
-    return server.graph
 
 
 @pytest.fixture

@@ -154,24 +154,29 @@ class TestUi(WhatsappCase):
         self.assertEqual(outbound.mapped("author_user_id"), salesperson)
         self.assertEqual(sorted(outbound.mapped("state")), ["sent", "sent"])
 
-    def test_team_inbox_tour(self):
-        """In a real browser: a salesperson's chats, the team's unassigned
-        ones, taking one and closing it."""
-        salesperson = new_test_user(
-            self.env,
-            login="wa_tour_sales",
-            password="wa_tour_sales_pw",
-            name="Tour Salesperson",
-            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
-        )
-        colleague = new_test_user(
-            self.env,
-            login="wa_tour_colleague",
-            name="Tour Colleague",
-            groups="sales_team.group_sale_salesman,whatsapp_team.group_whatsapp_user",
+    def tour_team(self, leader=False):
+        """A manual team of two salespeople answering the number, and a chat
+        of each: Olga Own's (the salesperson's) and Carl Colleague's."""
+        salesperson, colleague = (
+            new_test_user(
+                self.env,
+                login=login,
+                password=f"{login}_pw",
+                name=name,
+                groups="sales_team.group_sale_salesman,"
+                "whatsapp_team.group_whatsapp_user",
+            )
+            for login, name in (
+                ("wa_tour_sales", "Tour Salesperson"),
+                ("wa_tour_colleague", "Tour Colleague"),
+            )
         )
         team = self.env["crm.team"].create(
-            {"name": "Tour Team", "whatsapp_assignment": "manual"}
+            {
+                "name": "Tour Team",
+                "user_id": leader and leader.id,
+                "whatsapp_assignment": "manual",
+            }
         )
         self.env["crm.team.member"].create(
             [
@@ -186,14 +191,21 @@ class TestUi(WhatsappCase):
                 "team_id": team.id,
             }
         )
-        mine = self.deliver(
-            self.message("32470100001", name="Olga Own")
-        ).conversation_id
+        mine, theirs = (
+            self.deliver(self.message(wa_id, name=name)).conversation_id
+            for wa_id, name in (
+                ("32470100001", "Olga Own"),
+                ("32470100002", "Carl Colleague"),
+            )
+        )
         mine.user_id = salesperson
-        theirs = self.deliver(
-            self.message("32470100002", name="Carl Colleague")
-        ).conversation_id
         theirs.user_id = colleague
+        return salesperson, colleague, mine, theirs
+
+    def test_team_inbox_tour(self):
+        """In a real browser: a salesperson's chats, the team's unassigned
+        ones, taking one and closing it."""
+        salesperson, colleague, _mine, theirs = self.tour_team()
         free = self.deliver(
             self.message("32470100003", name="Una Waiting")
         ).conversation_id
@@ -217,47 +229,7 @@ class TestUi(WhatsappCase):
             groups="sales_team.group_sale_salesman_all_leads,"
             "whatsapp_team.group_whatsapp_manager",
         )
-        salesperson, colleague = (
-            new_test_user(
-                self.env,
-                login=login,
-                name=name,
-                groups="sales_team.group_sale_salesman,"
-                "whatsapp_team.group_whatsapp_user",
-            )
-            for login, name in (
-                ("wa_tour_sp", "Tour Salesperson"),
-                ("wa_tour_col", "Tour Colleague"),
-            )
-        )
-        team = self.env["crm.team"].create(
-            {
-                "name": "Tour Team",
-                "user_id": manager.id,
-                "whatsapp_assignment": "manual",
-            }
-        )
-        self.env["crm.team.member"].create(
-            [
-                {"crm_team_id": team.id, "user_id": user.id}
-                for user in (salesperson, colleague)
-            ]
-        )
-        self.account.write(
-            {
-                "user_ids": [(5, 0, 0)],
-                "team_ids": [(6, 0, team.ids)],
-                "team_id": team.id,
-            }
-        )
-        olga = self.deliver(
-            self.message("32470100011", name="Olga Own")
-        ).conversation_id
-        olga.user_id = salesperson
-        carl = self.deliver(
-            self.message("32470100012", name="Carl Colleague")
-        ).conversation_id
-        carl.write({"user_id": colleague.id})
+        salesperson, _colleague, olga, carl = self.tour_team(leader=manager)
         carl.action_set_pending()
         self.start_tour(
             "/odoo/action-whatsapp_team.whatsapp_conversation_action_team",
