@@ -93,11 +93,17 @@ class CrmTeamMember(models.Model):
             .sudo()
             .search([("user_id", "in", self.user_id.ids)], order="id")
         )
-        first = {}
+        by_user = defaultdict(lambda: self.env["resource.resource"])
         for resource in found:
-            first.setdefault(resource.user_id.id, resource)
-        empty = self.env["resource.resource"]
-        resources = {m: first.get(m.user_id.id, empty) for m in self}
+            by_user[resource.user_id.id] |= resource
+
+        def resource_of(member):
+            # a user of several companies: their resource in the team's
+            own = by_user[member.user_id.id]
+            company = member.crm_team_id.company_id
+            return (own.filtered(lambda r: r.company_id == company) or own)[:1]
+
+        resources = {m: resource_of(m) for m in self}
         by_calendar = defaultdict(lambda: self.env["resource.resource"])
         for resource in resources.values():
             if resource.calendar_id:

@@ -4,9 +4,9 @@ from datetime import timedelta
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
-from odoo.tools import format_datetime
+from odoo.tools import SQL, format_datetime
 
 from ..tools import outbound, replies
 from ..tools import phone as phone_tools
@@ -369,7 +369,16 @@ class WhatsappConversation(models.Model):
             return []
         return (
             attachments.sudo()
-            .copy({"res_model": record._name, "res_id": record.id})
+            .copy(
+                {
+                    "res_model": record._name,
+                    "res_id": record.id,
+                    # the copy is the lead's file: no link or token of the chat's
+                    "res_field": False,
+                    "access_token": False,
+                    "public": False,
+                }
+            )
             .ids
         )
 
@@ -670,6 +679,8 @@ class WhatsappConversation(models.Model):
             )
             if not target.partner_id:
                 target.partner_id = source.partner_id
+            if source.user_opted_out:
+                target.sudo().user_opted_out = True
             # free the unique identity keys before the target takes them
             source.write({"phone_key": False, "wa_user_id": False})
         self.unlink()
@@ -861,6 +872,8 @@ class WhatsappConversation(models.Model):
 
     def _opt_in(self, word):
         number = self._e164()
+        if self.user_opted_out:
+            self.sudo().user_opted_out = False
         if number:
             self.env["phone.blacklist"].sudo()._remove(
                 [number],
@@ -871,7 +884,6 @@ class WhatsappConversation(models.Model):
                 word=word,
             )
         else:
-            self.sudo().user_opted_out = False
             body = _(
                 "The customer wrote “%(word)s”: marketing templates may be sent "
                 "to them again.",
@@ -882,7 +894,8 @@ class WhatsappConversation(models.Model):
     @api.depends("wa_id", "user_opted_out")
     def _compute_opted_out(self):
         """The phone blacklist is the one truth for a number: whoever edits
-        it, the chat follows. Without a number, the chat's own flag."""
+        it, the chat follows. A customer who opted out while known only by
+        their username stays out when their number shows up later."""
         numbers = {c.id: c._e164() for c in self}
         listed = set(
             self.env["phone.blacklist"]
@@ -891,26 +904,28 @@ class WhatsappConversation(models.Model):
             .mapped("number")
         )
         for conversation in self:
-            number = numbers[conversation.id]
             conversation.opted_out = (
-                number in listed if number else conversation.user_opted_out
+                numbers[conversation.id] in listed or conversation.user_opted_out
             )
 
     def _search_opted_out(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Search on opted out with = or != only."))
-        numbers = self.env["phone.blacklist"].sudo().search([]).mapped("number")
-        wa_ids = [n[1:] for n in numbers if n.startswith("+")]
-        domain = [
-            "|",
-            ("wa_id", "in", wa_ids),
-            "&",
-            ("wa_id", "=", False),
-            ("user_opted_out", "=", True),
-        ]
+        # the blacklist may be long (SMS marketing): a subquery, not a list
+        listed = SQL(
+            "(SELECT substr(number, 2) FROM phone_blacklist"
+            " WHERE active AND number LIKE %s)",
+            "+%",
+        )
         if (operator == "=") == value:
-            return domain
-        return ["!", *domain]
+            return ["|", ("wa_id", "in", listed), ("user_opted_out", "=", True)]
+        return [
+            "&",
+            "|",
+            ("wa_id", "=", False),
+            ("wa_id", "not in", listed),
+            ("user_opted_out", "=", False),
+        ]
 
     # ------------------------------------------------------------
     # Leads and labels
@@ -929,6 +944,7 @@ class WhatsappConversation(models.Model):
                 [
                     ("partner_id", "=", self.partner_id.id),
                     ("stage_id.is_won", "=", False),
+                    ("company_id", "in", [self.account_id.company_id.id, False]),
                 ],
                 order="id desc",
             )
@@ -1136,6 +1152,9 @@ class WhatsappConversation(models.Model):
     def write(self, vals):
         syncing = self.env.context.get("whatsapp_sync")
         if not self.env.su:
+            if "user_opted_out" in vals:
+                # the customer's own choice: only their STOP and START change it
+                raise AccessError(_("Only the customer can opt out or back in."))
             if vals.get("lead_id"):
                 # the lead's hands and tags follow the chat: only a lead the
                 # user may change can be linked

@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict, deque
 from datetime import datetime, timedelta, timezone
 
+import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
@@ -14,7 +15,12 @@ from odoo.modules import module as odoo_module
 
 from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
-from ..tools.graph_api import GraphError, TokenError, UnconfirmedSendError
+from ..tools.graph_api import (
+    GraphError,
+    TokenError,
+    TransientError,
+    UnconfirmedSendError,
+)
 from ..tools.payload import status_moves_forward
 from .mail_notification import NOTIFICATION_STATUS
 
@@ -759,6 +765,22 @@ class WhatsappMessage(models.Model):
         except GraphError as error:
             self._record_send_error(error)
             return False
+        except psycopg2.OperationalError as error:
+            # another worker held what preparing writes (a template's media
+            # id): nothing is wrong with the message, it goes out later
+            _logger.info(
+                "WhatsApp message %s: preparation met a concurrent update: %s",
+                self.id,
+                error,
+            )
+            self._record_send_error(
+                TransientError(_("The database was busy; the message will be sent."))
+            )
+            return False
+        except UserError as error:
+            # a reason meant for people: it is shown as it is
+            self._fail_preparation(str(error))
+            return False
         except Exception:
             # a bug or bad data in this message only: the batch goes on
             _logger.exception(
@@ -818,10 +840,20 @@ class WhatsappMessage(models.Model):
             **extra,
         )
 
-    def _fail_preparation(self):
+    def _fail_preparation(self, reason=None):
         """Fail a message whose payload could not be built: it never left,
         and trying again as is would fail the same way."""
         self.ensure_one()
+        reason = (
+            _("This message was not sent: %(reason)s", reason=reason)
+            if reason
+            else _(
+                "This message could not be prepared for WhatsApp (an "
+                "attachment or a template value could not be read), so it "
+                "was not sent. Send it again; if that fails too, an "
+                "administrator will find the cause in the server log."
+            )
+        )
         self.write(
             {
                 "state": "failed",
@@ -830,12 +862,7 @@ class WhatsappMessage(models.Model):
                 "send_attempts": self.send_attempts + 1,
                 "error_code": 0,
                 "error_title": _("Not sent"),
-                "error_message": _(
-                    "This message could not be prepared for WhatsApp (an "
-                    "attachment or a template value could not be read), so it "
-                    "was not sent. Send it again; if that fails too, an "
-                    "administrator will find the cause in the server log."
-                ),
+                "error_message": reason,
                 "failure_cause": "preparation",
             }
         )

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import WhatsappCase
@@ -222,9 +222,28 @@ class TestOptOut(WhatsappCase):
             self.env["whatsapp.message"]._queue_template(chat, template, {})
         self.deliver(self.message(None, user_id=user_id, body="Thanks"))
         self.assertTrue(chat.opted_out, "an ordinary message does not lift it")
+        chat.user_id = self.user_allowed  # their own chat: they may change it
+        chat.with_user(self.user_allowed).profile_name = "Ana S."
+        with self.assertRaises(AccessError):
+            chat.with_user(self.user_allowed).user_opted_out = False
         self.deliver(self.message(None, user_id=user_id, body="START"))
         self.assertFalse(chat.opted_out)
         self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
+        self.assertIn(chat, chat.search([("opted_out", "=", False)]))
+
+    def test_username_opt_out_survives_the_number(self):
+        """Out while known by username, still out once their number shows."""
+        user_id = "BR.1502576394655998"
+        chat = self.deliver(
+            self.message(None, user_id=user_id, body="STOP")
+        ).conversation_id
+        self.assertTrue(chat.opted_out)
+        self.deliver(self.message("5511987650001", user_id=user_id, body="Hi"))
+        self.assertEqual(chat.wa_id, "5511987650001")
+        self.assertTrue(chat.opted_out, "the number does not lift it")
+        self.assertIn(chat, chat.search([("opted_out", "=", True)]))
+        self.deliver(self.message("5511987650001", user_id=user_id, body="START"))
+        self.assertFalse(chat.opted_out)
 
     def test_own_keywords(self):
         self.account.optout_keywords = "PARAR, Arrêter"

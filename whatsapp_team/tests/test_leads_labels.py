@@ -51,6 +51,27 @@ class TestLeads(WhatsappCase):
         other = self.deliver(self.message("32470300002", body="again")).conversation_id
         self.assertEqual(other.lead_id, open_lead)
 
+    def test_another_companys_lead_is_not_linked(self):
+        """A customer shared by two companies: the chat on this company's
+        number never links the other company's lead (its salespeople would
+        read the chat there)."""
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        partner = self.env["res.partner"].create(
+            {"name": "Shared Customer", "mobile": "+32 470 30 00 05"}
+        )
+        theirs = self.env["crm.lead"].create(
+            {
+                "name": "Their deal",
+                "partner_id": partner.id,
+                "company_id": other_company.id,
+            }
+        )
+        chat = self.deliver(self.message("32470300005")).conversation_id
+        self.assertEqual(chat.partner_id, partner)
+        self.assertTrue(chat.lead_id)
+        self.assertNotEqual(chat.lead_id, theirs)
+        self.assertNotIn("32470300005", " ".join(theirs.message_ids.mapped("body")))
+
     def test_no_automatic_lead_then_the_button(self):
         self.account.create_leads = False
         chat = self.deliver(self.message("32470300003", name="Pia")).conversation_id
@@ -349,6 +370,7 @@ class TestCrmChatters(WhatsappCase):
                 "res_id": chat.id,
             }
         )
+        quote.generate_access_token()
         chat.message_post(
             body="Here is the quote",
             attachment_ids=quote.ids,
@@ -358,6 +380,7 @@ class TestCrmChatters(WhatsappCase):
         answer = lead.message_ids.filtered(lambda m: "Here is the quote" in m.body)
         self.assertEqual(answer.attachment_ids.name, "quote.pdf")
         self.assertNotEqual(answer.attachment_ids, quote)
+        self.assertFalse(answer.attachment_ids.access_token, "not the chat's link")
         # a colleague who reads the lead and not the chat opens the files
         reader = new_test_user(
             self.env,

@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 from markupsafe import Markup
+from psycopg2 import errors as pg_errors
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -424,6 +425,37 @@ class TestOutbound(WhatsappCase):
         self.run_queue_for_an_hour()
         self.assertEqual(len(self.graph.messages), 2)
         self.assertEqual(broken.state, "failed")
+
+    def test_preparation_blocked_or_refused(self):
+        """A concurrent update met while preparing is no fault of the
+        message: it goes out later. A reason meant for people is shown as
+        it is."""
+        real_text_payload = outbound.text_payload
+
+        def text_payload(to, user_id, body, **kwargs):
+            if body == "busy":
+                raise pg_errors.SerializationFailure("concurrent update")
+            if body == "refused":
+                raise UserError(self.env._("this file is larger than WhatsApp allows"))
+            return real_text_payload(to, user_id, body, **kwargs)
+
+        for body in ("busy", "refused"):
+            self.send(body)
+        busy, refused = self.outbound()
+        with patch.object(outbound, "text_payload", text_payload):
+            self.run_queue()
+        self.assertEqual((busy.state, busy.send_attempts), ("queued", 1))
+        self.assertTrue(busy.next_attempt_at)
+        self.assertEqual(
+            (refused.state, refused.failure_cause), ("failed", "preparation")
+        )
+        self.assertEqual(
+            refused.error_explanation,
+            "This message was not sent: this file is larger than WhatsApp allows",
+        )
+        self.run_queue_for_an_hour()
+        self.assertEqual(busy.state, "sent")
+        self.assertEqual([m["text"]["body"] for m in self.graph.messages], ["busy"])
 
     def test_only_allowed_users_send(self):
         other = new_test_user(
