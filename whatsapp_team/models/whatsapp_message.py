@@ -1,6 +1,7 @@
 import json
 import logging
 import mimetypes
+import re
 import time
 import uuid
 from collections import defaultdict, deque
@@ -25,6 +26,10 @@ from ..tools.payload import status_moves_forward
 from .mail_notification import NOTIFICATION_STATUS
 
 _logger = logging.getLogger(__name__)
+
+# the warning a failed message gets in the chatter, and how to find it again
+FAILURE_NOTE = '<p class="text-danger">⚠ %s</p>'
+FAILURE_NOTE_PATTERN = re.compile(r'<p class="text-danger">⚠ .*?</p>', re.DOTALL)
 
 MESSAGE_TYPES = [
     ("text", "Text"),
@@ -456,6 +461,8 @@ class WhatsappMessage(models.Model):
             )
             message.write({"wa_message_id": status.message_id, "sending_since": False})
             if message.state in ("sending", "failed"):
+                if message.state == "failed":
+                    message._clear_failure_in_chatter()
                 message.write(
                     {
                         "state": "sent",
@@ -932,8 +939,16 @@ class WhatsappMessage(models.Model):
                     "Not delivered on WhatsApp: %(reason)s",
                     reason=message.error_explanation,
                 )
-            note = Markup('<p class="text-danger">⚠ %s</p>') % text
+            note = Markup(FAILURE_NOTE) % text
             message.mail_message_id.sudo().body = message.mail_message_id.body + note
+
+    def _clear_failure_in_chatter(self):
+        """It was delivered after all: the warning goes."""
+        for message in self.filtered("mail_message_id"):
+            body = message.mail_message_id.body or ""
+            cleared = FAILURE_NOTE_PATTERN.sub("", body)
+            if cleared != body:
+                message.mail_message_id.sudo().body = Markup(cleared)
 
     @api.model
     def _fail_stale_sending(self):

@@ -367,6 +367,9 @@ class TestOutbound(WhatsappCase):
             ("delivered", wamid, False),
         )
         self.assertFalse(message.error_explanation)
+        body = message.mail_message_id.body
+        self.assertNotIn("may or may not", body, "the warning goes")
+        self.assertIn("hello", body)
 
     def test_refused_connection_is_retried_then_sent_once(self):
         self.send("hello")
