@@ -317,6 +317,33 @@ class TestTemplateMassSend(WhatsappCase):
         self.assertEqual(len(self.graph.messages), 1)
         self.assertEqual(self.graph.messages[0]["to"], "5511911111111")
 
+    def test_customer_who_opted_out_by_username_is_skipped(self):
+        """Their STOP came while we knew only their username: their number
+        is not on the blacklist, and the send skips them all the same."""
+        self.map_variables(
+            {
+                2: {"source": "free_text", "free_text": "10% off"},
+                3: {"source": "user", "field_path": "company_id.name"},
+            }
+        )
+        user_id = "BR.1502576394655997"
+        self.deliver(self.message(None, user_id=user_id, name="Dora", body="STOP"))
+        chat = self.deliver(
+            self.message("5511933333333", user_id=user_id, name="Dora", body="Oi")
+        ).conversation_id
+        self.assertTrue(chat.opted_out)
+        wizard = self.mass_send(self.ok | chat.partner_id)
+        self.assertIn("1 messages queued", wizard.report)
+        self.assertIn(
+            f"{chat.partner_id.display_name}: the customer opted out", wizard.report
+        )
+        self.assertEqual(
+            self.env["whatsapp.message"]
+            .search([("message_type", "=", "template")])
+            .conversation_id.partner_id,
+            self.ok,
+        )
+
     def test_leads_use_their_customer_and_salesperson(self):
         self.map_variables(
             {

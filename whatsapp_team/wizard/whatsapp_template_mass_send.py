@@ -136,6 +136,12 @@ class WhatsappTemplateMassSend(models.TransientModel):
             conversation = Conversation._get_or_create_for_partner(
                 self.account_id, partner
             )
+            if conversation.opted_out:
+                # said STOP while known by their username only
+                skipped.append(
+                    _("%(record)s: the customer opted out", record=record.display_name)
+                )
+                continue
             Message._queue_template(conversation, self.template_id, body, header)
             sent += 1
         lines = [
