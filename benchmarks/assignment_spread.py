@@ -348,16 +348,9 @@ def main():
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    settings = harness.Settings.from_env()
-    db = harness.unique_db_name("wa_bench_assign")
-    log = ROOT / "var" / "bench" / f"{db}.log"
-    try:
-        print(f"installing whatsapp_team on {db} ...", flush=True)
-        harness.install_db(settings, db, log, demo=False)
-        run(args, settings, db)
-    finally:
-        harness.drop_db(settings, db)
-        print(f"database {db} dropped")
+    harness.run_on_throwaway_db(
+        "wa_bench_assign", lambda settings, db: run(args, settings, db)
+    )
 
 
 if __name__ == "__main__":

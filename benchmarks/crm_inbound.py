@@ -672,16 +672,9 @@ def main():
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.messages < 2 or args.media_every < 1:
         parser.error("--messages must be at least 2 and --media-every at least 1")
-    settings = harness.Settings.from_env()
-    db = harness.unique_db_name("wa_bench_crm")
-    log = ROOT / "var" / "bench" / f"{db}.log"
-    try:
-        print(f"installing whatsapp_team on {db} ...", flush=True)
-        harness.install_db(settings, db, log, demo=False)
-        run(args, settings, db)
-    finally:
-        harness.drop_db(settings, db)
-        print(f"database {db} dropped")
+    harness.run_on_throwaway_db(
+        "wa_bench_crm", lambda settings, db: run(args, settings, db)
+    )
 
 
 if __name__ == "__main__":

@@ -189,16 +189,9 @@ def main():
     parser.add_argument("--unavailable-every", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
-    settings = harness.Settings.from_env()
-    db = harness.unique_db_name("wa_bench_out")
-    log = ROOT / "var" / "bench" / f"{db}.log"
-    try:
-        print(f"installing whatsapp_team on {db} ...", flush=True)
-        harness.install_db(settings, db, log, demo=False)
-        run(args, settings, db)
-    finally:
-        harness.drop_db(settings, db)
-        print(f"database {db} dropped")
+    harness.run_on_throwaway_db(
+        "wa_bench_out", lambda settings, db: run(args, settings, db)
+    )
 
 
 if __name__ == "__main__":

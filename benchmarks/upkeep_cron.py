@@ -339,16 +339,9 @@ def main():
         help="cron runs at most per scenario",
     )
     args = parser.parse_args()
-    settings = harness.Settings.from_env()
-    db = harness.unique_db_name("wa_bench_upkeep")
-    log = ROOT / "var" / "bench" / f"{db}.log"
-    try:
-        print(f"installing whatsapp_team on {db} ...", flush=True)
-        harness.install_db(settings, db, log, demo=False)
-        run(args, settings, db)
-    finally:
-        harness.drop_db(settings, db)
-        print(f"database {db} dropped")
+    harness.run_on_throwaway_db(
+        "wa_bench_upkeep", lambda settings, db: run(args, settings, db)
+    )
 
 
 if __name__ == "__main__":

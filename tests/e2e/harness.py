@@ -305,6 +305,21 @@ def drop_db(settings: Settings, db: str) -> None:
     shutil.rmtree(settings.data_dir / "filestore" / db, ignore_errors=True)
 
 
+def run_on_throwaway_db(prefix: str, run) -> None:
+    """Install the addon (no demo) on a new database, call ``run(settings,
+    db)``, and drop the database whatever happens: the benchmarks' frame."""
+    settings = Settings.from_env()
+    db = unique_db_name(prefix)
+    log = ROOT / "var" / "bench" / f"{db}.log"
+    try:
+        print(f"installing whatsapp_team on {db} ...", flush=True)
+        install_db(settings, db, log, demo=False)
+        run(settings, db)
+    finally:
+        drop_db(settings, db)
+        print(f"database {db} dropped")
+
+
 def query(settings: Settings, db: str, sql: str, params=None) -> list[tuple]:
     """Run one statement on ``db`` in its own connection; return the rows."""
     conn = settings.connect(db)

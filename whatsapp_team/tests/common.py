@@ -60,6 +60,19 @@ class WhatsappCase(HttpCase):
     def new_wamid():
         return f"wamid.TEST{next(_wamids):06d}{int(time.time() * 1000)}"
 
+    def approved_template(self, name, category="utility", body="Hello"):
+        """A plain text template of this number, approved by Meta."""
+        return self.env["whatsapp.template"].create(
+            {
+                "name": name,
+                "language": "en_US",
+                "account_id": self.account.id,
+                "category": category,
+                "status": "approved",
+                "body": body,
+            }
+        )
+
     def message(self, wa_id="32470123456", kind="text", name="Customer", **fields):
         """One inbound message dict plus its contact: ``(message, contact)``."""
         message = {

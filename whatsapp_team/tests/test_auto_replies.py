@@ -64,16 +64,7 @@ class TestAutomaticReplies(WhatsappCase):
         chat = self.env["whatsapp.conversation"]._get_or_create_for_partner(
             self.account, partner
         )
-        template = self.env["whatsapp.template"].create(
-            {
-                "name": "hello",
-                "language": "en_US",
-                "account_id": self.account.id,
-                "category": "utility",
-                "status": "approved",
-                "body": "Hello",
-            }
-        )
+        template = self.approved_template("hello")
         self.env["whatsapp.message"]._queue_template(chat, template, {})
         with freeze_time(datetime(2026, 11, 23, 11, 0)):
             self.deliver(self.message("32470400009", body="Yes, tell me"))
@@ -208,16 +199,7 @@ class TestOptOut(WhatsappCase):
         self.deliver(self.message(None, user_id=user_id, body="Baja"))
         self.assertTrue(chat.opted_out)
         self.assertIn(chat, chat.search([("opted_out", "=", True)]))
-        template = self.env["whatsapp.template"].create(
-            {
-                "name": "promo_user",
-                "language": "en_US",
-                "account_id": self.account.id,
-                "category": "marketing",
-                "status": "approved",
-                "body": "Sale!",
-            }
-        )
+        template = self.approved_template("promo_user", "marketing", "Sale!")
         with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
             self.env["whatsapp.message"]._queue_template(chat, template, {})
         self.deliver(self.message(None, user_id=user_id, body="Thanks"))
@@ -254,20 +236,8 @@ class TestOptOut(WhatsappCase):
 
     def test_marketing_templates_refused_utility_allowed(self):
         chat = self.deliver(self.message("32470500013", body="STOP")).conversation_id
-        Template = self.env["whatsapp.template"]
-        marketing, utility = Template.create(
-            [
-                {
-                    "name": name,
-                    "language": "en_US",
-                    "account_id": self.account.id,
-                    "category": category,
-                    "status": "approved",
-                    "body": "Hello",
-                }
-                for name, category in (("promo", "marketing"), ("receipt", "utility"))
-            ]
-        )
+        marketing = self.approved_template("promo", "marketing")
+        utility = self.approved_template("receipt")
         with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
             self.env["whatsapp.message"]._queue_template(chat, marketing, {})
         self.env["whatsapp.message"]._queue_template(chat, utility, {})

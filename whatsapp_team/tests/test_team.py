@@ -208,16 +208,7 @@ class TestTeamAccess(TeamCase):
         self.assertEqual(self.visible(leader), self.export_free | self.export_dan)
 
     def test_template_into_a_colleague_chat_is_refused(self):
-        template = self.env["whatsapp.template"].create(
-            {
-                "name": "hello",
-                "language": "en_US",
-                "account_id": self.account.id,
-                "category": "utility",
-                "status": "approved",
-                "body": "Hello",
-            }
-        )
+        template = self.approved_template("hello")
         wizard = (
             self.env["whatsapp.template.send"]
             .with_user(self.ana)
