@@ -8,6 +8,11 @@ from . import res_partner
 from . import resource_calendar
 from . import whatsapp_account
 from . import whatsapp_conversation
+from . import whatsapp_conversation_sending
+from . import whatsapp_conversation_auto_reply
+from . import whatsapp_conversation_optout
+from . import whatsapp_conversation_team
+from . import whatsapp_conversation_crm
 from . import whatsapp_label
 from . import whatsapp_message
 from . import whatsapp_template

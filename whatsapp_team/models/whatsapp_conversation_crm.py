@@ -1,0 +1,305 @@
+from markupsafe import Markup
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+
+# one concern of the model per file, as Odoo's mail spreads res.partner
+class WhatsappConversation(models.Model):
+    """The CRM behind a chat: its lead, its labels (the lead's tags) and the
+    copy of the chat in the lead's chatter."""
+
+    _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
+
+    # the CRM behind the chat
+    lead_id = fields.Many2one(
+        "crm.lead",
+        index="btree_not_null",
+        tracking=True,
+        domain="[('partner_id', '=', partner_id)]",
+    )
+
+    label_ids = fields.Many2many("whatsapp.label", string="Labels")
+
+    def write(self, vals):
+        syncing = self.env.context.get("whatsapp_sync")
+        if vals.get("lead_id") and not self.env.su:
+            # the lead's hands and tags follow the chat: only a lead the
+            # user may change can be linked
+            self.env["crm.lead"].browse(vals["lead_id"]).check_access("write")
+        labels_before = (
+            {conversation: conversation.label_ids for conversation in self}
+            if "label_ids" in vals and not syncing
+            else None
+        )
+        leads_before = (
+            {conversation: conversation.lead_id for conversation in self}
+            if "lead_id" in vals
+            else None
+        )
+        result = super().write(vals)
+        if labels_before is not None:
+            for conversation in self:
+                added = conversation.label_ids - labels_before[conversation]
+                removed = labels_before[conversation] - conversation.label_ids
+                conversation._push_labels_to_lead(added, removed)
+        if leads_before is not None:
+            for conversation in self.filtered(
+                lambda c: c.lead_id and c.lead_id != leads_before[c]
+            ):
+                conversation._on_lead_linked()
+        if not syncing and {"user_id", "team_id"} & set(vals):
+            self._push_hands_to_lead(vals)
+        return result
+
+    # ------------------------------------------------------------
+    # Leads
+    # ------------------------------------------------------------
+
+    def _open_leads(self):
+        """The customer's open leads, newest first: not lost (archived), not
+        won. Routing, the sticky owner and lead linking all read them."""
+        self.ensure_one()
+        if not self.partner_id:
+            return self.env["crm.lead"]
+        return (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.partner_id.id),
+                    ("stage_id.is_won", "=", False),
+                    ("company_id", "in", [self.account_id.company_id.id, False]),
+                ],
+                order="id desc",
+            )
+        )
+
+    def _lead_setting(self, name):
+        """A lead setting for this chat: its team's, else its number's."""
+        self.ensure_one()
+        return self.team_id.sudo()._whatsapp_lead_setting(self.account_id, name)
+
+    def _link_or_create_lead(self):
+        """A customer who writes: link their open lead, or create one when the
+        number says so."""
+        self.ensure_one()
+        if self.lead_id.active and not self.lead_id.stage_id.is_won:
+            return self.lead_id
+        lead = self._open_leads()[:1]
+        if not lead and self._lead_setting("create_leads") and self.partner_id:
+            lead = self._create_lead()
+        if lead and lead != self.lead_id:
+            self.sudo().lead_id = lead
+        return lead
+
+    def _create_lead(self):
+        self.ensure_one()
+        lead = (
+            self.env["crm.lead"]
+            .sudo()
+            # the salesperson is told of the chat already: no "you have been
+            # assigned" mail for its lead
+            .with_context(
+                mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+            )
+            .create(
+                {
+                    "name": _("WhatsApp: %(customer)s", customer=self.partner_id.name),
+                    "partner_id": self.partner_id.id,
+                    "team_id": self.team_id.id,
+                    "user_id": self.user_id.id,
+                    "source_id": self.env.ref("whatsapp_team.utm_source_whatsapp").id,
+                    "medium_id": self.env.ref("whatsapp_team.utm_medium_whatsapp").id,
+                    "tag_ids": [(6, 0, self.label_ids.tag_id.ids)],
+                }
+            )
+        )
+        lead.message_post(
+            body=_(
+                "Created from a WhatsApp chat on %(number)s.",
+                number=self.account_id.name,
+            ),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
+        return lead
+
+    def action_create_lead(self):
+        """The button: link the customer's open lead or create one, and open it."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.partner_id:
+            raise UserError(_("Set the customer of this chat first."))
+        lead = self.lead_id or self._open_leads()[:1] or self._create_lead()
+        self.lead_id = lead
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _on_lead_linked(self):
+        """Newly linked: the lead takes the chat's labels, the chat the lead's
+        labelled tags, and its chatter says where the chat is."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        last = (
+            self.env["whatsapp.message"]
+            .sudo()
+            .search(
+                [("conversation_id", "=", self.id), ("direction", "=", "in")],
+                order="id desc",
+                limit=1,
+            )
+        )
+        lead._message_log(
+            body=Markup("<p>%s</p>")
+            % _(
+                "Linked to the WhatsApp chat with %(customer)s on %(number)s. "
+                "Last message from the customer: %(text)s",
+                customer=self.partner_id.name or self.name,
+                number=self.account_id.name,
+                text=last.body or "—",
+            ),
+            message_type="notification",
+            attachment_ids=self._copy_files_to(lead, last.attachment_ids),
+        )
+        missing_tags = self.label_ids.tag_id - lead.tag_ids
+        if missing_tags:
+            lead.with_context(whatsapp_sync=True).write(
+                {"tag_ids": [(4, tag.id) for tag in missing_tags]}
+            )
+        labels = (
+            self.env["whatsapp.label"]
+            .sudo()
+            .search([("tag_id", "in", lead.tag_ids.ids)])
+        )
+        if labels - self.label_ids:
+            self.sudo().with_context(whatsapp_sync=True).write(
+                {"label_ids": [(4, label.id) for label in labels - self.label_ids]}
+            )
+
+    def _push_hands_to_lead(self, vals):
+        for conversation in self.filtered(
+            lambda c: c.lead_id and c._lead_setting("lead_follows_chat")
+        ):
+            lead = conversation.lead_id.sudo()
+            values = _hands_to_copy(conversation, lead, vals)
+            if values:
+                # the new salesperson hears of the chat, not of its lead too
+                lead.with_context(
+                    whatsapp_sync=True, mail_auto_subscribe_no_notify=True
+                ).write(values)
+
+    def _follow_lead(self, lead, vals):
+        """The lead changed hands: its chats follow, where the number says so."""
+        for conversation in self.filtered(
+            lambda c: c._lead_setting("lead_follows_chat")
+        ):
+            values = _hands_to_copy(lead, conversation, vals)
+            if values:
+                conversation.sudo().with_context(whatsapp_sync=True).write(values)
+
+    # ------------------------------------------------------------
+    # Labels
+    # ------------------------------------------------------------
+
+    def _push_labels_to_lead(self, added, removed):
+        # the link itself is guarded (see write): the chat's labels are the
+        # lead's tags, whoever labels the chat
+        lead = self.lead_id.sudo()
+        if not lead or not (added or removed):
+            return
+        commands = [(4, tag.id) for tag in added.tag_id]
+        commands += [(3, tag.id) for tag in removed.tag_id]
+        lead.with_context(whatsapp_sync=True).write({"tag_ids": commands})
+        # other chats of the same lead follow too
+        others = lead.whatsapp_chat_ids - self
+        others._apply_tag_changes(added.tag_id, removed.tag_id)
+
+    def _apply_tag_changes(self, added_tags, removed_tags):
+        """Tags added to or removed from the lead, as labels on its chats."""
+        Label = self.env["whatsapp.label"].sudo()
+        added = Label.search([("tag_id", "in", added_tags.ids)])
+        removed = Label.search([("tag_id", "in", removed_tags.ids)])
+        if added or removed:
+            self.sudo().with_context(whatsapp_sync=True).write(
+                {
+                    "label_ids": [(4, label.id) for label in added]
+                    + [(3, label.id) for label in removed]
+                }
+            )
+
+    # ------------------------------------------------------------
+    # The chat in the lead's chatter
+    # ------------------------------------------------------------
+
+    def _mirror_to_crm(self, mail_message):
+        """The lead shows the chat in its chatter: a logged copy, internal and
+        notifying nobody. Not the partner: every employee reads partners,
+        while a chat is for its salesperson and their team."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        if not lead or not mail_message:
+            return
+        header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
+            "WhatsApp · %(number)s", number=self.account_id.name
+        )
+        lead._message_log(
+            body=header + (mail_message.body or Markup()),
+            author_id=mail_message.author_id.id,
+            message_type="comment",
+            attachment_ids=self._copy_files_to(lead, mail_message.attachment_ids),
+        )
+
+    def _copy_files_to(self, record, attachments):
+        """Copies of the chat's files for ``record``'s chatter: its readers may
+        open them without reading the chat. The file store keeps one file."""
+        if not attachments:
+            return []
+        return (
+            attachments.sudo()
+            .copy(
+                {
+                    "res_model": record._name,
+                    "res_id": record.id,
+                    # the copy is the lead's file: no link or token of the chat's
+                    "res_field": False,
+                    "access_token": False,
+                    "public": False,
+                }
+            )
+            .ids
+        )
+
+    def _mirror_late_file(self, attachment):
+        """A customer's file that could only be downloaded after the message
+        was shown: the lead gets it too."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        if not lead:
+            return
+        lead._message_log(
+            body=Markup('<p class="text-muted small mb-1">%s</p>')
+            % _(
+                "WhatsApp · %(number)s: a file from the customer, downloaded late",
+                number=self.account_id.name,
+            ),
+            author_id=self.partner_id.id or False,
+            message_type="comment",
+            attachment_ids=self._copy_files_to(lead, attachment),
+        )
+
+
+def _hands_to_copy(source, target, vals):
+    """The salesperson and team of ``source`` that ``target`` lacks, for the
+    fields written in ``vals``: a chat and its lead change hands together."""
+    values = {}
+    if "user_id" in vals and target.user_id != source.user_id:
+        values["user_id"] = source.user_id.id
+    if "team_id" in vals and source.team_id and target.team_id != source.team_id:
+        values["team_id"] = source.team_id.id
+    return values

@@ -1,0 +1,259 @@
+import logging
+
+from markupsafe import Markup, escape
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_datetime
+
+from ..tools import outbound, replies
+from ..tools.graph_api import GraphError
+
+_logger = logging.getLogger(__name__)
+
+
+# one concern of the model per file, as Odoo's mail spreads res.partner
+class WhatsappConversation(models.Model):
+    """Replies to the customer: the chatter's "Send message", read receipts
+    and the typing indicator."""
+
+    _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
+
+    last_read_wa_id = fields.Char(
+        "Last Message Marked Read",
+        readonly=True,
+        copy=False,
+        help="The customer's latest message we told WhatsApp was read.",
+    )
+
+    def action_reply(self):
+        """Reply from the partner or lead form, in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Reply on WhatsApp"),
+            "res_model": "whatsapp.reply",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    def action_send_template(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a WhatsApp template"),
+            "res_model": "whatsapp.template.send",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    # ------------------------------------------------------------
+    # Read receipts and typing
+    # ------------------------------------------------------------
+
+    def action_mark_read(self):
+        """Opened by a salesperson: the customer sees their messages read."""
+        self.ensure_one()
+        if not self.account_id.mark_read_on_open:
+            return False
+        return self._send_read_receipt(typing=False)
+
+    def action_typing(self):
+        """A salesperson is writing a reply: the customer sees "typing…"."""
+        self.ensure_one()
+        if not self.account_id.send_typing_indicator or not self._is_window_open():
+            return False
+        return self._send_read_receipt(typing=True)
+
+    def _send_read_receipt(self, typing):
+        # callers reach this through the web client: the salesperson must be
+        # allowed to read this chat
+        self.check_access("read")
+        latest = (
+            self.env["whatsapp.message"]
+            .sudo()
+            .search(
+                [
+                    ("conversation_id", "=", self.id),
+                    ("direction", "=", "in"),
+                    ("wa_message_id", "!=", False),
+                ],
+                order="wa_timestamp desc, id desc",
+                limit=1,
+            )
+        )
+        if not latest or self.account_id.token_state != "valid":
+            return False
+        if not typing and latest.wa_message_id == self.last_read_wa_id:
+            return False  # WhatsApp already shows it read
+        # reading all messages up to the latest is one call to Meta
+        try:
+            self.account_id.sudo()._get_graph_client().mark_read(
+                latest.wa_message_id, typing=typing
+            )
+        except GraphError as error:
+            # a courtesy to the customer: never in the salesperson's way
+            _logger.info(
+                "WhatsApp read receipt for %s not sent: %s", self.display_name, error
+            )
+            return False
+        self.sudo().last_read_wa_id = latest.wa_message_id
+        return True
+
+    def _thread_to_store(self, store, /, *, fields=None, request_list=None):
+        result = super()._thread_to_store(
+            store, fields=fields, request_list=request_list
+        )
+        # the chatter's composer says whether a free reply can go out
+        for conversation in self:
+            store.add(
+                conversation,
+                {
+                    "whatsapp_window_open": conversation._is_window_open(),
+                    "whatsapp_window_until": conversation.window_expires_at,
+                    "whatsapp_typing": conversation.account_id.send_typing_indicator,
+                },
+                as_thread=True,
+            )
+        return result
+
+    # ------------------------------------------------------------
+    # Sending from the chatter
+    # ------------------------------------------------------------
+
+    def message_post(self, **kwargs):
+        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here."""
+        if not self._whatsapp_is_sent(kwargs):
+            message = super().message_post(**kwargs)
+            if (
+                self.env.context.get("whatsapp_inbound")
+                and kwargs.get("message_type") == "comment"
+            ):
+                # a customer message, a template or an automatic reply
+                self._mirror_to_crm(message)
+            return message
+        self.ensure_one()
+        attachments = self.env["ir.attachment"].browse(
+            kwargs.get("attachment_ids") or []
+        )
+        if kwargs.get("body"):
+            # quick replies (canned responses) may hold {customer}, {company}…
+            values = {
+                key: escape(value) for key, value in self._placeholder_values().items()
+            }
+            # as in Odoo's message_post: a str body is text unless said HTML
+            body = kwargs["body"]
+            if not kwargs.get("body_is_html"):
+                body = escape(body)
+            kwargs["body"] = Markup(replies.render_placeholders(str(body), values))
+        text = outbound.html_to_whatsapp(kwargs.get("body"))
+        self._check_can_send(attachments, text)
+        # read before posting: Odoo re-parents chatter replies to the thread root
+        reply_to_mail = self.env["mail.message"].browse(kwargs.get("parent_id"))
+        mail_message = super().message_post(**kwargs)
+        self.env["whatsapp.message"]._queue_from_chatter(
+            self,
+            mail_message,
+            text,
+            mail_message.attachment_ids or attachments,
+            reply_to_mail=reply_to_mail.exists(),
+        )
+        self._on_agent_reply()
+        self._mirror_to_crm(mail_message)
+        return mail_message
+
+    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+        """A chat is followed in Odoo, not by email: colleagues are notified
+        in their Odoo inbox, and the customer only ever hears from us on
+        WhatsApp."""
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        Users = self.env["res.users"].sudo()
+        internal = [
+            r
+            for r in recipients
+            if r.get("uid")
+            and not r.get("share")
+            # only those the record rules let see the chat
+            and self.with_user(Users.browse(r["uid"])).has_access("read")
+        ]
+        for recipient in internal:
+            recipient["notif"] = "inbox"
+        return internal
+
+    def notify_cancel_by_type(self, notification_type):
+        result = super().notify_cancel_by_type(notification_type)
+        if notification_type == "whatsapp":
+            self._notify_cancel_by_type_generic("whatsapp")
+        return result
+
+    def _whatsapp_is_sent(self, kwargs):
+        if self.env.context.get("whatsapp_inbound"):
+            return False
+        if kwargs.get("message_type", "notification") != "comment":
+            return False
+        subtype_id = kwargs.get("subtype_id")
+        subtype_xmlid = kwargs.get("subtype_xmlid")
+        if subtype_id:
+            return subtype_id == self.env.ref("mail.mt_comment").id
+        return subtype_xmlid in ("mail.mt_comment", "mt_comment")
+
+    def _check_number_can_send(self):
+        """Every way of sending stops here while the number's token is refused."""
+        self.ensure_one()
+        if self.account_id.token_state != "valid":
+            raise UserError(
+                _(
+                    "The WhatsApp number %(number)s needs a new access token: ask "
+                    "an administrator. Nothing was sent.",
+                    number=self.account_id.name,
+                )
+            )
+
+    def _check_can_send(self, attachments, text):
+        """Refuse, before anything is posted or sent, what WhatsApp would refuse."""
+        self.ensure_one()
+        if not text and not attachments:
+            raise UserError(_("Write a message or attach a file to send on WhatsApp."))
+        self._check_number_can_send()
+        if not self._is_window_open():
+            if self.last_inbound_at:
+                raise UserError(
+                    _(
+                        "The customer last wrote on %(when)s: WhatsApp only allows "
+                        "free replies within 24 hours of that. Send an approved "
+                        "template to reopen the conversation. Nothing was sent.",
+                        when=format_datetime(self.env, self.last_inbound_at),
+                    )
+                )
+            raise UserError(
+                _(
+                    "This customer has not written to this number yet: start the "
+                    "conversation with an approved template. Nothing was sent."
+                )
+            )
+        for attachment in attachments:
+            problem = outbound.media_problem(attachment.mimetype, attachment.file_size)
+            if not problem:
+                continue
+            code, values = problem
+            if code == "type":
+                raise UserError(
+                    _(
+                        "WhatsApp does not take %(name)s (%(type)s). Send images "
+                        "(JPEG, PNG), videos (MP4), audio, PDF or Office documents, "
+                        "or share a link instead.",
+                        name=attachment.name,
+                        type=values["mime_type"],
+                    )
+                )
+            raise UserError(
+                _(
+                    "%(name)s is too big for WhatsApp: %(kind)s files may be at "
+                    "most %(limit)s MB.",
+                    name=attachment.name,
+                    kind=values["kind"],
+                    limit=values["limit_mb"],
+                )
+            )

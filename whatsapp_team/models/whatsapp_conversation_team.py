@@ -1,0 +1,390 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_datetime
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("open", "Open"),
+    ("pending", "Waiting for the customer"),
+    ("snoozed", "Snoozed"),
+    ("done", "Done"),
+]
+DEFAULT_RESPONSE_MINUTES = 15
+
+
+# one concern of the model per file, as Odoo's mail spreads res.partner
+class WhatsappConversation(models.Model):
+    """The team behind a chat: its sales team and salesperson, its status,
+    the reply activity and the escalation of late replies."""
+
+    _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
+
+    # the team
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Team", index=True, tracking=True
+    )
+
+    user_id = fields.Many2one(
+        "res.users",
+        string="Assigned To",
+        index=True,
+        tracking=True,
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("whatsapp_team.group_whatsapp_user").id)
+        ],
+    )
+
+    state = fields.Selection(
+        STATES,
+        string="Status",
+        default="open",
+        required=True,
+        index=True,
+        tracking=True,
+        group_expand=True,
+    )
+
+    snoozed_until = fields.Datetime(tracking=True, copy=False)
+
+    waiting_since = fields.Datetime(
+        "Customer Waiting Since",
+        readonly=True,
+        copy=False,
+        help="The customer's first message not answered yet.",
+    )
+
+    reply_deadline = fields.Datetime(
+        "Reply Due", readonly=True, copy=False, index="btree_not_null"
+    )
+
+    escalated_at = fields.Datetime("Escalated", readonly=True, copy=False)
+
+    is_late = fields.Boolean("Reply Late", compute="_compute_is_late")
+
+    is_manager = fields.Boolean(compute="_compute_is_manager")
+
+    @api.depends("reply_deadline")
+    def _compute_is_late(self):
+        now = fields.Datetime.now()
+        for conversation in self:
+            conversation.is_late = bool(
+                conversation.reply_deadline and conversation.reply_deadline < now
+            )
+
+    def _compute_is_manager(self):
+        is_manager = self.env.user.has_group("whatsapp_team.group_whatsapp_manager")
+        for conversation in self:
+            conversation.is_manager = is_manager
+
+    def write(self, vals):
+        if (
+            "team_id" in vals
+            and not self.env.su
+            and not self.env.user.has_group("whatsapp_team.group_whatsapp_manager")
+        ):
+            raise UserError(
+                _("Only a WhatsApp manager can move a chat to another team.")
+            )
+        if "user_id" in vals:
+            self._check_assignment(vals["user_id"])
+            before = {conversation: conversation.user_id for conversation in self}
+        result = super().write(vals)
+        if "user_id" in vals:
+            for conversation in self.filtered(lambda c: c.user_id != before[c]):
+                previous = before[conversation]
+                if previous:
+                    # the chat is out of their sight now: so are its messages
+                    conversation.sudo().message_unsubscribe(
+                        partner_ids=previous.partner_id.ids
+                    )
+                # the acting user may have just given the chat away
+                conversation.sudo()._on_assignee_changed()
+        if vals.get("state") == "snoozed":
+            for conversation in self.filtered("snoozed_until"):
+                conversation._trigger_upkeep(conversation.snoozed_until)
+        return result
+
+    def _check_assignment(self, user_id):
+        """Salespeople claim unassigned chats and pass on their own; managers
+        assign any chat they see."""
+        if self.env.su or self.env.user.has_group(
+            "whatsapp_team.group_whatsapp_manager"
+        ):
+            return
+        for conversation in self:
+            current = conversation.user_id
+            claiming = not current and user_id == self.env.uid
+            passing_on = current == self.env.user
+            if not (claiming or passing_on):
+                raise UserError(
+                    _(
+                        "Only a WhatsApp manager can reassign %(chat)s: it is "
+                        "%(user)s's chat.",
+                        chat=conversation.display_name,
+                        user=current.name or _("nobody"),
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # Assignment
+    # ------------------------------------------------------------
+
+    def _response_time(self):
+        minutes = self.team_id.whatsapp_response_minutes or DEFAULT_RESPONSE_MINUTES
+        return timedelta(minutes=minutes)
+
+    def _whatsapp_owner(self):
+        """The customer's own salesperson: the partner's, else their open
+        lead's."""
+        self.ensure_one()
+        partner = self.partner_id
+        if not partner:
+            return self.env["res.users"]
+        if partner.user_id:
+            return partner.user_id
+        return self._open_leads().filtered("user_id")[:1].user_id
+
+    def _set_team(self):
+        """The team of the customer's open lead when it answers this number,
+        else the number's team."""
+        self.ensure_one()
+        teams = self.account_id.team_ids
+        lead_team = (
+            self._open_leads().filtered(lambda lead: lead.team_id in teams)[:1].team_id
+        )
+        team = lead_team or self.account_id.team_id or teams[:1]
+        if team:
+            self.sudo().team_id = team
+
+    def _auto_assign(self, exclude_users=None):
+        """Give the chat to the team member chosen by the team's method.
+
+        Returns the user given the chat, or an empty recordset when nobody is
+        available now (the upkeep cron tries again).
+        """
+        self.ensure_one()
+        if not self.team_id:
+            return self.env["res.users"]
+        member = self.team_id._whatsapp_pick_member(self, exclude_users=exclude_users)
+        if member:
+            self.sudo().user_id = member.user_id
+        return member.user_id
+
+    def _on_assignee_changed(self):
+        """The new assignee takes over the waiting reply; their turn is noted."""
+        self.ensure_one()
+        member = (
+            self.env["crm.team.member"]
+            .sudo()
+            .search(
+                [
+                    ("crm_team_id", "=", self.team_id.id),
+                    ("user_id", "=", self.user_id.id),
+                ],
+                limit=1,
+            )
+            if self.team_id and self.user_id
+            else self.env["crm.team.member"]
+        )
+        if member:
+            member._whatsapp_took(fields.Datetime.now())
+        activities = self._reply_activities()
+        if not self.user_id:
+            activities.sudo().unlink()
+        elif activities:
+            activities.sudo().write({"user_id": self.user_id.id})
+        elif self.waiting_since:
+            self._schedule_reply_activity()
+
+    def _reply_activities(self):
+        activity_type = self.env.ref("whatsapp_team.mail_activity_type_whatsapp_reply")
+        return self.sudo().activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type
+        )
+
+    def _schedule_reply_activity(self):
+        self.ensure_one()
+        if not self.user_id or self._reply_activities():
+            return
+        deadline = self.reply_deadline or fields.Datetime.now()
+        self.sudo().activity_schedule(
+            "whatsapp_team.mail_activity_type_whatsapp_reply",
+            date_deadline=fields.Date.context_today(self, deadline),
+            user_id=self.user_id.id,
+            note=_("The customer is waiting for an answer."),
+        )
+
+    def _on_agent_reply(self):
+        """A salesperson answered: an unassigned chat becomes theirs, and the
+        chat no longer waits."""
+        for conversation in self:
+            if (
+                not conversation.user_id
+                and not self.env.su
+                and self.env.user.has_group("whatsapp_team.group_whatsapp_user")
+            ):
+                conversation.user_id = self.env.user
+            if conversation.waiting_since:
+                conversation.sudo().write(
+                    {"waiting_since": False, "reply_deadline": False}
+                )
+                conversation._reply_activities().action_feedback(
+                    feedback=_("Answered on WhatsApp.")
+                )
+
+    # ------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------
+
+    def action_claim(self):
+        for conversation in self:
+            if conversation.user_id:
+                raise UserError(
+                    _(
+                        "%(user)s already took this chat.",
+                        user=conversation.user_id.name,
+                    )
+                )
+            conversation.user_id = self.env.user
+
+    def action_transfer(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Pass the chat on"),
+            "res_model": "whatsapp.transfer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    def action_set_pending(self):
+        self.write({"state": "pending", "snoozed_until": False})
+
+    def action_done(self):
+        self.write({"state": "done", "snoozed_until": False})
+        for conversation in self.filtered("waiting_since"):
+            # closing a chat answers nobody: the reminder goes away with it
+            conversation.sudo().write({"waiting_since": False, "reply_deadline": False})
+            conversation._reply_activities().unlink()
+
+    def action_reopen(self):
+        self.write({"state": "open", "snoozed_until": False})
+
+    def action_snooze(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Snooze the chat"),
+            "res_model": "whatsapp.snooze",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_conversation_id": self.id},
+        }
+
+    # ------------------------------------------------------------
+    # Upkeep: snoozes, late replies, waiting chats
+    # ------------------------------------------------------------
+
+    def _trigger_upkeep(self, when):
+        self.env.ref("whatsapp_team.ir_cron_conversation_upkeep").sudo()._trigger(when)
+
+    @api.model
+    def _cron_upkeep(self):
+        """Wake snoozed chats, escalate late replies, give waiting chats to
+        whoever became available."""
+        self._wake_snoozed()
+        self._escalate_late()
+        self._assign_waiting()
+
+    @api.model
+    def _wake_snoozed(self):
+        due = self.sudo().search(
+            [("state", "=", "snoozed"), ("snoozed_until", "<=", fields.Datetime.now())]
+        )
+        due.write({"state": "open", "snoozed_until": False})
+        return due
+
+    @api.model
+    def _assign_waiting(self):
+        waiting = self.sudo().search(
+            [
+                ("user_id", "=", False),
+                ("state", "=", "open"),
+                ("team_id.whatsapp_assignment", "!=", "manual"),
+            ],
+            order="waiting_since, id",
+        )
+        given = self.browse()
+        now = fields.Datetime.now()
+        for team in waiting.team_id:
+            # at night nobody is available: one check per team, not per chat
+            if not team._whatsapp_members()._whatsapp_available(now):
+                continue
+            chats = waiting.filtered(lambda c, t=team: c.team_id == t)
+            given |= chats.filtered(lambda c: c._auto_assign())
+        return given
+
+    @api.model
+    def _escalate_late(self):
+        late = self.sudo().search(
+            [
+                ("reply_deadline", "<=", fields.Datetime.now()),
+                ("waiting_since", "!=", False),
+                ("escalated_at", "=", False),
+                ("state", "=", "open"),
+            ]
+        )
+        for conversation in late:
+            conversation._escalate()
+        return late
+
+    def _escalate(self):
+        """The reply is late: per the team, another member takes the chat, or
+        the team leader is told."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        team = self.team_id
+        late_user = self.user_id
+        if team.whatsapp_escalation == "reassign":
+            exclude = late_user
+            if self._auto_assign(exclude_users=exclude):
+                self.message_post(
+                    body=_(
+                        "No reply from %(user)s in time: the chat went to %(new)s.",
+                        user=late_user.name or _("the team"),
+                        new=self.user_id.name,
+                    ),
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+                self.write(
+                    {
+                        "reply_deadline": now + self._response_time(),
+                        "escalated_at": False,
+                    }
+                )
+                self._trigger_upkeep(self.reply_deadline)
+                return
+        self.escalated_at = now
+        leader = team.user_id
+        if not leader:
+            _logger.info("WhatsApp chat %s is late and its team has no leader", self.id)
+            return
+        self.message_subscribe(partner_ids=leader.partner_id.ids)
+        self.message_post(
+            body=_(
+                "%(customer)s has been waiting since %(since)s and nobody answered "
+                "(%(user)s has the chat).",
+                customer=self.partner_id.name or self.name,
+                since=format_datetime(self.env, self.waiting_since, tz=leader.tz),
+                user=late_user.name or _("nobody"),
+            ),
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=leader.partner_id.ids,
+        )
