@@ -48,6 +48,8 @@ class CrmLead(models.Model):
                 lead.sudo().whatsapp_chat_ids._apply_tag_changes(added, removed)
         if {"user_id", "team_id"} & set(vals):
             for lead in self:
+                # each chat checks, as the user changing the lead, whether
+                # it may follow (see _follow_lead)
                 lead.sudo().whatsapp_chat_ids._follow_lead(lead, vals)
         return result
 

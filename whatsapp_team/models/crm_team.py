@@ -94,15 +94,18 @@ class CrmTeam(models.Model):
         """The membership that gets ``conversation`` now, or an empty record.
 
         The customer's own salesperson first when available; then by the
-        team's method among available members.
+        team's method among available members. Members who may not use the
+        chat's number (not WhatsApp users) are never picked.
         """
         self.ensure_one()
         if self.whatsapp_assignment == "manual":
             return self.env["crm.team.member"]
         now = fields.Datetime.now()
-        members = self._whatsapp_members().filtered(
-            lambda m: m.user_id not in (exclude_users or self.env["res.users"])
+        # only users of the chat's number may be given it
+        allowed = conversation.account_id.sudo().allowed_user_ids - (
+            exclude_users or self.env["res.users"]
         )
+        members = self._whatsapp_members().filtered(lambda m: m.user_id in allowed)
         loads = members._whatsapp_open_counts()
         available = members._whatsapp_available(now, loads)
         if not available:

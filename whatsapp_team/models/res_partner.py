@@ -88,6 +88,19 @@ class ResPartner(models.Model):
         conversation = self.env["whatsapp.conversation"]._get_or_create_for_partner(
             account, self
         )
+        if not conversation.has_access("read"):
+            conversation_sudo = conversation.sudo()
+            raise UserError(
+                _(
+                    "The chat with %(customer)s on %(number)s is handled by "
+                    "%(user)s: ask them or a manager to pass it on to you.",
+                    customer=self.display_name,
+                    number=account.name,
+                    user=conversation_sudo.user_id.name
+                    or conversation_sudo.team_id.name
+                    or _("another team"),
+                )
+            )
         return {
             "type": "ir.actions.act_window",
             "res_model": "whatsapp.conversation",

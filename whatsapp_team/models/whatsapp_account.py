@@ -5,6 +5,7 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 
 from ..tools import phone as phone_tools
 from ..tools import replies
@@ -17,6 +18,7 @@ from ..tools.graph_api import (
 )
 
 ADMIN_GROUP = "whatsapp_team.group_whatsapp_admin"
+USER_GROUP = "whatsapp_team.group_whatsapp_user"
 
 # Sandbox numbers answer from an in-memory Graph API, one per number and
 # database in this process; it holds the media the simulated customer "sent".
@@ -136,6 +138,16 @@ class WhatsappAccount(models.Model):
         help="Members of these teams see and answer the chats of this number, "
         "shared by each team's assignment method.",
     )
+    # The one definition of who may use a number: the record rules, the
+    # hand-over of a chat and automatic assignment all read it.
+    allowed_user_ids = fields.Many2many(
+        "res.users",
+        string="Users of This Number",
+        compute="_compute_allowed_user_ids",
+        search="_search_allowed_user_ids",
+        help="WhatsApp users named in Allowed Users, and the members and "
+        "leaders of its sales teams who are WhatsApp users.",
+    )
     team_id = fields.Many2one(
         "crm.team",
         string="Routing Team",
@@ -240,6 +252,44 @@ class WhatsappAccount(models.Model):
         for account in self:
             account.callback_url = f"{base_url}/whatsapp/webhook"
 
+    @api.depends(
+        "user_ids.groups_id",
+        "team_ids.crm_team_member_ids.user_id.groups_id",
+        "team_ids.user_id.groups_id",
+    )
+    def _compute_allowed_user_ids(self):
+        group = self.env.ref(USER_GROUP)
+        for account in self:
+            # who may use a number is no secret to those who read it
+            account_sudo = account.sudo()
+            users = (
+                account_sudo.user_ids
+                | account_sudo.team_ids.crm_team_member_ids.user_id
+                | account_sudo.team_ids.user_id
+            )
+            account.allowed_user_ids = users.filtered(
+                lambda user: user.active and group in user.groups_id
+            )
+
+    def _search_allowed_user_ids(self, operator, value):
+        if operator not in ("in", "=") or value is False:
+            raise UserError(_("Search the users of a number with = or in only."))
+        ids = [value] if isinstance(value, int) else list(value)
+        group = self.env.ref(USER_GROUP)
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .browse(ids)
+            .filtered(lambda user: user.active and group in user.groups_id)
+        )
+        return expression.OR(
+            [
+                [("user_ids", "in", users.ids)],
+                [("team_ids.crm_team_member_ids.user_id", "in", users.ids)],
+                [("team_ids.user_id", "in", users.ids)],
+            ]
+        )
+
     def _compute_conversation_count(self):
         counts = dict(
             self.env["whatsapp.conversation"]._read_group(
@@ -297,7 +347,8 @@ class WhatsappAccount(models.Model):
         return action
 
     def action_sync_templates(self):
-        """Bring this number's templates from Meta now."""
+        """Bring this number's templates from Meta now (administrators)."""
+        self.check_access("write")
         total = 0
         for account in self:
             try:
@@ -329,10 +380,14 @@ class WhatsappAccount(models.Model):
         return action
 
     def action_regenerate_verify_token(self):
-        self.sudo().verify_token = secrets.token_urlsafe(24)
+        """A new token for Meta's webhook handshake (administrators)."""
+        self.check_access("write")
+        for account in self:
+            account.verify_token = secrets.token_urlsafe(24)
 
     def action_simulate_message(self):
         self.ensure_one()
+        self.check_access("write")
         return {
             "type": "ir.actions.act_window",
             "name": _("Simulate an incoming message"),

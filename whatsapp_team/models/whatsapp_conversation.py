@@ -16,7 +16,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
 from ..tools import phone as phone_tools
@@ -31,64 +31,48 @@ WINDOW = timedelta(hours=24)
 
 class WhatsappConversation(models.Model):
     _name = "whatsapp.conversation"
-
     _description = "WhatsApp Conversation"
-
     _inherit = ["mail.thread", "mail.activity.mixin"]
-
     _order = "last_message_at desc, id desc"
-
     _rec_names_search = ["name", "phone", "wa_username", "partner_id"]
 
     name = fields.Char(compute="_compute_name", store=True)
-
     account_id = fields.Many2one(
         "whatsapp.account",
         string="WhatsApp Number",
         required=True,
+        readonly=True,
         index=True,
         ondelete="cascade",
     )
-
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True
     )
-
     partner_id = fields.Many2one(
         "res.partner", string="Customer", index=True, tracking=True
     )
-
     # The customer's identity on this number: a phone (wa_id) and/or, since
     # 2026, a business-scoped user id. Either one finds the conversation.
     wa_id = fields.Char("WhatsApp ID", readonly=True, copy=False)
-
     phone_key = fields.Char(readonly=True, copy=False)
-
     phone = fields.Char(readonly=True, copy=False)
-
     wa_user_id = fields.Char("Business-Scoped User ID", readonly=True, copy=False)
-
     wa_username = fields.Char("WhatsApp Username", readonly=True)
-
     profile_name = fields.Char(readonly=True)
-
     message_ids_wa = fields.One2many(
         "whatsapp.message", "conversation_id", string="WhatsApp Messages"
     )
-
     wa_message_count = fields.Integer(
         "Message Count", compute="_compute_wa_message_count"
     )
-
     last_inbound_at = fields.Datetime("Last Customer Message", readonly=True)
-
     last_message_at = fields.Datetime(readonly=True, index=True)
-
     window_expires_at = fields.Datetime(
         "Reply Window Until", compute="_compute_window", store=True
     )
-
     window_open = fields.Boolean("Reply Window Open", compute="_compute_window_open")
+    # who may be given this chat: the users of its number
+    account_user_ids = fields.Many2many(related="account_id.allowed_user_ids")
 
     _sql_constraints = [
         (
@@ -154,6 +138,58 @@ class WhatsappConversation(models.Model):
         return action
 
     # ------------------------------------------------------------
+    # Fields only WhatsApp writes
+    # ------------------------------------------------------------
+
+    def _whatsapp_system_fields(self):
+        """Fields written by the addon only (with superuser rights), never by
+        a user, whatever the path (form, RPC, import): who the customer is
+        and what WhatsApp told us. Written by hand, a reply would go to
+        another customer, another customer's messages would land in this
+        chat, or a closed 24-hour window would reopen. Each concern of the
+        model adds its own."""
+        return {
+            "account_id",
+            "company_id",
+            "name",
+            "wa_id",
+            "phone_key",
+            "phone",
+            "wa_user_id",
+            "wa_username",
+            "profile_name",
+            "last_inbound_at",
+            "last_message_at",
+            "window_expires_at",
+        }
+
+    def _check_system_fields(self, vals):
+        if self.env.su:
+            return
+        written = sorted(self._whatsapp_system_fields() & set(vals))
+        if written:
+            names = ", ".join(self._fields[name].string for name in written)
+            raise AccessError(
+                _(
+                    "%(fields)s of a WhatsApp chat are kept by WhatsApp itself "
+                    "and cannot be changed by hand.",
+                    fields=names,
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # chats are started by a customer's message or from the customer's
+        # WhatsApp button, never typed in
+        for vals in vals_list:
+            self._check_system_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_system_fields(vals)
+        return super().write(vals)
+
+    # ------------------------------------------------------------
     # Customer identity
     # ------------------------------------------------------------
 
@@ -191,7 +227,9 @@ class WhatsappConversation(models.Model):
             raise ValueError("a WhatsApp message without a sender identity")
         self._lock_identity(phone_key, user_id)
 
-        Conversation = self.sudo().with_context(active_test=False)
+        # the customer's chat exists once, whoever may see it: the caller
+        # gets it back in their own environment
+        Conversation_sudo = self.sudo().with_context(active_test=False)
         identity_domains = []
         if phone_key:
             identity_domains.append([("phone_key", "=", phone_key)])
@@ -200,35 +238,39 @@ class WhatsappConversation(models.Model):
         domain = expression.AND(
             [[("account_id", "=", account.id)], expression.OR(identity_domains)]
         )
-        conversations = Conversation.search(domain, order="id")
-        if not conversations:
+        conversations_sudo = Conversation_sudo.search(domain, order="id")
+        if not conversations_sudo:
             partner = self._find_or_create_partner(account, identity, phone_key)
-            return Conversation.with_context(mail_create_nosubscribe=True).create(
+            conversation_sudo = Conversation_sudo.with_context(
+                mail_create_nosubscribe=True
+            ).create(
                 {
                     "account_id": account.id,
                     "partner_id": partner.id,
                     **self._identity_values(identity, phone_key),
                 }
             )
-        conversation = conversations[0]
-        if len(conversations) > 1:
-            conversations[1:]._merge_into(conversation)
+            return conversation_sudo.with_env(self.env)
+        conversation_sudo = conversations_sudo[0]
+        if len(conversations_sudo) > 1:
+            conversations_sudo[1:]._merge_into(conversation_sudo)
         updates = {
             key: value
             for key, value in self._identity_values(identity, phone_key).items()
-            if value and conversation[key] != value
+            if value and conversation_sudo[key] != value
         }
         if updates:
-            conversation.write(updates)
+            conversation_sudo.write(updates)
+        partner_sudo = conversation_sudo.partner_id
         if (
             phone_key
-            and conversation.partner_id
-            and not (conversation.partner_id.phone or conversation.partner_id.mobile)
+            and partner_sudo
+            and not (partner_sudo.phone or partner_sudo.mobile)
         ):
             # First time this customer's number is known: keep it on the
             # partner so the next chat finds them by phone too.
-            conversation.partner_id.mobile = conversation.phone
-        return conversation
+            partner_sudo.mobile = conversation_sudo.phone
+        return conversation_sudo.with_env(self.env)
 
     @api.model
     def _get_or_create_for_partner(self, account, partner):
@@ -257,16 +299,15 @@ class WhatsappConversation(models.Model):
         e164 = phone_tools.to_e164(number, region) or number
         identity = Identity(wa_id=e164.lstrip("+"), profile_name=partner.name or "")
         conversation = self._get_or_create_for(account, identity)
-        if not conversation.partner_id:
-            conversation.partner_id = partner
-        if not conversation.user_id and not conversation.message_ids_wa:
-            # a chat a salesperson starts is theirs
-            conversation._set_team()
+        conversation_sudo = conversation.sudo()
+        if not conversation_sudo.partner_id:
+            conversation_sudo.partner_id = partner
+        if not conversation_sudo.user_id and not conversation_sudo.message_ids_wa:
+            # a chat a salesperson starts is theirs, when they may use the number
+            conversation_sudo._set_team()
             starter = self.env.user
-            if not starter._is_superuser() and starter.has_group(
-                "whatsapp_team.group_whatsapp_user"
-            ):
-                conversation.user_id = starter
+            if not self.env.su and starter in account.sudo().allowed_user_ids:
+                conversation_sudo.user_id = starter
         return conversation
 
     @api.model

@@ -15,6 +15,9 @@ class WhatsappConversation(models.Model):
 
     away_sent_on = fields.Date("Away Message Sent On", readonly=True, copy=False)
 
+    def _whatsapp_system_fields(self):
+        return super()._whatsapp_system_fields() | {"away_sent_on"}
+
     def _placeholder_values(self):
         self.ensure_one()
         customer = self.partner_id.name or self.profile_name or self.name or ""

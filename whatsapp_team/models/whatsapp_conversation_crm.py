@@ -1,7 +1,11 @@
+import logging
+
 from markupsafe import Markup
 
 from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+_logger = logging.getLogger(__name__)
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -18,7 +22,6 @@ class WhatsappConversation(models.Model):
         tracking=True,
         domain="[('partner_id', '=', partner_id)]",
     )
-
     label_ids = fields.Many2many("whatsapp.label", string="Labels")
 
     def write(self, vals):
@@ -183,25 +186,57 @@ class WhatsappConversation(models.Model):
             )
 
     def _push_hands_to_lead(self, vals):
+        """The chat changed hands: its lead follows, where the number says
+        so, as far as the user who moved the chat may change the lead (CRM's
+        own rules). Otherwise the lead stays as it is."""
         for conversation in self.filtered(
             lambda c: c.lead_id and c._lead_setting("lead_follows_chat")
         ):
-            lead = conversation.lead_id.sudo()
-            values = _hands_to_copy(conversation, lead, vals)
-            if values:
-                # the new salesperson hears of the chat, not of its lead too
-                lead.with_context(
-                    whatsapp_sync=True, mail_auto_subscribe_no_notify=True
-                ).write(values)
+            lead = conversation.lead_id.with_env(self.env)
+            values = _hands_to_copy(conversation, lead.sudo(), vals)
+            if not values:
+                continue
+            if not lead.has_access("write"):
+                _logger.info(
+                    "WhatsApp chat %s changed hands; user %s may not change "
+                    "its lead %s, which stays as it is",
+                    conversation.id,
+                    self.env.uid,
+                    lead.id,
+                )
+                continue
+            # the new salesperson hears of the chat, not of its lead too
+            lead.with_context(
+                whatsapp_sync=True, mail_auto_subscribe_no_notify=True
+            ).write(values)
 
     def _follow_lead(self, lead, vals):
-        """The lead changed hands: its chats follow, where the number says so."""
+        """``lead`` changed hands: its chats follow, where the number says so,
+        as far as the user who changed the lead may move each chat by the
+        chat's own rules (who may take it, pass it on, move it to another
+        team, who may be given it). Otherwise the chat stays as it is.
+
+        ``lead`` is in the environment of the user who changed it."""
         for conversation in self.filtered(
             lambda c: c._lead_setting("lead_follows_chat")
         ):
-            values = _hands_to_copy(lead, conversation, vals)
-            if values:
-                conversation.sudo().with_context(whatsapp_sync=True).write(values)
+            values = _hands_to_copy(lead.sudo(), conversation.sudo(), vals)
+            if not values:
+                continue
+            as_editor = conversation.with_env(lead.env).with_context(whatsapp_sync=True)
+            try:
+                as_editor.check_access("write")
+                as_editor._check_hands_change(values)
+            except (AccessError, UserError) as refusal:
+                _logger.info(
+                    "WhatsApp chat %s stays as it is while its lead %s changes "
+                    "hands: %s",
+                    conversation.id,
+                    lead.id,
+                    refusal,
+                )
+                continue
+            as_editor.write(values)
 
     # ------------------------------------------------------------
     # Labels

@@ -18,7 +18,6 @@ class WhatsappConversation(models.Model):
         help="The customer's number is on the phone blacklist (they wrote STOP, "
         "or someone put it there): marketing templates are refused.",
     )
-
     # customers known only by their username have no number for the phone
     # blacklist: their opt-out is kept on the chat itself
     user_opted_out = fields.Boolean(readonly=True, copy=False)

@@ -26,6 +26,9 @@ class WhatsappConversation(models.Model):
         help="The customer's latest message we told WhatsApp was read.",
     )
 
+    def _whatsapp_system_fields(self):
+        return super()._whatsapp_system_fields() | {"last_read_wa_id"}
+
     def action_reply(self):
         """Reply from the partner or lead form, in a dialog."""
         self.ensure_one()
@@ -135,6 +138,9 @@ class WhatsappConversation(models.Model):
                 self._mirror_to_crm(message)
             return message
         self.ensure_one()
+        # what goes to the customer is sent as superuser: the sender must be
+        # allowed to answer this chat
+        self.check_access("write")
         attachments = self.env["ir.attachment"].browse(
             kwargs.get("attachment_ids") or []
         )
@@ -181,6 +187,15 @@ class WhatsappConversation(models.Model):
         for recipient in internal:
             recipient["notif"] = "inbox"
         return internal
+
+    def _message_compute_author(
+        self, author_id=None, email_from=None, raise_on_email=True
+    ):
+        # a chat is never e-mailed: a salesperson without an e-mail address
+        # writes in it all the same
+        return super()._message_compute_author(
+            author_id, email_from, raise_on_email=False
+        )
 
     def notify_cancel_by_type(self, notification_type):
         result = super().notify_cancel_by_type(notification_type)

@@ -27,7 +27,6 @@ class WhatsappConversation(models.Model):
     team_id = fields.Many2one(
         "crm.team", string="Sales Team", index=True, tracking=True
     )
-
     user_id = fields.Many2one(
         "res.users",
         string="Assigned To",
@@ -37,7 +36,6 @@ class WhatsappConversation(models.Model):
             ("groups_id", "in", self.env.ref("whatsapp_team.group_whatsapp_user").id)
         ],
     )
-
     state = fields.Selection(
         STATES,
         string="Status",
@@ -47,24 +45,18 @@ class WhatsappConversation(models.Model):
         tracking=True,
         group_expand=True,
     )
-
     snoozed_until = fields.Datetime(tracking=True, copy=False)
-
     waiting_since = fields.Datetime(
         "Customer Waiting Since",
         readonly=True,
         copy=False,
         help="The customer's first message not answered yet.",
     )
-
     reply_deadline = fields.Datetime(
         "Reply Due", readonly=True, copy=False, index="btree_not_null"
     )
-
     escalated_at = fields.Datetime("Escalated", readonly=True, copy=False)
-
     is_late = fields.Boolean("Reply Late", compute="_compute_is_late")
-
     is_manager = fields.Boolean(compute="_compute_is_manager")
 
     @api.depends("reply_deadline")
@@ -80,17 +72,17 @@ class WhatsappConversation(models.Model):
         for conversation in self:
             conversation.is_manager = is_manager
 
+    def _whatsapp_system_fields(self):
+        # the reply clock: customer messages and answers move it
+        return super()._whatsapp_system_fields() | {
+            "waiting_since",
+            "reply_deadline",
+            "escalated_at",
+        }
+
     def write(self, vals):
-        if (
-            "team_id" in vals
-            and not self.env.su
-            and not self.env.user.has_group("whatsapp_team.group_whatsapp_manager")
-        ):
-            raise UserError(
-                _("Only a WhatsApp manager can move a chat to another team.")
-            )
+        self._check_hands_change(vals)
         if "user_id" in vals:
-            self._check_assignment(vals["user_id"])
             before = {conversation: conversation.user_id for conversation in self}
         result = super().write(vals)
         if "user_id" in vals:
@@ -108,16 +100,44 @@ class WhatsappConversation(models.Model):
                 conversation._trigger_upkeep(conversation.snoozed_until)
         return result
 
+    def _check_hands_change(self, vals):
+        """May the current user give these chats the team and salesperson of
+        ``vals``? Raises when not. Every path that changes hands comes here:
+        the form, RPC, the buttons and wizards, and a lead the chat follows."""
+        if "team_id" in vals and not (
+            self.env.su
+            or self.env.user.has_group("whatsapp_team.group_whatsapp_manager")
+        ):
+            raise UserError(
+                _("Only a WhatsApp manager can move a chat to another team.")
+            )
+        if "user_id" in vals:
+            self._check_assignment(vals["user_id"])
+
     def _check_assignment(self, user_id):
-        """Salespeople claim unassigned chats and pass on their own; managers
+        """Only users of the chat's number may be given it, whoever gives it.
+        Salespeople claim unassigned chats and pass on their own; managers
         assign any chat they see."""
+        user = self.env["res.users"].browse(user_id or [])
+        for conversation in self:
+            account_sudo = conversation.account_id.sudo()
+            if user and user not in account_sudo.allowed_user_ids:
+                raise UserError(
+                    _(
+                        "%(user)s may not use the WhatsApp number %(number)s: "
+                        "only its users can be given its chats. An administrator "
+                        "can add them to the number or to one of its sales teams.",
+                        user=user.sudo().name,
+                        number=account_sudo.name,
+                    )
+                )
         if self.env.su or self.env.user.has_group(
             "whatsapp_team.group_whatsapp_manager"
         ):
             return
         for conversation in self:
             current = conversation.user_id
-            claiming = not current and user_id == self.env.uid
+            claiming = not current and user == self.env.user
             passing_on = current == self.env.user
             if not (claiming or passing_on):
                 raise UserError(

@@ -1,3 +1,4 @@
+from . import test_access_paths
 from . import test_auto_replies
 from . import test_chatter_state
 from . import test_crm

@@ -205,7 +205,7 @@ class TestOptOut(WhatsappCase):
         self.deliver(self.message(None, user_id=user_id, body="Thanks"))
         self.assertTrue(chat.opted_out, "an ordinary message does not lift it")
         chat.user_id = self.user_allowed  # their own chat: they may change it
-        chat.with_user(self.user_allowed).profile_name = "Ana S."
+        chat.with_user(self.user_allowed).state = "pending"
         with self.assertRaises(AccessError):
             chat.with_user(self.user_allowed).user_opted_out = False
         self.deliver(self.message(None, user_id=user_id, body="START"))

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.ir_actions_server import WHATSAPP_MODELS
 from ..tools import phone as phone_tools
 
 
@@ -105,6 +106,10 @@ class WhatsappTemplateMassSend(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
+        if self.res_model not in WHATSAPP_MODELS:
+            raise UserError(
+                _("WhatsApp templates are sent to contacts and leads only.")
+            )
         self.account_id.check_access("read")  # a number this user may use
         self.template_id._check_sendable()
         if any(
@@ -136,6 +141,20 @@ class WhatsappTemplateMassSend(models.TransientModel):
             conversation = Conversation._get_or_create_for_partner(
                 self.account_id, partner
             )
+            if not conversation.has_access("write"):
+                # a colleague's chat, or another team's: theirs to answer
+                skipped.append(
+                    _(
+                        "%(record)s: the chat with this customer on %(number)s "
+                        "is handled by %(user)s; ask them or a manager",
+                        record=record.display_name,
+                        number=self.account_id.name,
+                        user=conversation.sudo().user_id.name
+                        or conversation.sudo().team_id.name
+                        or _("another team"),
+                    )
+                )
+                continue
             if conversation.opted_out:
                 # said STOP while known by their username only
                 skipped.append(

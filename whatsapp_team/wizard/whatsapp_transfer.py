@@ -27,15 +27,10 @@ class WhatsappTransfer(models.TransientModel):
 
     @api.depends("account_id")
     def _compute_allowed_user_ids(self):
-        group = self.env.ref("whatsapp_team.group_whatsapp_user")
         for wizard in self:
-            account = wizard.account_id.sudo()
-            users = (
-                account.user_ids
-                | account.team_ids.crm_team_member_ids.user_id
-                | account.team_ids.user_id
-            ).filtered(lambda u: group in u.groups_id)
-            wizard.allowed_user_ids = users - wizard.conversation_id.user_id
+            wizard.allowed_user_ids = (
+                wizard.account_id.allowed_user_ids - wizard.conversation_id.user_id
+            )
 
     def action_transfer(self):
         self.ensure_one()
@@ -48,6 +43,9 @@ class WhatsappTransfer(models.TransientModel):
                     number=self.account_id.name,
                 )
             )
+        # refused before anything is written: a manager's call, or the user's
+        # own chat
+        conversation._check_hands_change({"user_id": self.user_id.id})
         body = escape(
             _(
                 "%(from)s passed this chat on to %(to)s.",

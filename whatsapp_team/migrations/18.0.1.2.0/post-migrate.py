@@ -4,9 +4,15 @@ The rules sit in a ``noupdate="1"`` block, so updating the module keeps the
 rules an earlier build stored, and those differ from the current ones: the
 first builds let a salesperson see every chat of the numbers they may use and
 kept templates to the users named on a number, later ones hid a team's chats
-from its leader. Clearing ``ir_model_data.noupdate`` would not help: in update
-mode the XML loader skips every existing record of a ``noupdate`` block
-whatever that flag says, and it never sets the flag back.
+from its leader, and before 18.0.1.2.0 the rules spelt out who may use a
+number each on its own instead of reading the number's ``allowed_user_ids``.
+Rules new in a version (the multi-company rules of messages, templates and
+webhook events in 18.0.1.2.0) are created by the update itself.
+
+Clearing ``ir_model_data.noupdate`` would not help: in update mode the XML
+loader skips every existing record of a ``noupdate`` block whatever that flag
+says, and it never sets the flag back. A database older than 18.0.1.2.0 runs
+this script once, whatever version it comes from.
 
 So, once the update has loaded the module, the security file is loaded again
 in ``init`` mode: every record of the file is written as the XML describes it,
