@@ -11,7 +11,12 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import mute_logger
 
 from ..tools import signature
-from ..tools.payload import PayloadError, parse_webhook, phone_number_ids
+from ..tools.payload import (
+    PayloadError,
+    check_depth,
+    parse_webhook,
+    phone_number_ids,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -76,8 +81,11 @@ class WhatsappWebhookEvent(models.Model):
         try:
             text = body.decode("utf-8")  # Meta sends UTF-8; we store it as text
             payload = json.loads(text)
+            # json.loads gives up on deep nesting with a RecursionError; what
+            # it accepts must still be shallow enough to be read back later
+            check_depth(payload)
             pnids = phone_number_ids(payload)
-        except (ValueError, PayloadError):
+        except (ValueError, RecursionError, PayloadError):
             return 400, "Bad Request", self.browse()
         Account = self.env["whatsapp.account"].sudo()
         accounts = (
