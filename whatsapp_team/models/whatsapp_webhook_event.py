@@ -32,6 +32,10 @@ class UnknownNumberError(Exception):
     """A message for a WhatsApp number that is not configured (yet)."""
 
 
+# Errors that no retry can cure: the event fails at once for an administrator.
+PERMANENT_ERRORS = (PayloadError,)
+
+
 class WhatsappWebhookEvent(models.Model):
     """A webhook body exactly as Meta sent it, stored before anything else.
 
@@ -226,13 +230,22 @@ class WhatsappWebhookEvent(models.Model):
             )
 
     def _record_failure(self, error, quick=False):
+        """Keep ``error`` on the event: retried later, or failed for good.
+
+        An error of :data:`PERMANENT_ERRORS` (a body that cannot be read)
+        fails at once; others are retried with growing delays, at once a few
+        times when ``quick`` (a unique key taken by a concurrent transaction),
+        and fail after :data:`MAX_ATTEMPTS`. Called from an ``except`` block.
+        """
         self.ensure_one()
         self.env.invalidate_all()
         attempts = self.attempts + 1
+        permanent = isinstance(error, PERMANENT_ERRORS)
         _logger.warning(
-            "WhatsApp webhook event %s failed (attempt %s): %s",
+            "WhatsApp webhook event %s failed (attempt %s%s): %s",
             self.id,
             attempts,
+            ", not retried" if permanent else "",
             error,
         )
         delay = (
@@ -240,17 +253,20 @@ class WhatsappWebhookEvent(models.Model):
             if quick and attempts <= QUICK_RETRIES
             else timedelta(minutes=2**attempts)
         )
+        failed = permanent or attempts >= MAX_ATTEMPTS
         self.write(
             {
                 "attempts": attempts,
                 "error": "".join(traceback.format_exception_only(type(error), error))
                 + "\n"
                 + traceback.format_exc(limit=-8),
-                "state": "failed" if attempts >= MAX_ATTEMPTS else "pending",
-                "next_attempt_at": fields.Datetime.now() + delay,
+                "state": "failed" if failed else "pending",
+                "next_attempt_at": False
+                if permanent
+                else fields.Datetime.now() + delay,
             }
         )
-        if quick:
+        if quick and not failed:
             self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
 
     def _process_payload(self):

@@ -222,10 +222,9 @@ class TestWebhookHttp(WhatsappCase):
         self.assertEqual(len(records.conversation_id), 2)
 
     def test_failed_processing_keeps_the_event_and_retries_it(self):
-        # A message without an id cannot be stored: the event stays pending
-        # with its error, and is retried later by the cron with a delay.
-        message, contact = self.message("32470123458", body="broken")
-        del message["id"]
+        # A message naming no sender cannot be given a chat: the event stays
+        # pending with its error, and is retried later by the cron with a delay.
+        message, contact = self.message(wa_id=None, body="broken")
         now = fields.Datetime.now()
         with freeze_time(now):
             self.assertEqual(
@@ -235,7 +234,7 @@ class TestWebhookHttp(WhatsappCase):
         event = self.events()
         self.assertEqual(event.state, "pending")
         self.assertEqual(event.attempts, 1)
-        self.assertIn("PayloadError", event.error)
+        self.assertIn("without a sender identity", event.error)
         self.assertGreater(event.next_attempt_at, now)
         with freeze_time(now + timedelta(seconds=30)):
             self.process()
@@ -248,12 +247,31 @@ class TestWebhookHttp(WhatsappCase):
         with freeze_time(now + timedelta(days=3)):
             self.process()
         self.assertEqual(event.state, "failed")
+        self.assertIn("without a sender identity", event.error)
+
+    def test_unreadable_payload_fails_at_once(self):
+        # A message without an id can never be stored: retrying it for a day
+        # and a half would only delay telling an administrator.
+        message, contact = self.message("32470123458", body="broken")
+        del message["id"]
+        self.assertEqual(
+            self.post_webhook(self.payload([(message, contact)])).status_code, 200
+        )
+        self.process()
+        event = self.events()
+        self.assertEqual((event.state, event.attempts), ("failed", 1))
         self.assertIn("PayloadError", event.error)
+        self.assertIn("message id", event.error)
+        self.assertFalse(event.next_attempt_at)
+        # an administrator may still queue it again: it fails again at once
+        event.action_process()
+        self.assertEqual(event.state, "pending")
+        self.process()
+        self.assertEqual((event.state, event.attempts), ("failed", 2))
 
     def test_failure_in_one_event_does_not_block_others(self):
-        broken, contact = self.message("32470123459", body="broken")
-        del broken["id"]
-        self.post_webhook(self.payload([(broken, contact)]))
+        broken = self.message(wa_id=None, body="broken")
+        self.post_webhook(self.payload([broken]))
         good = self.message("32470123460", body="fine")
         self.post_webhook(self.payload([good]))
         self.process()
