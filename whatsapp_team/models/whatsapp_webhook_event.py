@@ -13,6 +13,7 @@ from odoo.tools import mute_logger
 from ..tools import signature
 from ..tools.payload import (
     PayloadError,
+    business_account_ids,
     check_depth,
     parse_webhook,
     phone_number_ids,
@@ -32,8 +33,13 @@ class UnknownNumberError(Exception):
     """A message for a WhatsApp number that is not configured (yet)."""
 
 
-# Errors that no retry can cure: the event fails at once for an administrator.
-PERMANENT_ERRORS = (PayloadError,)
+class ForeignSignatureError(Exception):
+    """A change for a number whose app secret did not sign the body."""
+
+
+# Errors that no retry can cure: the event fails at once for an administrator
+# (who may still process it again, e.g. after correcting a number's secret).
+PERMANENT_ERRORS = (PayloadError, ForeignSignatureError)
 
 
 class WhatsappWebhookEvent(models.Model):
@@ -53,6 +59,12 @@ class WhatsappWebhookEvent(models.Model):
         "whatsapp.account", string="WhatsApp Number", ondelete="set null", index=True
     )
     payload = fields.Text(required=True, readonly=True)
+    signature = fields.Char(
+        readonly=True,
+        help="Meta's X-Hub-Signature-256 header, as received: each change of "
+        "the body is checked against the app secret of its own number when "
+        "it is processed.",
+    )
     state = fields.Selection(
         [("pending", "To process"), ("done", "Processed"), ("failed", "Failed")],
         default="pending",
@@ -77,8 +89,10 @@ class WhatsappWebhookEvent(models.Model):
 
         Returns ``(http_status, text, event)``; ``event`` is empty unless stored.
 
-        Nothing is stored unless the body is signed with the app secret of a
-        number it concerns.
+        Nothing is stored unless the body is signed, see :meth:`_signing_account`.
+        The signature header is stored with the body: each change is checked
+        again against its own number when processed, which also covers
+        numbers configured only after the body arrived.
         """
         if len(body) > MAX_BODY_SIZE:
             return 413, "Payload Too Large", self.browse()
@@ -89,40 +103,72 @@ class WhatsappWebhookEvent(models.Model):
             # it accepts must still be shallow enough to be read back later
             check_depth(payload)
             pnids = phone_number_ids(payload)
+            waba_ids = business_account_ids(payload)
         except (ValueError, RecursionError, PayloadError):
             return 400, "Bad Request", self.browse()
-        Account = self.env["whatsapp.account"].sudo()
-        accounts = (
-            Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
-        )
-        if not accounts:
-            # Template and account updates name only the business account;
-            # numbers we do not know may still be signed by our Meta app.
-            waba_ids = [
-                entry.get("id")
-                for entry in payload.get("entry", [])
-                if isinstance(entry, dict) and entry.get("id")
-            ]
-            accounts = Account.search([("business_account_id", "in", waba_ids)])
-            if not accounts:
-                accounts = Account.search([("app_secret", "!=", False)])
-        account = next(
-            (
-                a
-                for a in accounts
-                if signature.verify(a.app_secret, body, signature_header)
-            ),
-            None,
-        )
+        account = self._signing_account(body, signature_header, pnids, waba_ids)
         if account is None:
             _logger.warning(
                 "WhatsApp webhook refused: bad or missing signature (numbers %s)",
                 pnids,
             )
             return 403, "Forbidden", self.browse()
-        event = self.sudo().create({"account_id": account.id, "payload": text})
+        event = self.sudo().create(
+            {"account_id": account.id, "payload": text, "signature": signature_header}
+        )
         self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
         return 200, "OK", event
+
+    @api.model
+    def _signing_account(self, body, signature_header, pnids, waba_ids):
+        """Return the number a body is stored for, or ``None`` to refuse it.
+
+        - every configured number the body names by ``phone_number_id`` must
+          have signed it with its own app secret: a body signed for number B
+          never speaks for number A;
+        - a change naming only a business account (template and account
+          updates) must be signed by one of that account's numbers; it is
+          applied to those numbers only (two Meta apps subscribed to one
+          business account each deliver it, signed with their own secret);
+        - a body naming nothing configured (a number added later) is kept
+          when one of our app secrets signed it, and checked against that
+          number's own secret when it is processed.
+        """
+        Account = self.env["whatsapp.account"].sudo().with_context(active_test=False)
+        verified = {}
+
+        def signed(account):
+            secret = account.app_secret
+            if secret not in verified:
+                verified[secret] = signature.verify(secret, body, signature_header)
+            return verified[secret]
+
+        named = Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
+        if not all(signed(account) for account in named):
+            return None
+        signers = named.sorted(lambda a: pnids.index(a.phone_number_id))
+        by_waba = (
+            Account.search([("business_account_id", "in", waba_ids)])
+            if waba_ids
+            else Account
+        )
+        for waba_id in waba_ids:
+            numbers = by_waba.filtered(lambda a, w=waba_id: a.business_account_id == w)
+            if numbers and not any(signed(account) for account in numbers):
+                return None
+            signers |= numbers.filtered(signed)
+        if signers:
+            return signers[0]
+        return next(
+            (
+                account
+                for account in Account.with_context(active_test=True).search(
+                    [("app_secret", "!=", False)]
+                )
+                if signed(account)
+            ),
+            None,
+        )
 
     # ------------------------------------------------------------
     # Processing
@@ -272,33 +318,90 @@ class WhatsappWebhookEvent(models.Model):
     def _process_payload(self):
         self.ensure_one()
         batch = parse_webhook(json.loads(self.payload))
-        pnids = {m.phone_number_id for m in batch.messages} | {
-            s.phone_number_id for s in batch.statuses
-        }
-        accounts = {
-            account.phone_number_id: account
-            for account in self.env["whatsapp.account"]
+        signed = self._signature_check()
+        for inbound in batch.messages:
+            self._process_inbound(inbound, signed)
+        for status in batch.statuses:
+            self._process_status(status, signed)
+        for change in batch.others:
+            self._process_change(change, signed)
+        return len(batch.messages), len(batch.statuses)
+
+    def _signature_check(self):
+        """Return ``signed(account)``: whether ``account``'s app secret signed
+        the body this event holds."""
+        self.ensure_one()
+        body = self.payload.encode()
+        verified = {}
+
+        def signed(account):
+            if not self.signature:
+                # stored before signatures were kept: it was checked when
+                # received, against the number it was stored for
+                return account == self.account_id
+            secret = account.sudo().app_secret
+            if secret not in verified:
+                verified[secret] = signature.verify(secret, body, self.signature)
+            return verified[secret]
+
+        return signed
+
+    def _account_of(self, phone_number_id):
+        return (
+            self.env["whatsapp.account"]
             .sudo()
             .with_context(active_test=False)
-            .search([("phone_number_id", "in", list(pnids))])
-        }
-        Message = self.env["whatsapp.message"].sudo()
-        received = 0
-        for inbound in batch.messages:
-            account = accounts.get(inbound.phone_number_id)
-            if not account:
-                # kept and retried: adding the number later recovers it
-                raise UnknownNumberError(
-                    f"WhatsApp number {inbound.phone_number_id} is not configured: "
-                    "add it under WhatsApp > Configuration > Numbers"
-                )
-            Message._receive_inbound(account, inbound)
-            received += 1
-        for status in batch.statuses:
-            Message._receive_status(status)
-        for change in batch.others:
-            if change.field == "message_template_status_update":
-                self.env["whatsapp.template"]._apply_status_update(
-                    change.business_account_id, change.value
-                )
-        return received, len(batch.statuses)
+            .search([("phone_number_id", "=", phone_number_id)], limit=1)
+            if phone_number_id
+            else self.env["whatsapp.account"]
+        )
+
+    @staticmethod
+    def _check_signed(account, signed):
+        if not signed(account):
+            raise ForeignSignatureError(
+                f"This body was not signed with the app secret of WhatsApp number "
+                f"{account.name} ({account.phone_number_id}): it is not "
+                "processed for that number. If that number's app secret is wrong, "
+                "correct it and process the event again."
+            )
+
+    def _process_inbound(self, inbound, signed):
+        account = self._account_of(inbound.phone_number_id)
+        if not account:
+            # kept and retried: adding the number later recovers it
+            raise UnknownNumberError(
+                f"WhatsApp number {inbound.phone_number_id} is not configured: "
+                "add it under WhatsApp > Configuration > Numbers"
+            )
+        self._check_signed(account, signed)
+        self.env["whatsapp.message"].sudo()._receive_inbound(account, inbound)
+
+    def _process_status(self, status, signed):
+        account = self._account_of(status.phone_number_id)
+        if not account:
+            # only our numbers' messages have statuses we keep
+            _logger.info(
+                "WhatsApp status for number %s, not configured: ignored",
+                status.phone_number_id,
+            )
+            return
+        self._check_signed(account, signed)
+        self.env["whatsapp.message"].sudo()._receive_status(status, account=account)
+
+    def _process_change(self, change, signed):
+        if change.field != "message_template_status_update":
+            return
+        numbers = (
+            self.env["whatsapp.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("business_account_id", "=", change.business_account_id)])
+        )
+        signers = numbers.filtered(signed)
+        if numbers and not signers:
+            self._check_signed(numbers[0], signed)
+        if signers:
+            self.env["whatsapp.template"]._apply_status_update(
+                change.business_account_id, change.value, accounts=signers
+            )

@@ -14,3 +14,4 @@ from . import test_template_ui
 from . import test_templates
 from . import test_ui
 from . import test_webhook_http
+from . import test_webhook_signature
