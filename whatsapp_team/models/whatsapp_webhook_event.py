@@ -17,6 +17,7 @@ from ..tools.payload import (
     check_depth,
     parse_webhook,
     phone_number_ids,
+    split_items,
 )
 
 _logger = logging.getLogger(__name__)
@@ -78,6 +79,23 @@ class WhatsappWebhookEvent(models.Model):
     processed_at = fields.Datetime(readonly=True)
     message_count = fields.Integer(readonly=True)
     status_count = fields.Integer(readonly=True)
+    note = fields.Text(
+        readonly=True,
+        help="What processing left aside: items retried on their own, "
+        "messages skipped.",
+    )
+    parent_id = fields.Many2one(
+        "whatsapp.webhook.event",
+        string="Split From",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The event whose body held this item. Its items that went "
+        "through are never processed again; this one is retried on its own.",
+    )
+    child_ids = fields.One2many(
+        "whatsapp.webhook.event", "parent_id", string="Items Retried Apart"
+    )
 
     # ------------------------------------------------------------
     # Receiving
@@ -242,46 +260,132 @@ class WhatsappWebhookEvent(models.Model):
     def _process(self):
         """Process these events in the current transaction.
 
-        A failure is kept on the event, which is retried later; concurrency
-        errors are left to the caller (Odoo retries the transaction).
+        Each message, status and other change of a body (its items, see
+        ``tools.payload.split_items``) is processed on its own, in a
+        savepoint. When some fail and others go through, each failure (with
+        the same customer's later messages, which wait for it to keep their
+        order) moves to an event of its own, linked by ``parent_id`` and
+        retried alone; the event itself is done, so nothing that went
+        through is ever processed twice. A body that is a single item (or
+        whose items all wait on one failure) stays one event, retried as a
+        whole. Concurrency errors are left to the caller (Odoo retries the
+        transaction).
         """
         for event in self:
-            # pending writes of earlier work must not fail inside the savepoint
+            # pending writes of earlier work must not fail inside a savepoint
             self.env.flush_all()
             try:
-                # a refused query is handled below (retried or kept on the
+                items = split_items(json.loads(event.payload))
+            except ValueError as error:  # a PayloadError is a ValueError
+                event._record_failure(PayloadError(str(error)))
+                continue
+            event._process_items(items)
+
+    def _process_items(self, items):
+        self.ensure_one()
+        signed = self._signature_check()
+        # a failure that may still pass holds back its customer's later
+        # messages; the last attempt, or an error no retry cures, holds nothing
+        holds = self.attempts + 1 < MAX_ATTEMPTS
+        failures = []  # [items, error, traceback text, quick]
+        held_by = {}  # sender key -> index in failures
+        counts = {"message": 0, "status": 0}
+        notes = []
+        for item in items:
+            waiting = next(
+                (held_by[key] for key in item.sender_keys if key in held_by), None
+            )
+            if waiting is not None:
+                failures[waiting][0].append(item)
+                held_by.update(dict.fromkeys(item.sender_keys, waiting))
+                continue
+            try:
+                # a refused query is handled below (retried or kept on an
                 # event): not an error for the server log
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    counts = event._process_payload()
+                    note = self._process_item(item, signed)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise
-            except IntegrityError as error:
-                # a concurrent transaction stored the same customer or
-                # message first: retry soon, with a fresh view of the data
-                event._record_failure(error, quick=True)
-                continue
             except Exception as error:  # noqa: BLE001 - kept and retried, never lost
-                event._record_failure(error)
+                failures.append(
+                    [
+                        [item],
+                        error,
+                        traceback.format_exc(limit=-8),
+                        # a concurrent transaction stored the same customer
+                        # or message first: retry soon, with fresh data
+                        isinstance(error, IntegrityError),
+                    ]
+                )
+                if holds and not isinstance(error, PERMANENT_ERRORS):
+                    held_by.update(dict.fromkeys(item.sender_keys, len(failures) - 1))
                 continue
-            event.write(
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+            if note:
+                notes.append(note)
+        failed_items = sum(len(failure[0]) for failure in failures)
+        if len(failures) == 1 and failed_items == len(items):
+            # nothing went through: the event stays as it is, retried whole
+            _items, error, trace, quick = failures[0]
+            self._record_failure(error, quick=quick, trace=trace)
+            return
+        if failures:
+            parts = self._split_off(failures)
+            notes.append(
+                self.env._(
+                    "%(failed)s of %(total)s items could not be processed now: "
+                    "they are retried apart, in events %(events)s.",
+                    failed=failed_items,
+                    total=len(items),
+                    events=", ".join(f"#{part.id}" for part in parts),
+                )
+            )
+        self.write(
+            {
+                "state": "done",
+                "attempts": self.attempts + 1,
+                "error": False,
+                "next_attempt_at": False,
+                "processed_at": fields.Datetime.now(),
+                "message_count": counts["message"],
+                "status_count": counts["status"],
+                "note": "\n".join(notes) or False,
+            }
+        )
+
+    def _split_off(self, failures):
+        """Move each failure (with the items waiting for it) to its own event,
+        which keeps the failure and is retried apart."""
+        self.ensure_one()
+        parts = self.browse()
+        for items, error, trace, quick in failures:
+            body = dict(items[0].payload)
+            body["entry"] = [entry for item in items for entry in item.payload["entry"]]
+            part = self.create(
                 {
-                    "state": "done",
-                    "attempts": event.attempts + 1,
-                    "error": False,
-                    "next_attempt_at": False,
-                    "processed_at": fields.Datetime.now(),
-                    "message_count": counts[0],
-                    "status_count": counts[1],
+                    "parent_id": self.id,
+                    "payload": json.dumps(body),
+                    "signature": self.signature,
+                    "account_id": (
+                        self._account_of(items[0].phone_number_id) or self.account_id
+                    ).id,
+                    # tried as often as the body it comes from
+                    "attempts": self.attempts,
                 }
             )
+            part._record_failure(error, quick=quick, trace=trace)
+            parts |= part
+        return parts
 
-    def _record_failure(self, error, quick=False):
+    def _record_failure(self, error, quick=False, trace=None):
         """Keep ``error`` on the event: retried later, or failed for good.
 
-        An error of :data:`PERMANENT_ERRORS` (a body that cannot be read)
-        fails at once; others are retried with growing delays, at once a few
-        times when ``quick`` (a unique key taken by a concurrent transaction),
-        and fail after :data:`MAX_ATTEMPTS`. Called from an ``except`` block.
+        An error of :data:`PERMANENT_ERRORS` (a body that cannot be read, a
+        change its number did not sign) fails at once; others are retried
+        with growing delays, at once a few times when ``quick`` (a unique key
+        taken by a concurrent transaction), and fail after
+        :data:`MAX_ATTEMPTS`. ``trace`` is the traceback text, by default the
+        one of the exception being handled.
         """
         self.ensure_one()
         self.env.invalidate_all()
@@ -305,7 +409,7 @@ class WhatsappWebhookEvent(models.Model):
                 "attempts": attempts,
                 "error": "".join(traceback.format_exception_only(type(error), error))
                 + "\n"
-                + traceback.format_exc(limit=-8),
+                + (trace if trace is not None else traceback.format_exc(limit=-8)),
                 "state": "failed" if failed else "pending",
                 "next_attempt_at": False
                 if permanent
@@ -315,33 +419,41 @@ class WhatsappWebhookEvent(models.Model):
         if quick and not failed:
             self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
 
-    def _process_payload(self):
-        self.ensure_one()
-        batch = parse_webhook(json.loads(self.payload))
-        signed = self._signature_check()
+    def _process_item(self, item, signed):
+        """Process one item (``tools.payload.Item``); return a note or None."""
+        batch = parse_webhook(item.payload)
+        note = None
         for inbound in batch.messages:
-            self._process_inbound(inbound, signed)
+            note = self._process_inbound(inbound, signed)
         for status in batch.statuses:
             self._process_status(status, signed)
         for change in batch.others:
             self._process_change(change, signed)
-        return len(batch.messages), len(batch.statuses)
+        return note
 
     def _signature_check(self):
         """Return ``signed(account)``: whether ``account``'s app secret signed
-        the body this event holds."""
+        the body this event comes from.
+
+        An event split from another holds a body of our making: it is checked
+        against the body and signature header Meta sent, those of the first
+        event of its line.
+        """
         self.ensure_one()
-        body = self.payload.encode()
+        origin = self
+        while origin.parent_id:
+            origin = origin.parent_id
+        body = origin.payload.encode()
         verified = {}
 
         def signed(account):
-            if not self.signature:
+            if not origin.signature:
                 # stored before signatures were kept: it was checked when
                 # received, against the number it was stored for
-                return account == self.account_id
+                return account == origin.account_id
             secret = account.sudo().app_secret
             if secret not in verified:
-                verified[secret] = signature.verify(secret, body, self.signature)
+                verified[secret] = signature.verify(secret, body, origin.signature)
             return verified[secret]
 
         return signed
