@@ -15,6 +15,7 @@ from ..tools.payload import (
     PayloadError,
     business_account_ids,
     check_depth,
+    is_own_number,
     parse_webhook,
     phone_number_ids,
     split_items,
@@ -320,9 +321,10 @@ class WhatsappWebhookEvent(models.Model):
                 if holds and not isinstance(error, PERMANENT_ERRORS):
                     held_by.update(dict.fromkeys(item.sender_keys, len(failures) - 1))
                 continue
-            counts[item.kind] = counts.get(item.kind, 0) + 1
             if note:
                 notes.append(note)
+            else:
+                counts[item.kind] = counts.get(item.kind, 0) + 1
         failed_items = sum(len(failure[0]) for failure in failures)
         if len(failures) == 1 and failed_items == len(items):
             # nothing went through: the event stays as it is, retried whole
@@ -420,7 +422,10 @@ class WhatsappWebhookEvent(models.Model):
             self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
 
     def _process_item(self, item, signed):
-        """Process one item (``tools.payload.Item``); return a note or None."""
+        """Process one item (``tools.payload.Item``).
+
+        Returns a note for administrators when the item is skipped, else None.
+        """
         batch = parse_webhook(item.payload)
         note = None
         for inbound in batch.messages:
@@ -487,7 +492,29 @@ class WhatsappWebhookEvent(models.Model):
                 "add it under WhatsApp > Configuration > Numbers"
             )
         self._check_signed(account, signed)
+        if is_own_number(
+            inbound.sender.wa_id,
+            inbound.display_phone_number,
+            account.display_phone_number,
+            default_region=account._default_region(),
+        ):
+            # The number writing to itself (a test from the business's own
+            # phone) would get a chat, a partner and a greeting of its own:
+            # skipped, and told to administrators on the event.
+            _logger.warning(
+                "WhatsApp message %s from number %s to itself: skipped",
+                inbound.message_id,
+                inbound.sender.wa_id,
+            )
+            return self.env._(
+                "Message %(message)s comes from %(number)s, this WhatsApp "
+                "number's own number: skipped, it would open a chat of the "
+                "number with itself.",
+                message=inbound.message_id,
+                number=inbound.sender.wa_id,
+            )
         self.env["whatsapp.message"].sudo()._receive_inbound(account, inbound)
+        return None
 
     def _process_status(self, status, signed):
         account = self._account_of(status.phone_number_id)

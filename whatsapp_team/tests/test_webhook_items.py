@@ -221,3 +221,44 @@ class TestWebhookItems(WhatsappCase):
         self.assertEqual(len(event), 1)
         self.assertEqual((event.state, event.attempts), ("pending", 1))
         self.assertFalse(event.child_ids)
+
+    def test_message_from_the_number_itself_opens_no_chat(self):
+        self.account.write(
+            {"greeting_enabled": True, "greeting_message": "Hello {first_name}!"}
+        )
+        # the number's own display number, as Meta writes it in the metadata
+        own = self.message("15550100100", body="Testing myself", name="Sales")
+        customer = self.message("32470123510", body="A real customer")
+        self.assertEqual(
+            self.post_webhook(self.payload([own, customer])).status_code, 200
+        )
+        # the number as written on the account, when Meta's metadata has none
+        also_own = self.message("15550100100", body="Again", name="Sales")
+        payload = self.payload([also_own])
+        del payload["entry"][0]["changes"][0]["value"]["metadata"][
+            "display_phone_number"
+        ]
+        self.assertEqual(self.post_webhook(payload).status_code, 200)
+        self.process()
+        self.assertFalse(self.stored(own, also_own))
+        self.assertTrue(self.stored(customer))
+        Conversation = self.env["whatsapp.conversation"]
+        self.assertFalse(Conversation.search([("wa_id", "=", "15550100100")]))
+        self.assertFalse(
+            self.env["res.partner"].search(
+                [("whatsapp_mobile_key", "=", "15550100100")]
+            )
+        )
+        self.env["whatsapp.message"]._cron_send_queue()
+        greeted = [m["to"] for m in self.graph.messages if m["type"] == "text"]
+        self.assertEqual(greeted, ["32470123510"], "only the customer is greeted")
+        # kept in sight of an administrator
+        first, second = self.events().sorted("id")
+        self.assertEqual((first.state, first.message_count), ("done", 1))
+        self.assertIn(own[0]["id"], first.note)
+        self.assertIn("own number", first.note)
+        self.assertEqual((second.state, second.message_count), ("done", 0))
+        self.assertIn(also_own[0]["id"], second.note)
+        self.assertEqual(
+            self.env["whatsapp.webhook.event"].search_count([("note", "!=", False)]), 2
+        )
