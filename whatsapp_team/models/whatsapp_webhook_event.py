@@ -50,7 +50,9 @@ class WhatsappWebhookEvent(models.Model):
     The controller only verifies and stores; processing happens in a cron
     triggered at once. An event that fails stays here with its error and is
     tried again with growing delays, so no customer message is ever lost to a
-    bug or an outage.
+    bug or an outage. The items of a body (messages, statuses, template
+    updates) are processed one by one: one that fails moves to an event of
+    its own (``parent_id``) and does not hold back the others.
     """
 
     _name = "whatsapp.webhook.event"
