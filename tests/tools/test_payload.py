@@ -11,6 +11,7 @@ import dataclasses
 import pytest
 
 from whatsapp_team.tools.payload import (
+    MAX_DEPTH,
     STATUS_RANK,
     Identity,
     InboundMessage,
@@ -21,8 +22,12 @@ from whatsapp_team.tools.payload import (
     PayloadError,
     SharedContact,
     WebhookBatch,
+    business_account_ids,
+    check_depth,
+    is_own_number,
     parse_webhook,
     phone_number_ids,
+    split_items,
     status_moves_forward,
 )
 
@@ -939,7 +944,13 @@ def test_odd_shapes_never_crash():
     for path in _paths(body):
         for odd in ODD_VALUES:
             mutated = _replaced(body, path, odd)
-            for function in (parse_webhook, phone_number_ids):
+            for function in (
+                parse_webhook,
+                phone_number_ids,
+                business_account_ids,
+                split_items,
+                check_depth,
+            ):
                 try:
                     function(mutated)
                 except PayloadError:
@@ -967,6 +978,151 @@ def test_phone_number_ids_when_none():
     assert phone_number_ids({"object": "whatsapp_business_account", "entry": []}) == []
     body = envelope({"field": "account_update", "value": {"event": "x"}})
     assert phone_number_ids(body) == []
+
+
+def test_business_account_ids_of_changes_without_a_number():
+    body = envelope(
+        messages_change([message("text", {"body": "a"})], phone_number_id="222"),
+        {"field": "message_template_status_update", "value": {"event": "APPROVED"}},
+    )
+    body["entry"].append(
+        {
+            "id": "999",
+            "changes": [{"field": "account_update", "value": {"event": "x"}}],
+        }
+    )
+    assert business_account_ids(body) == [WABA_ID, "999"]
+    assert business_account_ids(envelope(messages_change([]))) == []
+
+
+# ------------------------------------------------------------ check_depth
+
+
+def _nested(depth, container="list"):
+    value = 0
+    for _level in range(depth):
+        value = [value] if container == "list" else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("container", ["list", "dict"])
+def test_check_depth_refuses_deep_nesting(container):
+    check_depth(_nested(MAX_DEPTH, container))
+    with pytest.raises(PayloadError, match="nested deeper"):
+        check_depth(_nested(MAX_DEPTH + 1, container))
+    # far deeper than Python's recursion limit: refused without recursing
+    with pytest.raises(PayloadError):
+        check_depth(_nested(100_000, container))
+
+
+def test_check_depth_accepts_meta_bodies_and_scalars():
+    check_depth(_rich_body())
+    for value in (None, 1, "x", [], {}):
+        check_depth(value)
+
+
+def test_payload_error_for_deep_body_inside_an_envelope():
+    body = envelope(messages_change([message("text", {"body": _nested(200)})]))
+    with pytest.raises(PayloadError):
+        check_depth(body)
+
+
+# ------------------------------------------------------------ split_items
+
+
+def test_split_items_one_envelope_per_item_parsing_the_same():
+    body = _rich_body()
+    whole = parse_webhook(body)
+    items = split_items(body)
+    assert [item.kind for item in items] == ["message"] * 12 + ["status", "change"]
+    parsed = [parse_webhook(item.payload) for item in items]
+    assert [p.messages[0] for p in parsed[:12]] == list(whole.messages)
+    assert [p.messages[0].raw for p in parsed[:12]] == [m.raw for m in whole.messages]
+    assert parsed[12].statuses == whole.statuses
+    assert parsed[13].others == whole.others
+    for item in items:
+        assert item.business_account_id == WABA_ID
+        assert item.payload["object"] == "whatsapp_business_account"
+        assert len(item.payload["entry"]) == 1
+        assert len(item.payload["entry"][0]["changes"]) == 1
+    assert items[0].phone_number_id == PHONE_NUMBER_ID
+    assert items[13].phone_number_id == ""
+    assert items[0].sender_keys == (f"{PHONE_NUMBER_ID}:wa:{CUSTOMER}",)
+    assert items[11].sender_keys == (
+        f"{PHONE_NUMBER_ID}:wa:{CUSTOMER}",
+        f"{PHONE_NUMBER_ID}:user:{CUSTOMER_BSUID}",
+    )
+    assert items[12].sender_keys == ()
+    # the body itself is left untouched
+    assert body == _rich_body()
+
+
+def test_split_items_gives_each_message_its_own_contact():
+    other = "34612345678"
+    body = envelope(
+        messages_change(
+            [
+                message("text", {"body": "a"}),
+                message("text", {"body": "b"}, id="w2", **{"from": other}),
+            ],
+            contacts=[contact(), contact(wa_id=other, user_id="", name="Other")],
+        ),
+        messages_change(
+            [message("text", {"body": "c"}, id="w3")], phone_number_id="222"
+        ),
+    )
+    items = split_items(body)
+    assert [
+        len(i.payload["entry"][0]["changes"][0]["value"].get("contacts", []))
+        for i in items
+    ] == [1, 1, 0]
+    first, second, third = (parse_webhook(i.payload).messages[0] for i in items)
+    assert first.sender.profile_name == "Sheena Nelson"
+    assert second.sender == Identity(wa_id=other, profile_name="Other")
+    assert third.phone_number_id == "222"
+    assert items[2].sender_keys == (f"222:wa:{CUSTOMER}",)
+
+
+def test_split_items_keeps_an_unreadable_item_to_itself():
+    broken = message("text", {"body": "no id"})
+    del broken["id"]
+    body = envelope(messages_change([message("text", {"body": "fine"}), broken]))
+    with pytest.raises(PayloadError):
+        parse_webhook(body)
+    good, bad = split_items(body)
+    assert parse_webhook(good.payload).messages[0].body == "fine"
+    with pytest.raises(PayloadError, match="message id"):
+        parse_webhook(bad.payload)
+
+
+def test_split_items_of_changes_without_items():
+    body = envelope(messages_change(errors=[{"code": 131000}]))
+    (item,) = split_items(body)
+    assert item.kind == "change"
+    assert parse_webhook(item.payload).errors == parse_webhook(body).errors
+    assert split_items({"object": "whatsapp_business_account", "entry": []}) == []
+
+
+# ---------------------------------------------------------- is_own_number
+
+
+@pytest.mark.parametrize(
+    ("wa_id", "numbers", "region", "expected"),
+    [
+        ("15550100100", ("15550100100",), None, True),
+        ("15550100100", ("", "+1 555 010 0100"), None, True),
+        ("32470123456", ("0470 12 34 56",), "BE", True),
+        ("32470123456", ("+32 470 12 34 56",), "FR", True),
+        # Brazil's ninth digit: one line written both ways
+        ("551187654321", ("+55 11 98765-4321",), None, True),
+        ("32470123456", ("15550100100", "+1 555 010 0100"), "BE", False),
+        ("", ("15550100100",), None, False),
+        ("15550100100", (), None, False),
+        ("15550100100", ("", None), None, False),
+    ],
+)
+def test_is_own_number(wa_id, numbers, region, expected):
+    assert is_own_number(wa_id, *numbers, default_region=region) is expected
 
 
 # ------------------------------------------------------- status ordering

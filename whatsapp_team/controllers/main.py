@@ -20,9 +20,16 @@ class WhatsappWebhookController(http.Controller):
         save_session=False,
     )
     def webhook(self, **params):
-        if request.httprequest.method == "GET":
+        method = request.httprequest.method
+        if method == "POST":
+            return self._receive()
+        if method in ("GET", "HEAD"):
+            # HEAD is a GET whose answer has no body (werkzeug drops it)
             return self._verify(params)
-        return self._receive()
+        # Odoo routes OPTIONS to every route: it must not store a body
+        response = self._answer(405, "Method Not Allowed")
+        response.headers["Allow"] = "GET, HEAD, POST"
+        return response
 
     def _verify(self, params):
         # Meta's subscription handshake: echo the challenge for our token.

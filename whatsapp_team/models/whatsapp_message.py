@@ -443,20 +443,26 @@ class WhatsappMessage(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _receive_status(self, status):
-        """Apply a status webhook (``tools.payload.StatusUpdate``).
+    def _receive_status(self, status, account=None):
+        """Apply a status webhook (``tools.payload.StatusUpdate``), to a
+        message of ``account`` when given (the number the status is about).
 
         Meta delivers statuses late, twice and out of order: a message never
         moves backwards (a read message stays read).
         """
+        of_account = [("account_id", "=", account.id)] if account else []
         message = self.sudo().search(
-            [("wa_message_id", "=", status.message_id)], limit=1
+            [("wa_message_id", "=", status.message_id), *of_account], limit=1
         )
         callback_ref = (status.raw or {}).get("biz_opaque_callback_data")
         if not message and callback_ref:
             # sent, but interrupted before its wamid was stored
             message = self.sudo().search(
-                [("callback_ref", "=", callback_ref), ("wa_message_id", "=", False)],
+                [
+                    ("callback_ref", "=", callback_ref),
+                    ("wa_message_id", "=", False),
+                    *of_account,
+                ],
                 limit=1,
             )
             message.write({"wa_message_id": status.message_id, "sending_since": False})

@@ -11,7 +11,15 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import mute_logger
 
 from ..tools import signature
-from ..tools.payload import PayloadError, parse_webhook, phone_number_ids
+from ..tools.payload import (
+    PayloadError,
+    business_account_ids,
+    check_depth,
+    is_own_number,
+    parse_webhook,
+    phone_number_ids,
+    split_items,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -27,13 +35,24 @@ class UnknownNumberError(Exception):
     """A message for a WhatsApp number that is not configured (yet)."""
 
 
+class ForeignSignatureError(Exception):
+    """A change for a number whose app secret did not sign the body."""
+
+
+# Errors that no retry can cure: the event fails at once for an administrator
+# (who may still process it again, e.g. after correcting a number's secret).
+PERMANENT_ERRORS = (PayloadError, ForeignSignatureError)
+
+
 class WhatsappWebhookEvent(models.Model):
     """A webhook body exactly as Meta sent it, stored before anything else.
 
     The controller only verifies and stores; processing happens in a cron
     triggered at once. An event that fails stays here with its error and is
     tried again with growing delays, so no customer message is ever lost to a
-    bug or an outage.
+    bug or an outage. The items of a body (messages, statuses, template
+    updates) are processed one by one: one that fails moves to an event of
+    its own (``parent_id``) and does not hold back the others.
     """
 
     _name = "whatsapp.webhook.event"
@@ -44,6 +63,12 @@ class WhatsappWebhookEvent(models.Model):
         "whatsapp.account", string="WhatsApp Number", ondelete="set null", index=True
     )
     payload = fields.Text(required=True, readonly=True)
+    signature = fields.Char(
+        readonly=True,
+        help="Meta's X-Hub-Signature-256 header, as received: each change of "
+        "the body is checked against the app secret of its own number when "
+        "it is processed.",
+    )
     state = fields.Selection(
         [("pending", "To process"), ("done", "Processed"), ("failed", "Failed")],
         default="pending",
@@ -57,6 +82,23 @@ class WhatsappWebhookEvent(models.Model):
     processed_at = fields.Datetime(readonly=True)
     message_count = fields.Integer(readonly=True)
     status_count = fields.Integer(readonly=True)
+    note = fields.Text(
+        readonly=True,
+        help="What processing left aside: items retried on their own, "
+        "messages skipped.",
+    )
+    parent_id = fields.Many2one(
+        "whatsapp.webhook.event",
+        string="Split From",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The event whose body held this item. Its items that went "
+        "through are never processed again; this one is retried on its own.",
+    )
+    child_ids = fields.One2many(
+        "whatsapp.webhook.event", "parent_id", string="Items Retried Apart"
+    )
 
     # ------------------------------------------------------------
     # Receiving
@@ -68,49 +110,86 @@ class WhatsappWebhookEvent(models.Model):
 
         Returns ``(http_status, text, event)``; ``event`` is empty unless stored.
 
-        Nothing is stored unless the body is signed with the app secret of a
-        number it concerns.
+        Nothing is stored unless the body is signed, see :meth:`_signing_account`.
+        The signature header is stored with the body: each change is checked
+        again against its own number when processed, which also covers
+        numbers configured only after the body arrived.
         """
         if len(body) > MAX_BODY_SIZE:
             return 413, "Payload Too Large", self.browse()
         try:
             text = body.decode("utf-8")  # Meta sends UTF-8; we store it as text
             payload = json.loads(text)
+            # json.loads gives up on deep nesting with a RecursionError; what
+            # it accepts must still be shallow enough to be read back later
+            check_depth(payload)
             pnids = phone_number_ids(payload)
-        except (ValueError, PayloadError):
+            waba_ids = business_account_ids(payload)
+        except (ValueError, RecursionError, PayloadError):
             return 400, "Bad Request", self.browse()
-        Account = self.env["whatsapp.account"].sudo()
-        accounts = (
-            Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
-        )
-        if not accounts:
-            # Template and account updates name only the business account;
-            # numbers we do not know may still be signed by our Meta app.
-            waba_ids = [
-                entry.get("id")
-                for entry in payload.get("entry", [])
-                if isinstance(entry, dict) and entry.get("id")
-            ]
-            accounts = Account.search([("business_account_id", "in", waba_ids)])
-            if not accounts:
-                accounts = Account.search([("app_secret", "!=", False)])
-        account = next(
-            (
-                a
-                for a in accounts
-                if signature.verify(a.app_secret, body, signature_header)
-            ),
-            None,
-        )
+        account = self._signing_account(body, signature_header, pnids, waba_ids)
         if account is None:
             _logger.warning(
                 "WhatsApp webhook refused: bad or missing signature (numbers %s)",
                 pnids,
             )
             return 403, "Forbidden", self.browse()
-        event = self.sudo().create({"account_id": account.id, "payload": text})
+        event = self.sudo().create(
+            {"account_id": account.id, "payload": text, "signature": signature_header}
+        )
         self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
         return 200, "OK", event
+
+    @api.model
+    def _signing_account(self, body, signature_header, pnids, waba_ids):
+        """Return the number a body is stored for, or ``None`` to refuse it.
+
+        - every configured number the body names by ``phone_number_id`` must
+          have signed it with its own app secret: a body signed for number B
+          never speaks for number A;
+        - a change naming only a business account (template and account
+          updates) must be signed by one of that account's numbers; it is
+          applied to those numbers only (two Meta apps subscribed to one
+          business account each deliver it, signed with their own secret);
+        - a body naming nothing configured (a number added later) is kept
+          when one of our app secrets signed it, and checked against that
+          number's own secret when it is processed.
+        """
+        Account = self.env["whatsapp.account"].sudo().with_context(active_test=False)
+        verified = {}
+
+        def signed(account):
+            secret = account.app_secret
+            if secret not in verified:
+                verified[secret] = signature.verify(secret, body, signature_header)
+            return verified[secret]
+
+        named = Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
+        if not all(signed(account) for account in named):
+            return None
+        signers = named.sorted(lambda a: pnids.index(a.phone_number_id))
+        by_waba = (
+            Account.search([("business_account_id", "in", waba_ids)])
+            if waba_ids
+            else Account
+        )
+        for waba_id in waba_ids:
+            numbers = by_waba.filtered(lambda a, w=waba_id: a.business_account_id == w)
+            if numbers and not any(signed(account) for account in numbers):
+                return None
+            signers |= numbers.filtered(signed)
+        if signers:
+            return signers[0]
+        return next(
+            (
+                account
+                for account in Account.with_context(active_test=True).search(
+                    [("app_secret", "!=", False)]
+                )
+                if signed(account)
+            ),
+            None,
+        )
 
     # ------------------------------------------------------------
     # Processing
@@ -184,47 +263,143 @@ class WhatsappWebhookEvent(models.Model):
     def _process(self):
         """Process these events in the current transaction.
 
-        A failure is kept on the event, which is retried later; concurrency
-        errors are left to the caller (Odoo retries the transaction).
+        Each message, status and other change of a body (its items, see
+        ``tools.payload.split_items``) is processed on its own, in a
+        savepoint. When some fail and others go through, each failure (with
+        the same customer's later messages, which wait for it to keep their
+        order) moves to an event of its own, linked by ``parent_id`` and
+        retried alone; the event itself is done, so nothing that went
+        through is ever processed twice. A body that is a single item (or
+        whose items all wait on one failure) stays one event, retried as a
+        whole. Concurrency errors are left to the caller (Odoo retries the
+        transaction).
         """
         for event in self:
-            # pending writes of earlier work must not fail inside the savepoint
+            # pending writes of earlier work must not fail inside a savepoint
             self.env.flush_all()
             try:
-                # a refused query is handled below (retried or kept on the
+                items = split_items(json.loads(event.payload))
+            except ValueError as error:  # a PayloadError is a ValueError
+                event._record_failure(PayloadError(str(error)))
+                continue
+            event._process_items(items)
+
+    def _process_items(self, items):
+        self.ensure_one()
+        signed = self._signature_check()
+        # a failure that may still pass holds back its customer's later
+        # messages; the last attempt, or an error no retry cures, holds nothing
+        holds = self.attempts + 1 < MAX_ATTEMPTS
+        failures = []  # [items, error, traceback text, quick]
+        held_by = {}  # sender key -> index in failures
+        counts = {"message": 0, "status": 0}
+        notes = []
+        for item in items:
+            waiting = next(
+                (held_by[key] for key in item.sender_keys if key in held_by), None
+            )
+            if waiting is not None:
+                failures[waiting][0].append(item)
+                held_by.update(dict.fromkeys(item.sender_keys, waiting))
+                continue
+            try:
+                # a refused query is handled below (retried or kept on an
                 # event): not an error for the server log
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    counts = event._process_payload()
+                    note = self._process_item(item, signed)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise
-            except IntegrityError as error:
-                # a concurrent transaction stored the same customer or
-                # message first: retry soon, with a fresh view of the data
-                event._record_failure(error, quick=True)
-                continue
             except Exception as error:  # noqa: BLE001 - kept and retried, never lost
-                event._record_failure(error)
+                failures.append(
+                    [
+                        [item],
+                        error,
+                        traceback.format_exc(limit=-8),
+                        # a concurrent transaction stored the same customer
+                        # or message first: retry soon, with fresh data
+                        isinstance(error, IntegrityError),
+                    ]
+                )
+                if holds and not isinstance(error, PERMANENT_ERRORS):
+                    held_by.update(dict.fromkeys(item.sender_keys, len(failures) - 1))
                 continue
-            event.write(
+            if note:
+                notes.append(note)
+            else:
+                counts[item.kind] = counts.get(item.kind, 0) + 1
+        failed_items = sum(len(failure[0]) for failure in failures)
+        if len(failures) == 1 and failed_items == len(items):
+            # nothing went through: the event stays as it is, retried whole
+            _items, error, trace, quick = failures[0]
+            self._record_failure(error, quick=quick, trace=trace)
+            return
+        if failures:
+            parts = self._split_off(failures)
+            notes.append(
+                self.env._(
+                    "%(failed)s of %(total)s items could not be processed now: "
+                    "they are retried apart, in events %(events)s.",
+                    failed=failed_items,
+                    total=len(items),
+                    events=", ".join(f"#{part.id}" for part in parts),
+                )
+            )
+        self.write(
+            {
+                "state": "done",
+                "attempts": self.attempts + 1,
+                "error": False,
+                "next_attempt_at": False,
+                "processed_at": fields.Datetime.now(),
+                "message_count": counts["message"],
+                "status_count": counts["status"],
+                "note": "\n".join(notes) or False,
+            }
+        )
+
+    def _split_off(self, failures):
+        """Move each failure (with the items waiting for it) to its own event,
+        which keeps the failure and is retried apart."""
+        self.ensure_one()
+        parts = self.browse()
+        for items, error, trace, quick in failures:
+            body = dict(items[0].payload)
+            body["entry"] = [entry for item in items for entry in item.payload["entry"]]
+            part = self.create(
                 {
-                    "state": "done",
-                    "attempts": event.attempts + 1,
-                    "error": False,
-                    "next_attempt_at": False,
-                    "processed_at": fields.Datetime.now(),
-                    "message_count": counts[0],
-                    "status_count": counts[1],
+                    "parent_id": self.id,
+                    "payload": json.dumps(body),
+                    "signature": self.signature,
+                    "account_id": (
+                        self._account_of(items[0].phone_number_id) or self.account_id
+                    ).id,
+                    # tried as often as the body it comes from
+                    "attempts": self.attempts,
                 }
             )
+            part._record_failure(error, quick=quick, trace=trace)
+            parts |= part
+        return parts
 
-    def _record_failure(self, error, quick=False):
+    def _record_failure(self, error, quick=False, trace=None):
+        """Keep ``error`` on the event: retried later, or failed for good.
+
+        An error of :data:`PERMANENT_ERRORS` (a body that cannot be read, a
+        change its number did not sign) fails at once; others are retried
+        with growing delays, at once a few times when ``quick`` (a unique key
+        taken by a concurrent transaction), and fail after
+        :data:`MAX_ATTEMPTS`. ``trace`` is the traceback text, by default the
+        one of the exception being handled.
+        """
         self.ensure_one()
         self.env.invalidate_all()
         attempts = self.attempts + 1
+        permanent = isinstance(error, PERMANENT_ERRORS)
         _logger.warning(
-            "WhatsApp webhook event %s failed (attempt %s): %s",
+            "WhatsApp webhook event %s failed (attempt %s%s): %s",
             self.id,
             attempts,
+            ", not retried" if permanent else "",
             error,
         )
         delay = (
@@ -232,49 +407,142 @@ class WhatsappWebhookEvent(models.Model):
             if quick and attempts <= QUICK_RETRIES
             else timedelta(minutes=2**attempts)
         )
+        failed = permanent or attempts >= MAX_ATTEMPTS
         self.write(
             {
                 "attempts": attempts,
                 "error": "".join(traceback.format_exception_only(type(error), error))
                 + "\n"
-                + traceback.format_exc(limit=-8),
-                "state": "failed" if attempts >= MAX_ATTEMPTS else "pending",
-                "next_attempt_at": fields.Datetime.now() + delay,
+                + (trace if trace is not None else traceback.format_exc(limit=-8)),
+                "state": "failed" if failed else "pending",
+                "next_attempt_at": False
+                if permanent
+                else fields.Datetime.now() + delay,
             }
         )
-        if quick:
+        if quick and not failed:
             self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
 
-    def _process_payload(self):
+    def _process_item(self, item, signed):
+        """Process one item (``tools.payload.Item``).
+
+        Returns a note for administrators when the item is skipped, else None.
+        """
+        batch = parse_webhook(item.payload)
+        note = None
+        for inbound in batch.messages:
+            note = self._process_inbound(inbound, signed)
+        for status in batch.statuses:
+            self._process_status(status, signed)
+        for change in batch.others:
+            self._process_change(change, signed)
+        return note
+
+    def _signature_check(self):
+        """Return ``signed(account)``: whether ``account``'s app secret signed
+        the body this event comes from.
+
+        An event split from another holds a body of our making: it is checked
+        against the body and signature header Meta sent, those of the first
+        event of its line.
+        """
         self.ensure_one()
-        batch = parse_webhook(json.loads(self.payload))
-        pnids = {m.phone_number_id for m in batch.messages} | {
-            s.phone_number_id for s in batch.statuses
-        }
-        accounts = {
-            account.phone_number_id: account
-            for account in self.env["whatsapp.account"]
+        origin = self
+        while origin.parent_id:
+            origin = origin.parent_id
+        body = origin.payload.encode()
+        verified = {}
+
+        def signed(account):
+            if not origin.signature:
+                # stored before signatures were kept: it was checked when
+                # received, against the number it was stored for
+                return account == origin.account_id
+            secret = account.sudo().app_secret
+            if secret not in verified:
+                verified[secret] = signature.verify(secret, body, origin.signature)
+            return verified[secret]
+
+        return signed
+
+    def _account_of(self, phone_number_id):
+        return (
+            self.env["whatsapp.account"]
             .sudo()
             .with_context(active_test=False)
-            .search([("phone_number_id", "in", list(pnids))])
-        }
-        Message = self.env["whatsapp.message"].sudo()
-        received = 0
-        for inbound in batch.messages:
-            account = accounts.get(inbound.phone_number_id)
-            if not account:
-                # kept and retried: adding the number later recovers it
-                raise UnknownNumberError(
-                    f"WhatsApp number {inbound.phone_number_id} is not configured: "
-                    "add it under WhatsApp > Configuration > Numbers"
-                )
-            Message._receive_inbound(account, inbound)
-            received += 1
-        for status in batch.statuses:
-            Message._receive_status(status)
-        for change in batch.others:
-            if change.field == "message_template_status_update":
-                self.env["whatsapp.template"]._apply_status_update(
-                    change.business_account_id, change.value
-                )
-        return received, len(batch.statuses)
+            .search([("phone_number_id", "=", phone_number_id)], limit=1)
+            if phone_number_id
+            else self.env["whatsapp.account"]
+        )
+
+    @staticmethod
+    def _check_signed(account, signed):
+        if not signed(account):
+            raise ForeignSignatureError(
+                f"This body was not signed with the app secret of WhatsApp number "
+                f"{account.name} ({account.phone_number_id}): it is not "
+                "processed for that number. If that number's app secret is wrong, "
+                "correct it and process the event again."
+            )
+
+    def _process_inbound(self, inbound, signed):
+        account = self._account_of(inbound.phone_number_id)
+        if not account:
+            # kept and retried: adding the number later recovers it
+            raise UnknownNumberError(
+                f"WhatsApp number {inbound.phone_number_id} is not configured: "
+                "add it under WhatsApp > Configuration > Numbers"
+            )
+        self._check_signed(account, signed)
+        if is_own_number(
+            inbound.sender.wa_id,
+            inbound.display_phone_number,
+            account.display_phone_number,
+            default_region=account._default_region(),
+        ):
+            # The number writing to itself (a test from the business's own
+            # phone) would get a chat, a partner and a greeting of its own:
+            # skipped, and told to administrators on the event.
+            _logger.warning(
+                "WhatsApp message %s from number %s to itself: skipped",
+                inbound.message_id,
+                inbound.sender.wa_id,
+            )
+            return self.env._(
+                "Message %(message)s comes from %(number)s, this WhatsApp "
+                "number's own number: skipped, it would open a chat of the "
+                "number with itself.",
+                message=inbound.message_id,
+                number=inbound.sender.wa_id,
+            )
+        self.env["whatsapp.message"].sudo()._receive_inbound(account, inbound)
+        return None
+
+    def _process_status(self, status, signed):
+        account = self._account_of(status.phone_number_id)
+        if not account:
+            # only our numbers' messages have statuses we keep
+            _logger.info(
+                "WhatsApp status for number %s, not configured: ignored",
+                status.phone_number_id,
+            )
+            return
+        self._check_signed(account, signed)
+        self.env["whatsapp.message"].sudo()._receive_status(status, account=account)
+
+    def _process_change(self, change, signed):
+        if change.field != "message_template_status_update":
+            return
+        numbers = (
+            self.env["whatsapp.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("business_account_id", "=", change.business_account_id)])
+        )
+        signers = numbers.filtered(signed)
+        if numbers and not signers:
+            self._check_signed(numbers[0], signed)
+        if signers:
+            self.env["whatsapp.template"]._apply_status_update(
+                change.business_account_id, change.value, accounts=signers
+            )

@@ -15,3 +15,5 @@ from . import test_template_ui
 from . import test_templates
 from . import test_ui
 from . import test_webhook_http
+from . import test_webhook_signature
+from . import test_webhook_items

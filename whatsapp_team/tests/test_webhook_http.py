@@ -135,6 +135,55 @@ class TestWebhookHttp(WhatsappCase):
             self.assertEqual(response.status_code, 400, body)
         self.assertFalse(self.events())
 
+    def test_deeply_nested_json_is_400_and_not_stored(self):
+        deep_text = 0
+        for _level in range(200):
+            deep_text = {"body": deep_text}
+        message, contact = self.message(text=deep_text)
+        for body in (
+            b"[" * 100000 + b"]" * 100000,
+            b'{"a": ' * 100000 + b"1" + b"}" * 100000,
+            # a webhook's shape, with a message nested deeper than Meta's
+            json.dumps(self.payload([(message, contact)])).encode(),
+        ):
+            response = self.post_webhook(body)
+            self.assertEqual(response.status_code, 400, body[:20])
+            self.assertNotIn("Traceback", response.text)
+        self.assertFalse(self.events())
+
+    def test_only_post_stores_an_event(self):
+        message, contact = self.message("32470123470", body="not posted")
+        body = json.dumps(self.payload([(message, contact)])).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature.sign(APP_SECRET, body),
+        }
+        url = self.base_url() + "/whatsapp/webhook"
+        # HEAD is a GET without the answer's body: the handshake, never a store
+        head = self.opener.head(url, data=body, headers=headers, timeout=12)
+        self.assertEqual(head.status_code, 403)
+        self.assertFalse(head.content)
+        token = self.account.verify_token
+        head = self.opener.head(
+            f"{url}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=7",
+            data=body,
+            headers=headers,
+            timeout=12,
+        )
+        self.assertEqual(head.status_code, 200)
+        for method in ("OPTIONS", "PUT", "PATCH", "DELETE"):
+            response = self.opener.request(
+                method, url, data=body, headers=headers, timeout=12
+            )
+            self.assertEqual(response.status_code, 405, method)
+            allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+            self.assertLessEqual({"GET", "POST"}, allowed, method)
+        self.assertFalse(self.events())
+        self.process()
+        self.assertFalse(
+            self.env["whatsapp.message"].search([("wa_message_id", "=", message["id"])])
+        )
+
     def test_body_over_3_mb_is_413(self):
         message, contact = self.message(body="x" * (3 * 1024 * 1024 + 10))
         response = self.post_webhook(self.payload([(message, contact)]))
@@ -173,10 +222,9 @@ class TestWebhookHttp(WhatsappCase):
         self.assertEqual(len(records.conversation_id), 2)
 
     def test_failed_processing_keeps_the_event_and_retries_it(self):
-        # A message without an id cannot be stored: the event stays pending
-        # with its error, and is retried later by the cron with a delay.
-        message, contact = self.message("32470123458", body="broken")
-        del message["id"]
+        # A message naming no sender cannot be given a chat: the event stays
+        # pending with its error, and is retried later by the cron with a delay.
+        message, contact = self.message(wa_id=None, body="broken")
         now = fields.Datetime.now()
         with freeze_time(now):
             self.assertEqual(
@@ -186,7 +234,7 @@ class TestWebhookHttp(WhatsappCase):
         event = self.events()
         self.assertEqual(event.state, "pending")
         self.assertEqual(event.attempts, 1)
-        self.assertIn("PayloadError", event.error)
+        self.assertIn("without a sender identity", event.error)
         self.assertGreater(event.next_attempt_at, now)
         with freeze_time(now + timedelta(seconds=30)):
             self.process()
@@ -199,12 +247,31 @@ class TestWebhookHttp(WhatsappCase):
         with freeze_time(now + timedelta(days=3)):
             self.process()
         self.assertEqual(event.state, "failed")
+        self.assertIn("without a sender identity", event.error)
+
+    def test_unreadable_payload_fails_at_once(self):
+        # A message without an id can never be stored: retrying it for a day
+        # and a half would only delay telling an administrator.
+        message, contact = self.message("32470123458", body="broken")
+        del message["id"]
+        self.assertEqual(
+            self.post_webhook(self.payload([(message, contact)])).status_code, 200
+        )
+        self.process()
+        event = self.events()
+        self.assertEqual((event.state, event.attempts), ("failed", 1))
         self.assertIn("PayloadError", event.error)
+        self.assertIn("message id", event.error)
+        self.assertFalse(event.next_attempt_at)
+        # an administrator may still queue it again: it fails again at once
+        event.action_process()
+        self.assertEqual(event.state, "pending")
+        self.process()
+        self.assertEqual((event.state, event.attempts), ("failed", 2))
 
     def test_failure_in_one_event_does_not_block_others(self):
-        broken, contact = self.message("32470123459", body="broken")
-        del broken["id"]
-        self.post_webhook(self.payload([(broken, contact)]))
+        broken = self.message(wa_id=None, body="broken")
+        self.post_webhook(self.payload([broken]))
         good = self.message("32470123460", body="fine")
         self.post_webhook(self.payload([good]))
         self.process()

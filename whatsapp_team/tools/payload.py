@@ -16,7 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import phone
+
 WEBHOOK_OBJECT = "whatsapp_business_account"
+# Meta's bodies nest about ten levels deep; far deeper is not Meta
+MAX_DEPTH = 64
 
 
 class PayloadError(ValueError):
@@ -277,6 +281,148 @@ def phone_number_ids(payload: dict) -> list[str]:
         if number_id and number_id not in found:
             found.append(number_id)
     return found
+
+
+def business_account_ids(payload: dict) -> list[str]:
+    """Return the distinct business account ids (``entry[].id``) of the
+    changes that name no phone number, such as template and account updates.
+
+    :raises PayloadError: when the envelope is not a WhatsApp webhook.
+    """
+    found: list[str] = []
+    for account_id, _field, value in _changes(_entries(payload)):
+        number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
+        if not number_id and account_id and account_id not in found:
+            found.append(account_id)
+    return found
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit`` containers.
+
+    Meta's bodies nest about ten levels deep. Anything far deeper is not a
+    webhook, and it would make every recursive reader of it (``json.dumps``
+    when a message is stored, for one) hit Python's recursion limit later.
+    The walk is iterative: it never recurses itself.
+
+    :raises PayloadError: when ``value`` nests deeper than ``limit``.
+    """
+    if not isinstance(value, dict | list):
+        return
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            raise PayloadError(f"webhook body nested deeper than {limit} levels")
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list)
+        )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message, one status or one other change of a webhook body.
+
+    ``payload`` is an envelope of the same shape as Meta's holding only this
+    item (with its sender's ``contacts`` entry), so it parses with
+    :func:`parse_webhook` like any body. ``sender_keys`` name the customer
+    of a message (per business number), to keep one customer's messages in
+    their order when some of them must wait.
+    """
+
+    kind: str  # "message", "status" or "change"
+    business_account_id: str
+    phone_number_id: str
+    payload: dict
+    sender_keys: tuple[str, ...] = ()
+
+
+def split_items(payload: dict) -> list[Item]:
+    """Split a webhook body into its items, in the order of the body.
+
+    Each inbound message and each status of a ``messages`` change is an item;
+    any other change (a template update, or a ``messages`` change with
+    neither messages nor statuses) is one item as a whole. Items are not
+    parsed here: an unreadable one raises only when it is parsed.
+
+    :raises PayloadError: when the envelope is not a WhatsApp webhook.
+    """
+    items: list[Item] = []
+    for entry in _entries(payload):
+        entry = _dict(entry)
+        account_id = _str(entry.get("id"))
+        for change in _list(entry.get("changes")):
+            change = _dict(change)
+            if not change:
+                continue
+            value = _dict(change.get("value"))
+            number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
+
+            def wrap(new_value, entry=entry, change=change):
+                return {
+                    **payload,
+                    "entry": [{**entry, "changes": [{**change, "value": new_value}]}],
+                }
+
+            messages = _list(value.get("messages"))
+            statuses = _list(value.get("statuses"))
+            if _str(change.get("field")) != "messages" or not (messages or statuses):
+                items.append(Item("change", account_id, number_id, wrap(value)))
+                continue
+            base = {
+                key: item
+                for key, item in value.items()
+                if key not in ("contacts", "messages", "statuses")
+            }
+            contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+            for kind, key, raws, id_fields in (
+                ("message", "messages", messages, ("from", "from_user_id")),
+                ("status", "statuses", statuses, ("recipient_id", "recipient_user_id")),
+            ):
+                for raw in raws:
+                    wa_id, user_id = (_str(_dict(raw).get(f)) for f in id_fields)
+                    single = dict(base)
+                    # the contact parse_webhook would give this item in the body
+                    contact = _match_contact(contacts, wa_id, user_id)
+                    if contact:
+                        single["contacts"] = [contact]
+                    single[key] = [raw]
+                    sender_keys = ()
+                    if kind == "message":
+                        sender_keys = tuple(
+                            f"{number_id}:{name}:{ident}"
+                            for name, ident in (("wa", wa_id), ("user", user_id))
+                            if ident
+                        )
+                    items.append(
+                        Item(kind, account_id, number_id, wrap(single), sender_keys)
+                    )
+    return items
+
+
+def is_own_number(wa_id: str, *numbers: str, default_region: str | None = None) -> bool:
+    """Tell whether the WhatsApp id ``wa_id`` is one of the business's own
+    ``numbers``.
+
+    A number in digits only is read as Meta writes ``display_phone_number``
+    (international, without ``+``); any other is read as people write it,
+    in ``default_region`` when it has no country prefix.
+    """
+    key = phone.wa_id_key(wa_id)
+    if not key:
+        return False
+    for number in numbers:
+        text = (number or "").strip()
+        if not any(char.isdigit() for char in text):
+            continue
+        if text.isdigit():
+            own = phone.wa_id_key(text)
+        else:
+            own = phone.match_key(text, default_region)
+        if own == key:
+            return True
+    return False
 
 
 def parse_webhook(payload: dict) -> WebhookBatch:
