@@ -245,7 +245,9 @@ class WhatsappWebhookEvent(models.Model):
 
         The cron does the work: only one instance of it runs at a time, so
         events are never processed by two transactions at once.
+        Administrators only, like the events themselves.
         """
+        self.check_access("write")
         self.filtered(lambda e: e.state != "done").write(
             {"state": "pending", "next_attempt_at": False}
         )
