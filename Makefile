@@ -8,12 +8,8 @@ demo:
 test:
 	./scripts/test.sh
 
-PYTHON ?= python3
-
 lint:
-	$(PYTHON) -m ruff check whatsapp_team tests benchmarks
-	$(PYTHON) -m ruff format --check whatsapp_team tests benchmarks
-	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory whatsapp_team
+	./scripts/lint.sh
 
 bench:
 	./scripts/bench.sh

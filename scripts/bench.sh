@@ -12,6 +12,7 @@
 # `make bench BENCH=outbound_queue` runs one of them.
 source "$(dirname "$0")/common.sh"
 
+ensure_python
 ensure_python_packages
 ensure_odoo
 ensure_postgres

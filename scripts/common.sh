@@ -3,6 +3,8 @@
 #
 # Variables (all optional):
 #   PYTHON       Python interpreter (default: python3)
+#   VENV_DIR     the virtualenv used when PYTHON takes no pip installs
+#                (default: .venv)
 #   ODOO_REPO    where to get Odoo 18.0 when none is importable
 #                (default: Odoo's official repository)
 #   ODOO_BRANCH  default 18.0
@@ -16,6 +18,7 @@ PYTHON="${PYTHON:-python3}"
 ODOO_REPO="${ODOO_REPO:-https://github.com/odoo/odoo.git}"
 ODOO_BRANCH="${ODOO_BRANCH:-18.0}"
 ODOO_DIR="${ODOO_DIR:-$ROOT/.local/odoo}"
+VENV_DIR="${VENV_DIR:-$ROOT/.venv}"
 VAR="$ROOT/var"
 mkdir -p "$VAR"
 
@@ -26,6 +29,39 @@ die() {
 
 info() {
     echo "==> $*" >&2
+}
+
+_imports_odoo18() {
+    "$1" -c "import odoo.release as r; assert r.version_info[0] == 18" 2>/dev/null
+}
+
+# pip refuses to install into an "externally managed" Python (PEP 668: the
+# system python3 of Debian 12 and Ubuntu 24.04) unless it runs in a virtualenv.
+_takes_pip_installs() {
+    "$1" -m pip --version >/dev/null 2>&1 && "$1" - <<'PY'
+import os, sys, sysconfig
+marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+sys.exit(sys.prefix == sys.base_prefix and os.path.isfile(marker))
+PY
+}
+
+# A PYTHON that takes no pip installs is replaced by the project's virtualenv
+# in $VENV_DIR, made from it (and reused while it works). The virtualenv sees
+# PYTHON's own packages when PYTHON already imports Odoo 18.0.
+ensure_python() {
+    "$PYTHON" -c "" 2>/dev/null || die "cannot run Python: $PYTHON (set PYTHON to a Python 3.10+ interpreter)"
+    _takes_pip_installs "$PYTHON" && return
+    local venv_python="$VENV_DIR/bin/python" ident='import sys; print(sys.base_prefix, sys.version)'
+    if ! "$venv_python" -m pip --version >/dev/null 2>&1 \
+        || [ "$("$venv_python" -c "$ident")" != "$("$PYTHON" -c "$ident")" ]; then
+        local opts=()
+        _imports_odoo18 "$PYTHON" && opts=(--system-site-packages)
+        info "$PYTHON takes no pip installs: creating a virtualenv in $VENV_DIR"
+        "$PYTHON" -m venv --clear "${opts[@]}" "$VENV_DIR" >&2 \
+            || die "could not create a virtualenv with $PYTHON: install Python's venv module (Debian/Ubuntu: apt-get install python3-venv)"
+    fi
+    info "using the virtualenv $VENV_DIR"
+    PYTHON="$venv_python"
 }
 
 ensure_python_packages() {
@@ -39,7 +75,7 @@ ensure_python_packages() {
 }
 
 ensure_odoo() {
-    if "$PYTHON" -c "import odoo.release as r; assert r.version_info[0] == 18" 2>/dev/null; then
+    if _imports_odoo18 "$PYTHON"; then
         return
     fi
     if "$PYTHON" -c "import odoo" 2>/dev/null; then

@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 DEMO_DB="${DEMO_DB:-whatsapp_demo}"
 DEMO_PORT="${DEMO_PORT:-8069}"
 
+ensure_python
 ensure_python_packages
 ensure_odoo
 ensure_postgres

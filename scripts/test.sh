@@ -4,6 +4,7 @@
 # throwaway database. Ends with one line: "N passed, N failed".
 source "$(dirname "$0")/common.sh"
 
+ensure_python
 ensure_python_packages
 ensure_odoo
 ensure_postgres
