@@ -38,19 +38,19 @@ class CrmLead(models.Model):
         result = super().write(vals)
         if syncing:
             return result
-        chats = self.sudo().whatsapp_chat_ids
-        if not chats:
+        # the chats of a lead are found whoever edits it: its tags label
+        # them whoever tags the lead; its hands are followed only as far as
+        # that user may move each chat (see _follow_lead)
+        if not self.sudo().whatsapp_chat_ids:
             return result
-        if tags_before is not None:
-            for lead in self:
+        for lead in self:
+            chats_sudo = lead.sudo().whatsapp_chat_ids
+            if tags_before is not None:
                 added = lead.tag_ids - tags_before[lead]
                 removed = tags_before[lead] - lead.tag_ids
-                lead.sudo().whatsapp_chat_ids._apply_tag_changes(added, removed)
-        if {"user_id", "team_id"} & set(vals):
-            for lead in self:
-                # each chat checks, as the user changing the lead, whether
-                # it may follow (see _follow_lead)
-                lead.sudo().whatsapp_chat_ids._follow_lead(lead, vals)
+                chats_sudo._apply_tag_changes(added, removed)
+            if {"user_id", "team_id"} & set(vals):
+                chats_sudo._follow_lead(lead, vals)
         return result
 
     @api.depends("partner_id")

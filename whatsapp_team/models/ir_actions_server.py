@@ -57,7 +57,7 @@ class IrActionsServer(models.Model):
         # configured by an administrator: runs whoever triggers the rule. The
         # variables still read the records with that user's rights (see
         # whatsapp.template._resolve_values), never with this sudo.
-        wizard = (
+        wizard_sudo = (
             self.env["whatsapp.template.mass.send"]
             .sudo()
             .with_context(active_model=records._name, active_ids=records.ids)
@@ -68,6 +68,6 @@ class IrActionsServer(models.Model):
                 }
             )
         )
-        wizard.action_send()
-        _logger.info("Server action %s: %s", self.name, wizard.report)
+        wizard_sudo.action_send()
+        _logger.info("Server action %s: %s", self.name, wizard_sudo.report)
         return False

@@ -144,11 +144,12 @@ class ResPartner(models.Model):
         Several partners may carry the same number. The choice is
         deterministic: a partner already chatting on this WhatsApp number,
         then one chatting on another of our numbers, then a person rather than
-        a company, then the oldest record.
+        a company, then the oldest record. Searched among all partners, as
+        superuser; returned in the caller's environment.
         """
         if not key:
             return self.browse()
-        candidates = (
+        candidates_sudo = (
             self.sudo()
             .with_context(active_test=True)
             .search(
@@ -161,13 +162,14 @@ class ResPartner(models.Model):
                 order="id",
             )
         )
-        if len(candidates) <= 1:
-            return candidates
+        if len(candidates_sudo) <= 1:
+            return candidates_sudo.with_env(self.env)
         linked = (
             self.env["whatsapp.conversation"]
             .sudo()
             ._read_group(
-                [("partner_id", "in", candidates.ids)], ["partner_id", "account_id"]
+                [("partner_id", "in", candidates_sudo.ids)],
+                ["partner_id", "account_id"],
             )
         )
         on_this_number = {p.id for p, a in linked if a == account}
@@ -181,4 +183,4 @@ class ResPartner(models.Model):
                 partner.id,
             )
 
-        return min(candidates, key=rank)
+        return min(candidates_sudo, key=rank).with_env(self.env)

@@ -438,16 +438,16 @@ class WhatsappAccount(models.Model):
         answers like Meta, so every code path is the one real numbers take.
         """
         self.ensure_one()
-        account = self.sudo()
+        account_sudo = self.sudo()
         transport = None
-        if account.mode == "sandbox":
-            transport = FakeTransport(account._get_sandbox_graph())
+        if account_sudo.mode == "sandbox":
+            transport = FakeTransport(account_sudo._get_sandbox_graph())
         return GraphClient(
-            access_token=account.access_token or "",
-            phone_number_id=account.phone_number_id,
-            business_account_id=account.business_account_id or "",
-            version=account.api_version,
-            base_url=account.graph_base_url,
+            access_token=account_sudo.access_token or "",
+            phone_number_id=account_sudo.phone_number_id,
+            business_account_id=account_sudo.business_account_id or "",
+            version=account_sudo.api_version,
+            base_url=account_sudo.graph_base_url,
             transport=transport,
         )
 

@@ -327,8 +327,8 @@ class WhatsappConversation(models.Model):
 
     @api.model
     def _find_or_create_partner(self, account, identity, phone_key):
-        Partner = self.env["res.partner"].sudo()
-        partner = Partner._whatsapp_find_by_key(phone_key, account)
+        Partner_sudo = self.env["res.partner"].sudo()
+        partner = Partner_sudo._whatsapp_find_by_key(phone_key, account)
         if partner:
             return partner
         e164 = phone_tools.wa_id_to_e164(identity.wa_id) if identity.wa_id else None
@@ -341,7 +341,7 @@ class WhatsappConversation(models.Model):
             if region
             else self.env["res.country"]
         )
-        return Partner.create(
+        return Partner_sudo.create(
             {
                 "name": identity.profile_name
                 or identity.username

@@ -59,9 +59,11 @@ class WhatsappConversation(models.Model):
     # Leads
     # ------------------------------------------------------------
 
-    def _open_leads(self):
+    def _open_leads_sudo(self):
         """The customer's open leads, newest first: not lost (archived), not
-        won. Routing, the sticky owner and lead linking all read them."""
+        won; as superuser, whoever the chat's user may read. Routing, the
+        sticky owner and lead linking read them; what a user gets of them
+        goes through the chat's lead field and CRM's own rules."""
         self.ensure_one()
         if not self.partner_id:
             return self.env["crm.lead"]
@@ -89,14 +91,14 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if self.lead_id.active and not self.lead_id.stage_id.is_won:
             return self.lead_id
-        lead = self._open_leads()[:1]
+        lead = self._open_leads_sudo()[:1]
         if not lead and self._lead_setting("create_leads") and self.partner_id:
-            lead = self._create_lead()
+            lead = self._create_lead_sudo()
         if lead and lead != self.lead_id:
             self.sudo().lead_id = lead
         return lead
 
-    def _create_lead(self):
+    def _create_lead_sudo(self):
         self.ensure_one()
         lead = (
             self.env["crm.lead"]
@@ -134,7 +136,7 @@ class WhatsappConversation(models.Model):
         self.check_access("write")
         if not self.partner_id:
             raise UserError(_("Set the customer of this chat first."))
-        lead = self.lead_id or self._open_leads()[:1] or self._create_lead()
+        lead = self.lead_id or self._open_leads_sudo()[:1] or self._create_lead_sudo()
         self.lead_id = lead
         return {
             "type": "ir.actions.act_window",
@@ -148,7 +150,7 @@ class WhatsappConversation(models.Model):
         """Newly linked: the lead takes the chat's labels, the chat the lead's
         labelled tags, and its chatter says where the chat is."""
         self.ensure_one()
-        lead = self.lead_id.sudo()
+        lead_sudo = self.lead_id.sudo()
         last = (
             self.env["whatsapp.message"]
             .sudo()
@@ -158,7 +160,7 @@ class WhatsappConversation(models.Model):
                 limit=1,
             )
         )
-        lead._message_log(
+        lead_sudo._message_log(
             body=Markup("<p>%s</p>")
             % _(
                 "Linked to the WhatsApp chat with %(customer)s on %(number)s. "
@@ -168,17 +170,17 @@ class WhatsappConversation(models.Model):
                 text=last.body or "—",
             ),
             message_type="notification",
-            attachment_ids=self._copy_files_to(lead, last.attachment_ids),
+            attachment_ids=self._copy_files_to(lead_sudo, last.attachment_ids),
         )
-        missing_tags = self.label_ids.tag_id - lead.tag_ids
+        missing_tags = self.label_ids.tag_id - lead_sudo.tag_ids
         if missing_tags:
-            lead.with_context(whatsapp_sync=True).write(
+            lead_sudo.with_context(whatsapp_sync=True).write(
                 {"tag_ids": [(4, tag.id) for tag in missing_tags]}
             )
         labels = (
             self.env["whatsapp.label"]
             .sudo()
-            .search([("tag_id", "in", lead.tag_ids.ids)])
+            .search([("tag_id", "in", lead_sudo.tag_ids.ids)])
         )
         if labels - self.label_ids:
             self.sudo().with_context(whatsapp_sync=True).write(
@@ -245,21 +247,21 @@ class WhatsappConversation(models.Model):
     def _push_labels_to_lead(self, added, removed):
         # the link itself is guarded (see write): the chat's labels are the
         # lead's tags, whoever labels the chat
-        lead = self.lead_id.sudo()
-        if not lead or not (added or removed):
+        lead_sudo = self.lead_id.sudo()
+        if not lead_sudo or not (added or removed):
             return
         commands = [(4, tag.id) for tag in added.tag_id]
         commands += [(3, tag.id) for tag in removed.tag_id]
-        lead.with_context(whatsapp_sync=True).write({"tag_ids": commands})
+        lead_sudo.with_context(whatsapp_sync=True).write({"tag_ids": commands})
         # other chats of the same lead follow too
-        others = lead.whatsapp_chat_ids - self
+        others = lead_sudo.whatsapp_chat_ids - self
         others._apply_tag_changes(added.tag_id, removed.tag_id)
 
     def _apply_tag_changes(self, added_tags, removed_tags):
         """Tags added to or removed from the lead, as labels on its chats."""
-        Label = self.env["whatsapp.label"].sudo()
-        added = Label.search([("tag_id", "in", added_tags.ids)])
-        removed = Label.search([("tag_id", "in", removed_tags.ids)])
+        Label_sudo = self.env["whatsapp.label"].sudo()
+        added = Label_sudo.search([("tag_id", "in", added_tags.ids)])
+        removed = Label_sudo.search([("tag_id", "in", removed_tags.ids)])
         if added or removed:
             self.sudo().with_context(whatsapp_sync=True).write(
                 {
@@ -277,17 +279,17 @@ class WhatsappConversation(models.Model):
         notifying nobody. Not the partner: every employee reads partners,
         while a chat is for its salesperson and their team."""
         self.ensure_one()
-        lead = self.lead_id.sudo()
-        if not lead or not mail_message:
+        lead_sudo = self.lead_id.sudo()
+        if not lead_sudo or not mail_message:
             return
         header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
             "WhatsApp · %(number)s", number=self.account_id.name
         )
-        lead._message_log(
+        lead_sudo._message_log(
             body=header + (mail_message.body or Markup()),
             author_id=mail_message.author_id.id,
             message_type="comment",
-            attachment_ids=self._copy_files_to(lead, mail_message.attachment_ids),
+            attachment_ids=self._copy_files_to(lead_sudo, mail_message.attachment_ids),
         )
 
     def _copy_files_to(self, record, attachments):
@@ -314,10 +316,10 @@ class WhatsappConversation(models.Model):
         """A customer's file that could only be downloaded after the message
         was shown: the lead gets it too."""
         self.ensure_one()
-        lead = self.lead_id.sudo()
-        if not lead:
+        lead_sudo = self.lead_id.sudo()
+        if not lead_sudo:
             return
-        lead._message_log(
+        lead_sudo._message_log(
             body=Markup('<p class="text-muted small mb-1">%s</p>')
             % _(
                 "WhatsApp · %(number)s: a file from the customer, downloaded late",
@@ -325,7 +327,7 @@ class WhatsappConversation(models.Model):
             ),
             author_id=self.partner_id.id or False,
             message_type="comment",
-            attachment_ids=self._copy_files_to(lead, attachment),
+            attachment_ids=self._copy_files_to(lead_sudo, attachment),
         )
 
 

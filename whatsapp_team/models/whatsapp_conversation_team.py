@@ -166,7 +166,7 @@ class WhatsappConversation(models.Model):
             return self.env["res.users"]
         if partner.user_id:
             return partner.user_id
-        return self._open_leads().filtered("user_id")[:1].user_id
+        return self._open_leads_sudo().filtered("user_id")[:1].user_id
 
     def _set_team(self):
         """The team of the customer's open lead when it answers this number,
@@ -174,7 +174,9 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         teams = self.account_id.team_ids
         lead_team = (
-            self._open_leads().filtered(lambda lead: lead.team_id in teams)[:1].team_id
+            self._open_leads_sudo()
+            .filtered(lambda lead: lead.team_id in teams)[:1]
+            .team_id
         )
         team = lead_team or self.account_id.team_id or teams[:1]
         if team:
@@ -212,7 +214,7 @@ class WhatsappConversation(models.Model):
         )
         if member:
             member._whatsapp_took(fields.Datetime.now())
-        activities = self._reply_activities()
+        activities = self._reply_activities_sudo()
         if not self.user_id:
             activities.sudo().unlink()
         elif activities:
@@ -220,7 +222,7 @@ class WhatsappConversation(models.Model):
         elif self.waiting_since:
             self._schedule_reply_activity()
 
-    def _reply_activities(self):
+    def _reply_activities_sudo(self):
         activity_type = self.env.ref("whatsapp_team.mail_activity_type_whatsapp_reply")
         return self.sudo().activity_ids.filtered(
             lambda a: a.activity_type_id == activity_type
@@ -228,7 +230,7 @@ class WhatsappConversation(models.Model):
 
     def _schedule_reply_activity(self):
         self.ensure_one()
-        if not self.user_id or self._reply_activities():
+        if not self.user_id or self._reply_activities_sudo():
             return
         deadline = self.reply_deadline or fields.Datetime.now()
         self.sudo().activity_schedule(
@@ -252,7 +254,7 @@ class WhatsappConversation(models.Model):
                 conversation.sudo().write(
                     {"waiting_since": False, "reply_deadline": False}
                 )
-                conversation._reply_activities().action_feedback(
+                conversation._reply_activities_sudo().action_feedback(
                     feedback=_("Answered on WhatsApp.")
                 )
 
@@ -290,7 +292,7 @@ class WhatsappConversation(models.Model):
         for conversation in self.filtered("waiting_since"):
             # closing a chat answers nobody: the reminder goes away with it
             conversation.sudo().write({"waiting_since": False, "reply_deadline": False})
-            conversation._reply_activities().unlink()
+            conversation._reply_activities_sudo().unlink()
 
     def action_reopen(self):
         self.write({"state": "open", "snoozed_until": False})

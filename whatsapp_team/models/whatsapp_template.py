@@ -442,14 +442,14 @@ class WhatsappTemplate(models.Model):
             raise UserError(
                 _("%(template)s was already submitted.", template=self.display_name)
             )
-        account = self.account_id.sudo()
+        account_sudo = self.account_id.sudo()
         media = self.header_type in SAMPLE_TYPES
-        if not account.business_account_id:
+        if not account_sudo.business_account_id:
             raise UserError(
                 _(
                     "Templates belong to a WhatsApp Business Account: fill in the "
                     "WhatsApp Business Account ID of %(number)s first.",
-                    number=account.name,
+                    number=account_sudo.name,
                 )
             )
         found = tpl_tools.problems(
@@ -464,22 +464,22 @@ class WhatsappTemplate(models.Model):
                     problems=self._describe_problems(found),
                 )
             )
-        if media and not account.app_id:
+        if media and not account_sudo.app_id:
             raise UserError(
                 _(
                     "A media header is reviewed with a sample Meta keeps for your "
                     "app: fill in the App ID of %(number)s (Meta for Developers > "
                     "App settings > Basic).",
-                    number=account.name,
+                    number=account_sudo.name,
                 )
             )
-        client = account._get_graph_client()
+        client = account_sudo._get_graph_client()
         handle = ""
         try:
             if media:
                 attachment = self._header_attachment()
                 handle = client.upload_template_sample(
-                    account.app_id,
+                    account_sudo.app_id,
                     attachment.raw,
                     self._header_mime_type(),
                     self.header_filename or "sample",
@@ -603,10 +603,12 @@ class WhatsappTemplate(models.Model):
                 )
             )
         client = account._get_graph_client()
-        Template = self.sudo().with_context(active_test=False, whatsapp_from_meta=True)
+        Template_sudo = self.sudo().with_context(
+            active_test=False, whatsapp_from_meta=True
+        )
         existing = {
             t.wa_template_id: t
-            for t in Template.search([("account_id", "=", account.id)])
+            for t in Template_sudo.search([("account_id", "=", account.id)])
         }
         seen = set()
         to_create = []
@@ -625,10 +627,10 @@ class WhatsappTemplate(models.Model):
                 template.write(values)
             else:
                 to_create.append(values)
-        Template.create(to_create)
+        Template_sudo.create(to_create)
         gone = [t for key, t in existing.items() if key not in seen and t.active]
         if gone:
-            Template.browse([t.id for t in gone]).write({"active": False})
+            Template_sudo.browse([t.id for t in gone]).write({"active": False})
         return len(seen)
 
     @api.model

@@ -74,7 +74,7 @@ class TeamCase(WhatsappCase):
         )
 
     def reply_activities(self, conversation):
-        return conversation._reply_activities()
+        return conversation._reply_activities_sudo()
 
 
 @tagged("post_install", "-at_install", "whatsapp_team")

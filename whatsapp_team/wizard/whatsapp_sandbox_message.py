@@ -114,19 +114,19 @@ class WhatsappSandboxMessage(models.TransientModel):
     @api.model
     def _simulate(self, account, values):
         """Deliver one simulated message through the webhook entry point."""
-        account = account.sudo()
-        if account.mode != "sandbox":
+        account_sudo = account.sudo()
+        if account_sudo.mode != "sandbox":
             raise UserError(_("Only sandbox numbers can simulate customers."))
         if values.get("type") == "image" and not values.get("media_id"):
             content = values.get("content") or _PIXEL_PNG
-            values["media_id"] = account._get_sandbox_graph().add_media(
+            values["media_id"] = account_sudo._get_sandbox_graph().add_media(
                 content, values.get("mime_type", "image/png")
             )
-        payload = self._build_payload(account, values)
+        payload = self._build_payload(account_sudo, values)
         body = json.dumps(payload).encode()
-        Event = self.env["whatsapp.webhook.event"].sudo()
-        status, text, event = Event._receive(
-            body, signature.sign(account.app_secret, body)
+        Event_sudo = self.env["whatsapp.webhook.event"].sudo()
+        status, text, event = Event_sudo._receive(
+            body, signature.sign(account_sudo.app_secret, body)
         )
         if status != 200:
             raise UserError(
@@ -244,13 +244,13 @@ class WhatsappSandboxMessage(models.TransientModel):
 
     @api.model
     def _set_demo_presence(self, users, status):
-        Presence = self.env["bus.presence"].sudo()
+        Presence_sudo = self.env["bus.presence"].sudo()
         for user in users:
-            presence = Presence.search([("user_id", "=", user.id)])
+            presence = Presence_sudo.search([("user_id", "=", user.id)])
             if presence:
                 presence.status = status
             else:
-                Presence.create({"user_id": user.id, "status": status})
+                Presence_sudo.create({"user_id": user.id, "status": status})
         users.invalidate_recordset(["im_status"])
 
 
