@@ -275,15 +275,15 @@ class TestTemplateMassSend(WhatsappCase):
                 line.write(mapping[line.position])
         return template
 
-    def mass_send(self, records, texts=None):
+    def mass_send(self, records, texts=None, account=None):
         form = Form(
             self.env["whatsapp.template.mass.send"]
             .with_user(self.salesperson)
             .with_context(active_model=records._name, active_ids=records.ids)
         )
-        form.account_id = self.account
+        form.account_id = account or self.account
         form.template_id = self.env["whatsapp.template"].search(
-            [("name", "=", "promo")]
+            [("name", "=", "promo"), ("account_id", "=", form.account_id.id)]
         )
         for index, text in (texts or {}).items():
             with form.line_ids.edit(index) as line:
@@ -343,6 +343,64 @@ class TestTemplateMassSend(WhatsappCase):
             .conversation_id.partner_id,
             self.ok,
         )
+
+    def test_customer_whose_number_the_blacklist_refuses_is_skipped(self):
+        """A number the phone blacklist refuses (here one of Meta's test
+        numbers): the customer's STOP is kept on their chat, and every send
+        of a marketing template skips them, from any of our numbers, without
+        opening a chat for them."""
+        other = self.env["whatsapp.account"].create(
+            {
+                "name": "Support",
+                "phone_number_id": "333",
+                "business_account_id": "102290129340398",
+                "access_token": self.account.access_token,
+                "graph_base_url": self.graph_server.url,
+                "user_ids": [(4, self.salesperson.id)],
+            }
+        )
+        other.action_sync_templates()
+        # the promo template of both numbers
+        self.map_variables(
+            {
+                2: {"source": "free_text", "free_text": "10% off"},
+                3: {"source": "free_text", "free_text": "the shop"},
+            }
+        )
+        chat = self.deliver(
+            self.message("15550100124", name="Eva Test", body="STOP")
+        ).conversation_id
+        self.assertTrue(chat.opted_out)
+        wizard = self.mass_send(self.ok | chat.partner_id)
+        self.assertIn("1 messages queued", wizard.report)
+        self.assertIn("Eva Test: the customer opted out", wizard.report)
+        wizard = self.mass_send(chat.partner_id, account=other)
+        self.assertIn("0 messages queued", wizard.report)
+        self.assertIn("Eva Test: the customer opted out", wizard.report)
+        Conversation = self.env["whatsapp.conversation"]
+        self.assertFalse(Conversation.search([("account_id", "=", other.id)]))
+        # an automation rule goes through the same send
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Weekly promo",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "state": "whatsapp",
+                "whatsapp_account_id": other.id,
+                "whatsapp_template_id": self.env["whatsapp.template"]
+                .search([("name", "=", "promo"), ("account_id", "=", other.id)])
+                .id,
+            }
+        )
+        action.with_context(
+            active_model="res.partner", active_ids=chat.partner_id.ids
+        ).run()
+        self.assertEqual(
+            self.env["whatsapp.message"]
+            .search([("message_type", "=", "template")])
+            .conversation_id.partner_id,
+            self.ok,
+        )
+        self.assertFalse(Conversation.search([("account_id", "=", other.id)]))
 
     def test_leads_use_their_customer_and_salesperson(self):
         self.map_variables(
