@@ -2,7 +2,7 @@ import logging
 
 from markupsafe import Markup, escape
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
@@ -123,8 +123,14 @@ class WhatsappConversation(models.Model):
     # Sending from the chatter
     # ------------------------------------------------------------
 
+    # a decorator is inherited from Python parents only, and this class
+    # derives from models.Model: without it, the external API gets a record
+    # it cannot marshal (an XML-RPC fault after the message went out)
+    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
-        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here."""
+        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here.
+
+        Returns the new ``mail.message``; over the external API, its id."""
         if not self._whatsapp_is_sent(kwargs):
             message = super().message_post(**kwargs)
             if (

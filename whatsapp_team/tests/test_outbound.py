@@ -71,6 +71,35 @@ class TestOutbound(WhatsappCase):
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.wa_message_id, sent["id"])
 
+    def test_send_over_the_external_api(self):
+        """An integration posts over XML-RPC: it gets the new message's id, as
+        from Odoo's own message_post, and the customer gets it once."""
+        db = self.env.cr.dbname
+        login = self.user_allowed.login  # new_test_user: password = login
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        self.assertEqual(uid, self.user_allowed.id)
+        message_id = self.xmlrpc_object.execute_kw(
+            db,
+            uid,
+            login,
+            "whatsapp.conversation",
+            "message_post",
+            [[self.conversation.id]],
+            {
+                "body": "Your order shipped",
+                "message_type": "comment",
+                "subtype_xmlid": "mail.mt_comment",
+            },
+        )
+        message = self.outbound()
+        self.assertEqual(len(message), 1, "queued exactly once")
+        self.assertEqual(message_id, message.mail_message_id.id)
+        self.assertEqual(message.author_user_id, self.user_allowed)
+        self.run_queue()
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages], ["Your order shipped"]
+        )
+
     def test_log_note_stays_internal(self):
         self.conversation.with_user(self.user_allowed).message_post(
             body="Customer is a reseller",
