@@ -25,6 +25,17 @@ def test_html_to_whatsapp_plain_text_and_empty():
     assert outbound.html_to_whatsapp("<p><br></p>") == ""
 
 
+def test_html_to_whatsapp_leaves_out_what_a_browser_does_not_show():
+    html = (
+        "<p>Hi <span hidden>internal</span><b>Ana</b></p>"
+        '<div style="color: red; DISPLAY : none">hidden <b>block</b><br/>'
+        "<span>nested</span></div>"
+        "<p>see<br/>you<script>alert(1)</script><style>p {}</style></p>"
+        '<p style="display:none"><img src="x">gone</p><p>end</p>'
+    )
+    assert outbound.html_to_whatsapp(html) == "Hi *Ana*\nsee\nyou\nend"
+
+
 @pytest.mark.parametrize(
     "mime, kind",
     [

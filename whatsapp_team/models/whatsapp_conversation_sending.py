@@ -151,9 +151,13 @@ class WhatsappConversation(models.Model):
             }
             # as in Odoo's message_post: a str body is text unless said HTML
             body = kwargs["body"]
-            if not kwargs.get("body_is_html"):
+            if not (kwargs.pop("body_is_html", False) and self.env.user._is_internal()):
                 body = escape(body)
-            kwargs["body"] = Markup(replies.render_placeholders(str(body), values))
+            body = Markup(replies.render_placeholders(str(body), values))
+            # sanitised as mail.message's body field stores it: the customer
+            # gets what the chatter shows, never what the sanitiser takes out
+            Message = self.env["mail.message"]
+            kwargs["body"] = Message._fields["body"].convert_to_cache(body, Message)
         text = outbound.html_to_whatsapp(kwargs.get("body"))
         self._check_can_send(attachments, text)
         # read before posting: Odoo re-parents chatter replies to the thread root

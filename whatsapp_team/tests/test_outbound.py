@@ -100,6 +100,32 @@ class TestOutbound(WhatsappCase):
             [m["text"]["body"] for m in self.graph.messages], ["Your order shipped"]
         )
 
+    def test_the_customer_gets_what_the_chatter_shows(self):
+        """HTML posted through the API is sanitised for the chatter: the
+        customer gets that, not what the sanitiser took out nor what the
+        chatter hides."""
+        html = (
+            "<style>p { display: none }</style>"
+            "<p>Hello<script>alert('pwned')</script> <b>Ana</b>,</p>"
+            # the sanitiser drops the hidden attribute: the chatter shows it
+            "<p hidden>P.S. delivery is free</p>"
+            '<p>see <span style="display: none">secret</span>you '
+            '<img src="x" onerror="alert(1)">tomorrow</p>'
+        )
+        for body, options in ((Markup(html), {}), (html, {"body_is_html": True})):
+            mail_message = self.send(body, **options)
+            message = self.outbound()[-1]
+            self.assertEqual(
+                message.body,
+                "Hello *Ana*,\nP.S. delivery is free\nsee you tomorrow",
+            )
+            self.assertEqual(
+                outbound.html_to_whatsapp(mail_message.body),
+                message.body,
+                "the chatter shows what the customer gets",
+            )
+            self.assertNotIn("script", mail_message.body)
+
     def test_log_note_stays_internal(self):
         self.conversation.with_user(self.user_allowed).message_post(
             body="Customer is a reseller",

@@ -60,6 +60,35 @@ def media_problem(mime_type, size):
     return None
 
 
+# elements without content or closing tag: they never open a hidden span
+_VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
+_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\b", re.IGNORECASE)
+
+
+def _is_hidden(tag, attrs):
+    """Whether a browser shows nothing of this element (nor of its content)."""
+    if tag in ("script", "style", "template", "head", "title"):
+        return True
+    attributes = dict(attrs)
+    return "hidden" in attributes or bool(
+        _DISPLAY_NONE.search(attributes.get("style") or "")
+    )
+
+
 class _ToWhatsapp(HTMLParser):
     _MARKS = {
         "b": "*",
@@ -77,10 +106,16 @@ class _ToWhatsapp(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts = []
         self.links = []
+        # depth inside an element the chatter does not show
+        self.hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.parts.append("\n")
+        if tag in _VOID_TAGS:
+            if tag == "br" and not self.hidden:
+                self.parts.append("\n")
+            return
+        if self.hidden or _is_hidden(tag, attrs):
+            self.hidden += 1
         elif tag in self._BLOCKS:
             self._newline()
             if tag == "li":
@@ -91,7 +126,11 @@ class _ToWhatsapp(HTMLParser):
             self.links.append(dict(attrs).get("href") or "")
 
     def handle_endtag(self, tag):
-        if tag in self._MARKS:
+        if tag in _VOID_TAGS:
+            return
+        if self.hidden:
+            self.hidden -= 1
+        elif tag in self._MARKS:
             self.parts.append(self._MARKS[tag])
         elif tag in self._BLOCKS:
             self._newline()
@@ -101,7 +140,8 @@ class _ToWhatsapp(HTMLParser):
                 self.parts.append(f" ({href})")
 
     def handle_data(self, data):
-        self.parts.append(data)
+        if not self.hidden:
+            self.parts.append(data)
 
     def _newline(self):
         if self.parts and not "".join(self.parts[-1:]).endswith("\n"):
@@ -112,7 +152,9 @@ def html_to_whatsapp(body):
     """Turn the HTML of Odoo's composer into WhatsApp text.
 
     Bold, italic, strike-through and code become WhatsApp's markers; links
-    keep their address; paragraphs and line breaks become new lines.
+    keep their address; paragraphs and line breaks become new lines. What a
+    browser does not show (scripts, styles, ``hidden`` or ``display: none``
+    elements) is left out: the customer reads what the chatter shows.
     """
     parser = _ToWhatsapp()
     parser.feed(str(body or ""))
