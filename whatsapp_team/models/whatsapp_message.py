@@ -658,6 +658,15 @@ class WhatsappMessage(models.Model):
                     customer=conversation.partner_id.name or conversation.name,
                 )
             )
+        too_long = template._values_too_long(values, header_value)
+        if too_long:
+            raise UserError(
+                _(
+                    "Too long for WhatsApp: %(problems)s. Shorten the text. "
+                    "Nothing was sent.",
+                    problems=too_long,
+                )
+            )
         text = outbound.fill_template(template.body or "", values)
         mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
             body=Markup(whatsapp_to_html(template._render_text(values, header_value))),

@@ -149,6 +149,10 @@ class WhatsappTemplateMassSend(models.TransientModel):
                     )
                 )
                 continue
+            too_long = self.template_id._values_too_long(body, header)
+            if too_long:
+                skipped.append(f"{record.display_name}: {too_long}")
+                continue
             conversation = Conversation._get_or_create_for_partner(
                 self.account_id, partner
             )
