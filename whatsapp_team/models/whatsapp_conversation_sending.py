@@ -226,6 +226,17 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if not text and not attachments:
             raise UserError(_("Write a message or attach a file to send on WhatsApp."))
+        # measured as the customer gets it: quick replies' placeholders filled
+        too_long = outbound.length_problem(text, outbound.MAX_TEXT_LENGTH)
+        if too_long:
+            raise UserError(
+                _(
+                    "WhatsApp takes at most %(limit)s characters in a message: "
+                    "this one has %(length)s. Shorten it, or send it in several "
+                    "messages. Nothing was sent.",
+                    **too_long,
+                )
+            )
         self._check_number_can_send()
         if not self._is_window_open():
             if self.last_inbound_at:

@@ -506,8 +506,10 @@ class WhatsappMessage(models.Model):
     ):
         """Queue what a salesperson posted with "Send message".
 
-        One attachment that takes a caption carries the text; otherwise the
-        text goes first and each attachment follows as its own message.
+        One attachment that takes a caption carries the text, when the text
+        fits in a caption; otherwise the text goes first and each attachment
+        follows as its own message (a salesperson who attached a picture to a
+        long text expects both to arrive, not a refusal).
         ``reply_to_mail`` is the chatter message answered, if any.
         """
         reply_to = (
@@ -518,9 +520,11 @@ class WhatsappMessage(models.Model):
             else False
         )
         common = {"reply_to_wa_id": reply_to or False}
-        captioned = len(attachments) == 1 and outbound.media_kind(
-            attachments.mimetype
-        ) in {"image", "video", "document"}
+        captioned = (
+            len(attachments) == 1
+            and outbound.media_kind(attachments.mimetype) in outbound.CAPTIONED_KINDS
+            and not outbound.length_problem(text, outbound.MAX_CAPTION_LENGTH)
+        )
         values_list = []
         if text and not captioned:
             values_list.append({**common, "message_type": "text", "body": text})

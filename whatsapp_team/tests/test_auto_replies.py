@@ -2,7 +2,7 @@ from datetime import datetime
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import WhatsappCase
@@ -116,7 +116,35 @@ class TestAutomaticReplies(WhatsappCase):
         self.deliver(self.message("32470400004", body="Hi"))
         self.assertEqual(self.sent_texts(), [])
 
-    def test_quick_reply_placeholders(self):
+    def test_automatic_replies_over_the_limit_are_refused_when_saved(self):
+        """A greeting or away message WhatsApp would refuse is refused when
+        the administrator saves it, not when a customer writes."""
+        Account = self.env["whatsapp.account"]
+        for field in ("greeting_message", "away_message"):
+            with self.assertRaisesRegex(ValidationError, r"at most 4096 .* has 4097"):
+                Account.create({"name": "Shop", "mode": "sandbox", field: "x" * 4097})
+        with self.assertRaisesRegex(ValidationError, r"at most 4096 .* has 5000"):
+            self.account.away_message = "x" * 5000
+        Account.create({"name": "Shop", "mode": "sandbox", "away_message": "x" * 4096})
+
+    def test_automatic_reply_grown_too_long_is_not_sent(self):
+        """Within the limit as written, past it with a customer's long name:
+        not sent, never cut; the message is kept and waits for a person."""
+        self.account.greeting_message = "Hi {customer}! " + "x" * 4080
+        with (
+            freeze_time(datetime(2026, 11, 23, 11, 0)),
+            self.assertLogs(
+                "odoo.addons.whatsapp_team.models.whatsapp_conversation_auto_reply",
+                "WARNING",
+            ),
+        ):
+            message = self.deliver(
+                self.message("32470400006", name="Maria " + "G" * 30, body="Hi")
+            )
+            self.assertEqual(self.sent_texts(), [])
+        self.assertEqual(set(self.events().mapped("state")), {"done"})
+        self.assertTrue(message.conversation_id.waiting_since)
+
         salesperson = new_test_user(
             self.env, login="wa_quick", groups="whatsapp_team.group_whatsapp_user"
         )

@@ -126,6 +126,67 @@ class TestOutbound(WhatsappCase):
             )
             self.assertNotIn("script", mail_message.body)
 
+    def assert_nothing_posted(self, text):
+        self.assertFalse(
+            self.conversation.message_ids.filtered(lambda m: text in (m.body or ""))
+        )
+
+    def test_text_over_the_limit_is_refused_before_anything(self):
+        """Meta takes 4,096 characters in a text message: longer is refused
+        with the limit and the length, before anything is posted or sent,
+        from the chatter, the reply dialog and a quick reply alike."""
+        self.send("a" * outbound.MAX_TEXT_LENGTH)
+        self.assertEqual(len(self.outbound().body), outbound.MAX_TEXT_LENGTH)
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4097"):
+            self.send("b" * 4097)
+        self.assert_nothing_posted("bbbb")
+
+        reply = (
+            self.env["whatsapp.reply"]
+            .with_user(self.user_allowed)
+            .create({"conversation_id": self.conversation.id, "body": "c" * 4097})
+        )
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4097"):
+            reply.action_send()
+        self.assert_nothing_posted("cccc")
+
+        # a quick reply is measured once its placeholders are filled
+        self.env.company.name = "Sofa & Co of Lisbon"
+        canned = "d" * 4086 + "{company}"
+        self.assertLessEqual(len(canned), outbound.MAX_TEXT_LENGTH)
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4105"):
+            self.send(canned)
+        self.assert_nothing_posted("dddd")
+
+        self.run_queue()
+        self.assertEqual(len(self.graph.messages), 1)
+        self.assertEqual(len(self.graph.messages[0]["text"]["body"]), 4096)
+
+    def test_text_too_long_for_a_caption_goes_before_its_file(self):
+        """A caption takes 1,024 characters: a longer text with one picture
+        goes as its own message, then the picture, as with two files."""
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
+        Attachment = self.env["ir.attachment"].with_user(self.user_allowed)
+        short, long = Attachment.create(
+            [
+                {"name": name, "raw": png, "mimetype": "image/png"}
+                for name in ("short.png", "long.png")
+            ]
+        )
+        self.send("s" * outbound.MAX_CAPTION_LENGTH, attachment_ids=short.ids)
+        self.send("l" * 1025, attachment_ids=long.ids)
+        self.run_queue()
+        self.assertEqual(
+            [
+                (m["type"], len(m.get("image", {}).get("caption", "")))
+                for m in self.graph.messages
+            ],
+            [("image", 1024), ("text", 0), ("image", 0)],
+        )
+        self.assertEqual(self.graph.messages[1]["text"]["body"], "l" * 1025)
+
     def test_log_note_stays_internal(self):
         self.conversation.with_user(self.user_allowed).message_post(
             body="Customer is a reseller",

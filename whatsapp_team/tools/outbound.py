@@ -32,8 +32,11 @@ MEDIA_RULES = {
         100 * MB,
     ),
 }
+# Meta's limits, in characters: a text message, and the caption of an image,
+# a video or a document. Longer is refused before any call, never cut.
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+CAPTIONED_KINDS = {"image", "video", "document"}
 
 
 def media_kind(mime_type):
@@ -58,6 +61,13 @@ def media_problem(mime_type, size):
     if size > limit:
         return "size", {"kind": kind, "limit_mb": round(limit / MB, 1)}
     return None
+
+
+def length_problem(text, limit):
+    """``{"length": n, "limit": limit}`` when ``text`` is longer than
+    ``limit`` characters (a Meta limit above), else None."""
+    length = len(text or "")
+    return {"length": length, "limit": limit} if length > limit else None
 
 
 # elements without content or closing tag: they never open a hidden span
@@ -175,10 +185,11 @@ def recipient_fields(wa_id, user_id):
 
 def text_payload(wa_id, user_id, body, reply_to="", callback=""):
     """The ``/messages`` body of a text message."""
+    _refuse_long(body, MAX_TEXT_LENGTH, "text message")
     payload = {
         **recipient_fields(wa_id, user_id),
         "type": "text",
-        "text": {"body": body[:MAX_TEXT_LENGTH], "preview_url": "http" in body},
+        "text": {"body": body, "preview_url": "http" in body},
     }
     return _decorate(payload, reply_to, callback)
 
@@ -186,12 +197,24 @@ def text_payload(wa_id, user_id, body, reply_to="", callback=""):
 def media_payload(wa_id, user_id, kind, media_id, caption="", filename="", **extra):
     """The ``/messages`` body of a media message sent by uploaded media id."""
     media = {"id": media_id}
-    if caption and kind in {"image", "video", "document"}:
-        media["caption"] = caption[:MAX_CAPTION_LENGTH]
+    if caption and kind in CAPTIONED_KINDS:
+        _refuse_long(caption, MAX_CAPTION_LENGTH, "caption")
+        media["caption"] = caption
     if filename and kind == "document":
         media["filename"] = filename
     payload = {**recipient_fields(wa_id, user_id), "type": kind, kind: media}
     return _decorate(payload, extra.get("reply_to", ""), extra.get("callback", ""))
+
+
+def _refuse_long(text, limit, what):
+    # the senders check first: reaching this is a bug, and Meta would refuse
+    # it anyway; cutting would send the customer half a message
+    problem = length_problem(text, limit)
+    if problem:
+        raise ValueError(
+            f"a {what} takes at most {limit} characters, this one has "
+            f"{problem['length']}"
+        )
 
 
 def _decorate(payload, reply_to, callback):
