@@ -25,6 +25,17 @@ def test_html_to_whatsapp_plain_text_and_empty():
     assert outbound.html_to_whatsapp("<p><br></p>") == ""
 
 
+def test_html_to_whatsapp_leaves_out_what_a_browser_does_not_show():
+    html = (
+        "<p>Hi <span hidden>internal</span><b>Ana</b></p>"
+        '<div style="color: red; DISPLAY : none">hidden <b>block</b><br/>'
+        "<span>nested</span></div>"
+        "<p>see<br/>you<script>alert(1)</script><style>p {}</style></p>"
+        '<p style="display:none"><img src="x">gone</p><p>end</p>'
+    )
+    assert outbound.html_to_whatsapp(html) == "Hi *Ana*\nsee\nyou\nend"
+
+
 @pytest.mark.parametrize(
     "mime, kind",
     [
@@ -69,12 +80,25 @@ def test_text_payload_phone_reply_and_callback():
 
 
 def test_text_payload_user_id_only_and_length():
-    payload = outbound.text_payload("", "US.1", "x" * 5000)
+    payload = outbound.text_payload("", "US.1", "x" * outbound.MAX_TEXT_LENGTH)
     assert payload["recipient"] == "US.1"
     assert "to" not in payload
-    assert len(payload["text"]["body"]) == outbound.MAX_TEXT_LENGTH
+    assert len(payload["text"]["body"]) == 4096
     with pytest.raises(ValueError):
         outbound.text_payload("", "", "hello")
+    # never cut: half a message is worse than none
+    with pytest.raises(ValueError, match="at most 4096 characters, this one has 4097"):
+        outbound.text_payload("32470123456", "", "x" * 4097)
+
+
+def test_length_problem():
+    assert outbound.length_problem("x" * 1024, outbound.MAX_CAPTION_LENGTH) is None
+    assert outbound.length_problem("", 10) is None
+    assert outbound.length_problem(None, 10) is None
+    assert outbound.length_problem("x" * 1025, outbound.MAX_CAPTION_LENGTH) == {
+        "length": 1025,
+        "limit": 1024,
+    }
 
 
 def test_media_payload():
@@ -84,6 +108,10 @@ def test_media_payload():
     assert payload["document"] == {"id": "123", "caption": "quote", "filename": "q.pdf"}
     audio = outbound.media_payload("32470123456", "", "audio", "9", caption="ignored")
     assert audio["audio"] == {"id": "9"}
+    image = outbound.media_payload("1", "", "image", "7", caption="c" * 1024)
+    assert len(image["image"]["caption"]) == 1024
+    with pytest.raises(ValueError, match="caption takes at most 1024"):
+        outbound.media_payload("1", "", "image", "7", caption="c" * 1025)
 
 
 def test_template_variables_and_fill():

@@ -248,7 +248,7 @@ def test_parameters_are_one_clean_line():
     assert tpl.clean_parameter("  Ana\n\tLima     Souza ") == "Ana Lima Souza"
     assert tpl.clean_parameter(None) == ""
     assert tpl.clean_parameter(1500.5) == "1500.5"
-    assert len(tpl.clean_parameter("x" * 5000)) == tpl.MAX_PARAMETER
+    assert len(tpl.clean_parameter("x" * 5000)) == 5000, "never cut"
     assert tpl.pick_value("", "there") == "there"
     assert tpl.pick_value(" \n", " friend ") == "friend"
     assert tpl.pick_value("Ana", "there") == "Ana"
@@ -430,3 +430,17 @@ def test_fake_without_reviewer_approves_at_once():
     answer = client.create_template(tpl.create_payload(spec()))
     assert answer["status"] == "APPROVED"
     assert graph.templates[0]["status"] == "APPROVED"
+
+
+def test_long_parameters():
+    assert tpl.long_parameters({1: "Ana", 2: "x" * 1024}, "y" * 60) == []
+    assert tpl.long_parameters({2: "x" * 1025, 1: "Ana"}, "y" * 61) == [
+        ("header", 1, 61, 60),
+        ("body", 2, 1025, 1024),
+    ]
+    # a template that is only a body takes longer variables
+    assert tpl.long_parameters({1: "x" * 32768}, body_only=True) == []
+    assert tpl.long_parameters({1: "x" * 32769}, body_only=True) == [
+        ("body", 1, 32769, 32768)
+    ]
+    assert tpl.long_parameters({}, "") == []

@@ -7,8 +7,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 
+from ..tools import outbound, replies
 from ..tools import phone as phone_tools
-from ..tools import replies
 from ..tools.fake_graph import FakeGraph, FakeTransport
 from ..tools.graph_api import (
     DEFAULT_BASE_URL,
@@ -315,6 +315,28 @@ class WhatsappAccount(models.Model):
                 raise ValidationError(
                     _("A WhatsApp Cloud API number needs its phone number id.")
                 )
+
+    @api.constrains("greeting_message", "away_message")
+    def _check_automatic_reply_length(self):
+        """Refused when saved, in every language it is written in, rather than
+        failing when a customer writes."""
+        languages = [code for code, _name in self.env["res.lang"].get_installed()]
+        for account in self:
+            for language in languages:
+                translated = account.with_context(lang=language)
+                for name in ("greeting_message", "away_message"):
+                    too_long = outbound.length_problem(
+                        translated[name], outbound.MAX_TEXT_LENGTH
+                    )
+                    if too_long:
+                        raise ValidationError(
+                            _(
+                                "%(field)s: WhatsApp takes at most %(limit)s "
+                                "characters in a message, this one has %(length)s.",
+                                field=self._fields[name]._description_string(self.env),
+                                **too_long,
+                            )
+                        )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -1,9 +1,13 @@
+import logging
+
 from markupsafe import Markup
 
 from odoo import fields, models
 
-from ..tools import replies
+from ..tools import outbound, replies
 from ..tools.formatting import whatsapp_to_html
+
+_logger = logging.getLogger(__name__)
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -62,6 +66,17 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         text = replies.render_placeholders(template_text, self._placeholder_values())
         if not text.strip():
+            return
+        if outbound.length_problem(text, outbound.MAX_TEXT_LENGTH):
+            # the text itself fits (checked when saved): a placeholder made it
+            # too long; the chat still waits for a salesperson, who answers
+            _logger.warning(
+                "WhatsApp automatic reply in %s not sent: %s characters once "
+                "its placeholders are filled, WhatsApp takes %s",
+                self.display_name,
+                len(text),
+                outbound.MAX_TEXT_LENGTH,
+            )
             return
         mail_message = (
             self.sudo()

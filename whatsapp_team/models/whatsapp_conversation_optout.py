@@ -8,7 +8,8 @@ from ..tools import replies
 # one concern of the model per file, as Odoo's mail spreads res.partner
 class WhatsappConversation(models.Model):
     """Opt-out keywords (STOP) and opt-in keywords (START): the phone
-    blacklist, or the chat itself for a customer without a number."""
+    blacklist, or the chat itself where the blacklist cannot hold the number
+    (a customer known by username only, a number phone_validation refuses)."""
 
     _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
 
@@ -16,53 +17,123 @@ class WhatsappConversation(models.Model):
         compute="_compute_opted_out",
         search="_search_opted_out",
         help="The customer's number is on the phone blacklist (they wrote STOP, "
-        "or someone put it there): marketing templates are refused.",
+        "or someone put it there), or they opted out where the blacklist "
+        "cannot hold their number: marketing templates are refused.",
     )
-    # customers known only by their username have no number for the phone
-    # blacklist: their opt-out is kept on the chat itself
+    # customers known only by their username, and numbers the phone blacklist
+    # refuses (Meta's test numbers, ids libphonenumber calls invalid): their
+    # opt-out is kept on the chat itself
     user_opted_out = fields.Boolean(readonly=True, copy=False)
+
+    # the customer's number as the phone blacklist stores it (phone_validation
+    # may rewrite it: Brazil's ninth digit added, Mexico's old "1" dropped),
+    # else as WhatsApp sends it
+    phone_sanitized = fields.Char(
+        "Sanitized Number",
+        compute="_compute_phone_sanitized",
+        store=True,
+        index="btree_not_null",
+        copy=False,
+    )
+
+    def _whatsapp_system_fields(self):
+        return super()._whatsapp_system_fields() | {"user_opted_out", "phone_sanitized"}
 
     def write(self, vals):
         if "user_opted_out" in vals and not self.env.su:
             # the customer's own choice: only their STOP and START change it
             raise AccessError(_("Only the customer can opt out or back in."))
-        return super().write(vals)
+        result = super().write(vals)
+        if "user_opted_out" in vals:
+            # the choice holds for the customer's number on all our numbers
+            self.invalidate_model(["opted_out"])
+        return result
 
-    @api.depends("wa_id", "user_opted_out")
+    @api.depends("wa_id")
+    def _compute_phone_sanitized(self):
+        no_country = self.env["res.country"]
+        for conversation in self:
+            number = conversation._e164()
+            conversation.phone_sanitized = number and (
+                self._phone_format_number(
+                    number, country=no_country, force_format="E164"
+                )
+                or number
+            )
+
+    @api.depends("phone_sanitized", "phone_key", "user_opted_out")
     def _compute_opted_out(self):
-        """The phone blacklist is the one truth for a number: whoever edits
-        it, the chat follows. A customer who opted out while known only by
-        their username stays out when their number shows up later."""
-        numbers = {c.id: c._e164() for c in self}
+        """The phone blacklist is the one truth for a number it holds:
+        whoever edits it, the chat follows. A customer who opted out where
+        it cannot hold their number (known by username only, or a number it
+        refuses) stays out, on every chat of that number, until their START."""
         listed = set(
             self.env["phone.blacklist"]
             .sudo()
-            .search([("number", "in", [n for n in numbers.values() if n])])
+            .search(
+                [("number", "in", [n for n in self.mapped("phone_sanitized") if n])]
+            )
             .mapped("number")
+        )
+        keys = [key for key in self.mapped("phone_key") if key]
+        flagged = (
+            set(
+                self.sudo()
+                .search([("phone_key", "in", keys), ("user_opted_out", "=", True)])
+                .mapped("phone_key")
+            )
+            if keys
+            else set()
         )
         for conversation in self:
             conversation.opted_out = (
-                numbers[conversation.id] in listed or conversation.user_opted_out
+                conversation.phone_sanitized in listed
+                or conversation.user_opted_out
+                or conversation.phone_key in flagged
             )
 
     def _search_opted_out(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Search on opted out with = or != only."))
-        # the blacklist may be long (SMS marketing): a subquery, not a list
-        listed = SQL(
-            "(SELECT substr(number, 2) FROM phone_blacklist"
-            " WHERE active AND number LIKE %s)",
-            "+%",
+        # the blacklist may be long (SMS marketing): subqueries, not lists,
+        # over what is written so far
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.flush_model(["phone_key", "user_opted_out"])
+        listed = SQL("(SELECT number FROM phone_blacklist WHERE active)")
+        flagged = SQL(
+            "(SELECT phone_key FROM whatsapp_conversation"
+            " WHERE user_opted_out AND phone_key IS NOT NULL)"
         )
         if (operator == "=") == value:
-            return ["|", ("wa_id", "in", listed), ("user_opted_out", "=", True)]
+            return [
+                "|",
+                "|",
+                ("phone_sanitized", "in", listed),
+                ("user_opted_out", "=", True),
+                ("phone_key", "in", flagged),
+            ]
         return [
             "&",
+            "&",
             "|",
-            ("wa_id", "=", False),
-            ("wa_id", "not in", listed),
+            ("phone_sanitized", "=", False),
+            ("phone_sanitized", "not in", listed),
             ("user_opted_out", "=", False),
+            "|",
+            ("phone_key", "=", False),
+            ("phone_key", "not in", flagged),
         ]
+
+    def _blacklist_number(self):
+        """The number for the phone blacklist, or False when there is none or
+        the blacklist would refuse it."""
+        self.ensure_one()
+        number = self.phone_sanitized
+        if not number or not self._phone_format_number(
+            number, country=self.env["res.country"], force_format="E164"
+        ):
+            return False
+        return number
 
     def _handle_opt_keywords(self, wa_message):
         """STOP (and its translations) blacklists the number, START lifts it.
@@ -85,7 +156,7 @@ class WhatsappConversation(models.Model):
         return False
 
     def _opt_out(self, word):
-        number = self._e164()
+        number = self._blacklist_number()
         if number:
             self.env["phone.blacklist"].sudo()._add(
                 [number], message=_("Opted out on WhatsApp (%(word)s).", word=word)
@@ -105,9 +176,19 @@ class WhatsappConversation(models.Model):
         self.message_post(body=body, message_type="notification")
 
     def _opt_in(self, word):
-        number = self._e164()
-        if self.user_opted_out:
-            self.sudo().user_opted_out = False
+        number = self._blacklist_number()
+        flagged = self.sudo().search(
+            [
+                ("user_opted_out", "=", True),
+                "|",
+                ("id", "=", self.id),
+                "&",
+                ("phone_key", "!=", False),
+                ("phone_key", "=", self.phone_key),
+            ]
+        )
+        if flagged:
+            flagged.user_opted_out = False
         if number:
             self.env["phone.blacklist"].sudo()._remove(
                 [number],

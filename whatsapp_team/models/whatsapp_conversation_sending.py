@@ -2,7 +2,7 @@ import logging
 
 from markupsafe import Markup, escape
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
@@ -126,8 +126,14 @@ class WhatsappConversation(models.Model):
     # Sending from the chatter
     # ------------------------------------------------------------
 
+    # a decorator is inherited from Python parents only, and this class
+    # derives from models.Model: without it, the external API gets a record
+    # it cannot marshal (an XML-RPC fault after the message went out)
+    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
-        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here."""
+        """ "Send message" goes to the customer on WhatsApp; "Log note" stays here.
+
+        Returns the new ``mail.message``; over the external API, its id."""
         if not self._whatsapp_is_sent(kwargs):
             message = super().message_post(**kwargs)
             if (
@@ -151,9 +157,13 @@ class WhatsappConversation(models.Model):
             }
             # as in Odoo's message_post: a str body is text unless said HTML
             body = kwargs["body"]
-            if not kwargs.get("body_is_html"):
+            if not (kwargs.pop("body_is_html", False) and self.env.user._is_internal()):
                 body = escape(body)
-            kwargs["body"] = Markup(replies.render_placeholders(str(body), values))
+            body = Markup(replies.render_placeholders(str(body), values))
+            # sanitised as mail.message's body field stores it: the customer
+            # gets what the chatter shows, never what the sanitiser takes out
+            Message = self.env["mail.message"]
+            kwargs["body"] = Message._fields["body"].convert_to_cache(body, Message)
         text = outbound.html_to_whatsapp(kwargs.get("body"))
         self._check_can_send(attachments, text)
         # read before posting: Odoo re-parents chatter replies to the thread root
@@ -231,6 +241,17 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if not text and not attachments:
             raise UserError(_("Write a message or attach a file to send on WhatsApp."))
+        # measured as the customer gets it: quick replies' placeholders filled
+        too_long = outbound.length_problem(text, outbound.MAX_TEXT_LENGTH)
+        if too_long:
+            raise UserError(
+                _(
+                    "WhatsApp takes at most %(limit)s characters in a message: "
+                    "this one has %(length)s. Shorten it, or send it in several "
+                    "messages. Nothing was sent.",
+                    **too_long,
+                )
+            )
         self._check_number_can_send()
         if not self._is_window_open():
             if self.last_inbound_at:

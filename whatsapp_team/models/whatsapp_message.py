@@ -512,8 +512,10 @@ class WhatsappMessage(models.Model):
     ):
         """Queue what a salesperson posted with "Send message".
 
-        One attachment that takes a caption carries the text; otherwise the
-        text goes first and each attachment follows as its own message.
+        One attachment that takes a caption carries the text, when the text
+        fits in a caption; otherwise the text goes first and each attachment
+        follows as its own message (a salesperson who attached a picture to a
+        long text expects both to arrive, not a refusal).
         ``reply_to_mail`` is the chatter message answered, if any.
         """
         reply_to = (
@@ -524,9 +526,11 @@ class WhatsappMessage(models.Model):
             else False
         )
         common = {"reply_to_wa_id": reply_to or False}
-        captioned = len(attachments) == 1 and outbound.media_kind(
-            attachments.mimetype
-        ) in {"image", "video", "document"}
+        captioned = (
+            len(attachments) == 1
+            and outbound.media_kind(attachments.mimetype) in outbound.CAPTIONED_KINDS
+            and not outbound.length_problem(text, outbound.MAX_CAPTION_LENGTH)
+        )
         values_list = []
         if text and not captioned:
             values_list.append({**common, "message_type": "text", "body": text})
@@ -662,6 +666,15 @@ class WhatsappMessage(models.Model):
                     "utility template, or wait until they opt in again. Nothing "
                     "was sent.",
                     customer=conversation.partner_id.name or conversation.name,
+                )
+            )
+        too_long = template._values_too_long(values, header_value)
+        if too_long:
+            raise UserError(
+                _(
+                    "Too long for WhatsApp: %(problems)s. Shorten the text. "
+                    "Nothing was sent.",
+                    problems=too_long,
                 )
             )
         text = outbound.fill_template(template.body or "", values)

@@ -821,6 +821,28 @@ class WhatsappTemplate(models.Model):
                 )
             )
 
+    def _values_too_long(self, body_values, header_value=""):
+        """Which variables' texts Meta would refuse as too long, in words
+        (``""`` when all fit): they are refused, never cut."""
+        self.ensure_one()
+        body_only = (
+            self.header_type == "none" and not self.footer and not self.button_ids
+        )
+        problems = tpl_tools.long_parameters(body_values, header_value, body_only)
+        # self.env._: the bare _ finds no language inside a generator
+        return "; ".join(
+            self.env._(
+                "%(variable)s has %(length)s characters, WhatsApp takes at most "
+                "%(limit)s there",
+                variable=self.env._("Header %(variable)s", variable="{{1}}")
+                if location == "header"
+                else f"{{{{{position}}}}}",
+                length=length,
+                limit=limit,
+            )
+            for location, position, length, limit in problems
+        )
+
     @api.model
     def _serialize_values(self, body_values, header_value=""):
         """What a queued message keeps of its variables (JSON)."""

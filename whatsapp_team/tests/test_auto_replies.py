@@ -2,7 +2,7 @@ from datetime import datetime
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import WhatsappCase
@@ -116,7 +116,35 @@ class TestAutomaticReplies(WhatsappCase):
         self.deliver(self.message("32470400004", body="Hi"))
         self.assertEqual(self.sent_texts(), [])
 
-    def test_quick_reply_placeholders(self):
+    def test_automatic_replies_over_the_limit_are_refused_when_saved(self):
+        """A greeting or away message WhatsApp would refuse is refused when
+        the administrator saves it, not when a customer writes."""
+        Account = self.env["whatsapp.account"]
+        for field in ("greeting_message", "away_message"):
+            with self.assertRaisesRegex(ValidationError, r"at most 4096 .* has 4097"):
+                Account.create({"name": "Shop", "mode": "sandbox", field: "x" * 4097})
+        with self.assertRaisesRegex(ValidationError, r"at most 4096 .* has 5000"):
+            self.account.away_message = "x" * 5000
+        Account.create({"name": "Shop", "mode": "sandbox", "away_message": "x" * 4096})
+
+    def test_automatic_reply_grown_too_long_is_not_sent(self):
+        """Within the limit as written, past it with a customer's long name:
+        not sent, never cut; the message is kept and waits for a person."""
+        self.account.greeting_message = "Hi {customer}! " + "x" * 4080
+        with (
+            freeze_time(datetime(2026, 11, 23, 11, 0)),
+            self.assertLogs(
+                "odoo.addons.whatsapp_team.models.whatsapp_conversation_auto_reply",
+                "WARNING",
+            ),
+        ):
+            message = self.deliver(
+                self.message("32470400006", name="Maria " + "G" * 30, body="Hi")
+            )
+            self.assertEqual(self.sent_texts(), [])
+        self.assertEqual(set(self.events().mapped("state")), {"done"})
+        self.assertTrue(message.conversation_id.waiting_since)
+
         salesperson = new_test_user(
             self.env, login="wa_quick", groups="whatsapp_team.group_whatsapp_user"
         )
@@ -245,3 +273,77 @@ class TestOptOut(WhatsappCase):
             chat.message_ids_wa.filtered(lambda m: m.direction == "out").template_id,
             utility,
         )
+
+    def assert_processed(self):
+        """Every webhook event went through: nothing rolled back, nothing to retry."""
+        self.assertEqual(set(self.events().mapped("state")), {"done"})
+
+    def test_stop_from_a_number_the_blacklist_refuses(self):
+        """Meta's test numbers (+1 555 01xx) and ids libphonenumber calls
+        invalid: the blacklist refuses them. The message is kept and the chat
+        itself records the opt-out, for all of our numbers."""
+        wa_id = "15550100123"
+        self.assertFalse(self.env.user._phone_format(number=f"+{wa_id}"))
+        chat = self.deliver(self.message(wa_id, body="STOP")).conversation_id
+        self.assert_processed()
+        self.assertEqual(chat.message_ids_wa.mapped("body"), ["STOP"])
+        self.assertFalse(self.blacklisted(f"+{wa_id}"))
+        self.assertTrue(chat.opted_out)
+        self.assertIn(chat, chat.search([("opted_out", "=", True)]))
+        self.assertNotIn(chat, chat.search([("opted_out", "=", False)]))
+        marketing = self.approved_template("promo_test", "marketing")
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(chat, marketing, {})
+        # the same customer on another of our numbers
+        other = self.env["whatsapp.account"].create(
+            {"name": "Support", "phone_number_id": "333", "access_token": "x"}
+        )
+        other_chat = self.env["whatsapp.conversation"]._get_or_create_for_partner(
+            other, chat.partner_id
+        )
+        self.assertNotEqual(other_chat, chat)
+        self.assertTrue(other_chat.opted_out)
+        self.assertIn(other_chat, chat.search([("opted_out", "=", True)]))
+        self.deliver(self.message(wa_id, body="Thanks"))
+        self.assertTrue(chat.opted_out, "an ordinary message does not lift it")
+        self.deliver(self.message(wa_id, body="START"))
+        self.assert_processed()
+        self.assertFalse(chat.opted_out)
+        self.assertFalse(other_chat.opted_out)
+        self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
+        self.assertIn(chat, chat.search([("opted_out", "=", False)]))
+        self.env["whatsapp.message"]._queue_template(chat, marketing, {})
+
+    def test_the_blacklist_keeps_its_own_form_of_the_number(self):
+        """Brazil's 12-digit WhatsApp ids lack the ninth digit the blacklist
+        adds; Mexico's keep the old "1" the blacklist drops. The chat reads
+        the blacklist in its form, both ways: STOP, START and an
+        administrator's hand."""
+        brazil = self.deliver(self.message("551187654321", body="STOP")).conversation_id
+        self.assert_processed()
+        self.assertTrue(self.blacklisted("+5511987654321"))
+        self.assertTrue(brazil.opted_out)
+        self.assertIn(brazil, brazil.search([("opted_out", "=", True)]))
+        self.assertNotIn(brazil, brazil.search([("opted_out", "=", False)]))
+        marketing = self.approved_template("promo_br", "marketing")
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(brazil, marketing, {})
+        self.deliver(self.message("551187654321", body="START"))
+        self.assertFalse(
+            self.env["phone.blacklist"].search([("number", "=", "+5511987654321")])
+        )
+        self.assertFalse(brazil.opted_out)
+        self.assertIn(brazil, brazil.search([("opted_out", "=", False)]))
+
+        mexico = self.deliver(
+            self.message("5215512345678", body="Hola")
+        ).conversation_id
+        Blacklist = self.env["phone.blacklist"].sudo()
+        Blacklist.add("+52 55 1234 5678")
+        self.assertTrue(mexico.opted_out)
+        self.assertIn(mexico, mexico.search([("opted_out", "=", True)]))
+        Blacklist.remove("+52 55 1234 5678")
+        self.assertFalse(mexico.opted_out)
+        self.assertIn(mexico, mexico.search([("opted_out", "=", False)]))
+        Blacklist.add("+55 11 98765-4321")
+        self.assertIn(brazil, brazil.search([("opted_out", "=", True)]))

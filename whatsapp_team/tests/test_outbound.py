@@ -71,6 +71,122 @@ class TestOutbound(WhatsappCase):
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.wa_message_id, sent["id"])
 
+    def test_send_over_the_external_api(self):
+        """An integration posts over XML-RPC: it gets the new message's id, as
+        from Odoo's own message_post, and the customer gets it once."""
+        db = self.env.cr.dbname
+        login = self.user_allowed.login  # new_test_user: password = login
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        self.assertEqual(uid, self.user_allowed.id)
+        message_id = self.xmlrpc_object.execute_kw(
+            db,
+            uid,
+            login,
+            "whatsapp.conversation",
+            "message_post",
+            [[self.conversation.id]],
+            {
+                "body": "Your order shipped",
+                "message_type": "comment",
+                "subtype_xmlid": "mail.mt_comment",
+            },
+        )
+        message = self.outbound()
+        self.assertEqual(len(message), 1, "queued exactly once")
+        self.assertEqual(message_id, message.mail_message_id.id)
+        self.assertEqual(message.author_user_id, self.user_allowed)
+        self.run_queue()
+        self.assertEqual(
+            [m["text"]["body"] for m in self.graph.messages], ["Your order shipped"]
+        )
+
+    def test_the_customer_gets_what_the_chatter_shows(self):
+        """HTML posted through the API is sanitised for the chatter: the
+        customer gets that, not what the sanitiser took out nor what the
+        chatter hides."""
+        html = (
+            "<style>p { display: none }</style>"
+            "<p>Hello<script>alert('pwned')</script> <b>Ana</b>,</p>"
+            # the sanitiser drops the hidden attribute: the chatter shows it
+            "<p hidden>P.S. delivery is free</p>"
+            '<p>see <span style="display: none">secret</span>you '
+            '<img src="x" onerror="alert(1)">tomorrow</p>'
+        )
+        for body, options in ((Markup(html), {}), (html, {"body_is_html": True})):
+            mail_message = self.send(body, **options)
+            message = self.outbound()[-1]
+            self.assertEqual(
+                message.body,
+                "Hello *Ana*,\nP.S. delivery is free\nsee you tomorrow",
+            )
+            self.assertEqual(
+                outbound.html_to_whatsapp(mail_message.body),
+                message.body,
+                "the chatter shows what the customer gets",
+            )
+            self.assertNotIn("script", mail_message.body)
+
+    def assert_nothing_posted(self, text):
+        self.assertFalse(
+            self.conversation.message_ids.filtered(lambda m: text in (m.body or ""))
+        )
+
+    def test_text_over_the_limit_is_refused_before_anything(self):
+        """Meta takes 4,096 characters in a text message: longer is refused
+        with the limit and the length, before anything is posted or sent,
+        from the chatter, the reply dialog and a quick reply alike."""
+        self.send("a" * outbound.MAX_TEXT_LENGTH)
+        self.assertEqual(len(self.outbound().body), outbound.MAX_TEXT_LENGTH)
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4097"):
+            self.send("b" * 4097)
+        self.assert_nothing_posted("bbbb")
+
+        reply = (
+            self.env["whatsapp.reply"]
+            .with_user(self.user_allowed)
+            .create({"conversation_id": self.conversation.id, "body": "c" * 4097})
+        )
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4097"):
+            reply.action_send()
+        self.assert_nothing_posted("cccc")
+
+        # a quick reply is measured once its placeholders are filled
+        self.env.company.name = "Sofa & Co of Lisbon"
+        canned = "d" * 4086 + "{company}"
+        self.assertLessEqual(len(canned), outbound.MAX_TEXT_LENGTH)
+        with self.assertRaisesRegex(UserError, r"at most 4096 .* has 4105"):
+            self.send(canned)
+        self.assert_nothing_posted("dddd")
+
+        self.run_queue()
+        self.assertEqual(len(self.graph.messages), 1)
+        self.assertEqual(len(self.graph.messages[0]["text"]["body"]), 4096)
+
+    def test_text_too_long_for_a_caption_goes_before_its_file(self):
+        """A caption takes 1,024 characters: a longer text with one picture
+        goes as its own message, then the picture, as with two files."""
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
+        Attachment = self.env["ir.attachment"].with_user(self.user_allowed)
+        short, long = Attachment.create(
+            [
+                {"name": name, "raw": png, "mimetype": "image/png"}
+                for name in ("short.png", "long.png")
+            ]
+        )
+        self.send("s" * outbound.MAX_CAPTION_LENGTH, attachment_ids=short.ids)
+        self.send("l" * 1025, attachment_ids=long.ids)
+        self.run_queue()
+        self.assertEqual(
+            [
+                (m["type"], len(m.get("image", {}).get("caption", "")))
+                for m in self.graph.messages
+            ],
+            [("image", 1024), ("text", 0), ("image", 0)],
+        )
+        self.assertEqual(self.graph.messages[1]["text"]["body"], "l" * 1025)
+
     def test_log_note_stays_internal(self):
         self.conversation.with_user(self.user_allowed).message_post(
             body="Customer is a reseller",

@@ -275,15 +275,15 @@ class TestTemplateMassSend(WhatsappCase):
                 line.write(mapping[line.position])
         return template
 
-    def mass_send(self, records, texts=None):
+    def mass_send(self, records, texts=None, account=None, template="promo"):
         form = Form(
             self.env["whatsapp.template.mass.send"]
             .with_user(self.salesperson)
             .with_context(active_model=records._name, active_ids=records.ids)
         )
-        form.account_id = self.account
+        form.account_id = account or self.account
         form.template_id = self.env["whatsapp.template"].search(
-            [("name", "=", "promo")]
+            [("name", "=", template), ("account_id", "=", form.account_id.id)]
         )
         for index, text in (texts or {}).items():
             with form.line_ids.edit(index) as line:
@@ -341,6 +341,135 @@ class TestTemplateMassSend(WhatsappCase):
             self.env["whatsapp.message"]
             .search([("message_type", "=", "template")])
             .conversation_id.partner_id,
+            self.ok,
+        )
+
+    def test_customer_whose_number_the_blacklist_refuses_is_skipped(self):
+        """A number the phone blacklist refuses (here one of Meta's test
+        numbers): the customer's STOP is kept on their chat, and every send
+        of a marketing template skips them, from any of our numbers, without
+        opening a chat for them."""
+        other = self.env["whatsapp.account"].create(
+            {
+                "name": "Support",
+                "phone_number_id": "333",
+                "business_account_id": "102290129340398",
+                "access_token": self.account.access_token,
+                "graph_base_url": self.graph_server.url,
+                "user_ids": [(4, self.salesperson.id)],
+            }
+        )
+        other.action_sync_templates()
+        # the promo template of both numbers
+        self.map_variables(
+            {
+                2: {"source": "free_text", "free_text": "10% off"},
+                3: {"source": "free_text", "free_text": "the shop"},
+            }
+        )
+        chat = self.deliver(
+            self.message("15550100124", name="Eva Test", body="STOP")
+        ).conversation_id
+        self.assertTrue(chat.opted_out)
+        wizard = self.mass_send(self.ok | chat.partner_id)
+        self.assertIn("1 messages queued", wizard.report)
+        self.assertIn("Eva Test: the customer opted out", wizard.report)
+        wizard = self.mass_send(chat.partner_id, account=other)
+        self.assertIn("0 messages queued", wizard.report)
+        self.assertIn("Eva Test: the customer opted out", wizard.report)
+        Conversation = self.env["whatsapp.conversation"]
+        self.assertFalse(Conversation.search([("account_id", "=", other.id)]))
+        # an automation rule goes through the same send
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Weekly promo",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "state": "whatsapp",
+                "whatsapp_account_id": other.id,
+                "whatsapp_template_id": self.env["whatsapp.template"]
+                .search([("name", "=", "promo"), ("account_id", "=", other.id)])
+                .id,
+            }
+        )
+        action.with_context(
+            active_model="res.partner", active_ids=chat.partner_id.ids
+        ).run()
+        self.assertEqual(
+            self.env["whatsapp.message"]
+            .search([("message_type", "=", "template")])
+            .conversation_id.partner_id,
+            self.ok,
+        )
+        self.assertFalse(Conversation.search([("account_id", "=", other.id)]))
+
+    def test_variable_texts_over_meta_limits_are_refused_never_cut(self):
+        """Meta takes 60 characters in a header variable and 1,024 in a body
+        variable of a template with more than a body (32,768 when the body
+        is all it has): longer is refused, or skipped when sending to many,
+        never cut."""
+        chat = self.deliver(
+            self.message("5511944444444", name="Ana", body="Oi")
+        ).conversation_id
+        news = self.env["whatsapp.template"].create(
+            {
+                "name": "news",
+                "language": "en_US",
+                "account_id": self.account.id,
+                "category": "utility",
+                "status": "approved",
+                "header_type": "text",
+                "header_text": "News for {{1}}",
+                "body": "Hi {{1}}, {{2}}",
+                "footer": "Sofa & Co",
+            }
+        )
+        Message = self.env["whatsapp.message"]
+        with self.assertRaisesRegex(UserError, r"\{\{2\}\} has 1025 .* at most 1024"):
+            Message._queue_template(chat, news, {1: "Ana", 2: "x" * 1025}, "you")
+        with self.assertRaisesRegex(
+            UserError, r"Header \{\{1\}\} has 61 .* at most 60"
+        ):
+            Message._queue_template(chat, news, {1: "Ana", 2: "x"}, "y" * 61)
+        self.assertFalse(Message.search([("direction", "=", "out")]))
+        self.assertFalse(chat.message_ids.filtered(lambda m: "xxxx" in (m.body or "")))
+        Message._queue_template(chat, news, {1: "Ana", 2: "x" * 1024}, "y" * 60)
+        body_only = self.approved_template("long_news", body="Hi {{1}}")
+        Message._queue_template(chat, body_only, {1: "z" * 2000})
+        with self.assertRaisesRegex(UserError, r"\{\{1\}\} has 32769 .* at most 32768"):
+            Message._queue_template(chat, body_only, {1: "z" * 32769})
+        self.assertEqual(
+            [
+                len(m.body)
+                for m in Message.search([("direction", "=", "out")], order="id")
+            ],
+            [len("Hi Ana, ") + 1024, len("Hi ") + 2000],
+        )
+
+        # sending to many: the customer whose name is too long is skipped
+        self.graph.add_template(
+            "promo_footer",
+            category="MARKETING",
+            components=[
+                {"type": "BODY", "text": "Hi {{1}}, {{2}}."},
+                {"type": "FOOTER", "text": "Reply STOP to opt out"},
+            ],
+        )
+        self.account.action_sync_templates()
+        verbose = self.env["res.partner"].create(
+            {"name": "N" * 1100, "mobile": "+55 11 95555-5555"}
+        )
+        wizard = self.mass_send(
+            self.ok | verbose, {1: "10% off"}, template="promo_footer"
+        )
+        self.assertIn("1 messages queued", wizard.report)
+        self.assertIn("{{1}} has 1100 characters", wizard.report)
+        self.assertEqual(
+            Message.search(
+                [
+                    ("message_type", "=", "template"),
+                    ("template_id.name", "=", "promo_footer"),
+                ]
+            ).conversation_id.partner_id,
             self.ok,
         )
 

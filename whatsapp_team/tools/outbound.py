@@ -32,8 +32,11 @@ MEDIA_RULES = {
         100 * MB,
     ),
 }
+# Meta's limits, in characters: a text message, and the caption of an image,
+# a video or a document. Longer is refused before any call, never cut.
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+CAPTIONED_KINDS = {"image", "video", "document"}
 
 
 def media_kind(mime_type):
@@ -60,6 +63,42 @@ def media_problem(mime_type, size):
     return None
 
 
+def length_problem(text, limit):
+    """``{"length": n, "limit": limit}`` when ``text`` is longer than
+    ``limit`` characters (a Meta limit above), else None."""
+    length = len(text or "")
+    return {"length": length, "limit": limit} if length > limit else None
+
+
+# elements without content or closing tag: they never open a hidden span
+_VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
+_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\b", re.IGNORECASE)
+
+
+def _is_hidden(tag, attrs):
+    """Whether a browser shows nothing of this element (nor of its content)."""
+    if tag in ("script", "style", "template", "head", "title"):
+        return True
+    attributes = dict(attrs)
+    return "hidden" in attributes or bool(
+        _DISPLAY_NONE.search(attributes.get("style") or "")
+    )
+
+
 class _ToWhatsapp(HTMLParser):
     _MARKS = {
         "b": "*",
@@ -77,10 +116,16 @@ class _ToWhatsapp(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts = []
         self.links = []
+        # depth inside an element the chatter does not show
+        self.hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.parts.append("\n")
+        if tag in _VOID_TAGS:
+            if tag == "br" and not self.hidden:
+                self.parts.append("\n")
+            return
+        if self.hidden or _is_hidden(tag, attrs):
+            self.hidden += 1
         elif tag in self._BLOCKS:
             self._newline()
             if tag == "li":
@@ -91,7 +136,11 @@ class _ToWhatsapp(HTMLParser):
             self.links.append(dict(attrs).get("href") or "")
 
     def handle_endtag(self, tag):
-        if tag in self._MARKS:
+        if tag in _VOID_TAGS:
+            return
+        if self.hidden:
+            self.hidden -= 1
+        elif tag in self._MARKS:
             self.parts.append(self._MARKS[tag])
         elif tag in self._BLOCKS:
             self._newline()
@@ -101,7 +150,8 @@ class _ToWhatsapp(HTMLParser):
                 self.parts.append(f" ({href})")
 
     def handle_data(self, data):
-        self.parts.append(data)
+        if not self.hidden:
+            self.parts.append(data)
 
     def _newline(self):
         if self.parts and not "".join(self.parts[-1:]).endswith("\n"):
@@ -112,7 +162,9 @@ def html_to_whatsapp(body):
     """Turn the HTML of Odoo's composer into WhatsApp text.
 
     Bold, italic, strike-through and code become WhatsApp's markers; links
-    keep their address; paragraphs and line breaks become new lines.
+    keep their address; paragraphs and line breaks become new lines. What a
+    browser does not show (scripts, styles, ``hidden`` or ``display: none``
+    elements) is left out: the customer reads what the chatter shows.
     """
     parser = _ToWhatsapp()
     parser.feed(str(body or ""))
@@ -133,10 +185,11 @@ def recipient_fields(wa_id, user_id):
 
 def text_payload(wa_id, user_id, body, reply_to="", callback=""):
     """The ``/messages`` body of a text message."""
+    _refuse_long(body, MAX_TEXT_LENGTH, "text message")
     payload = {
         **recipient_fields(wa_id, user_id),
         "type": "text",
-        "text": {"body": body[:MAX_TEXT_LENGTH], "preview_url": "http" in body},
+        "text": {"body": body, "preview_url": "http" in body},
     }
     return _decorate(payload, reply_to, callback)
 
@@ -144,12 +197,24 @@ def text_payload(wa_id, user_id, body, reply_to="", callback=""):
 def media_payload(wa_id, user_id, kind, media_id, caption="", filename="", **extra):
     """The ``/messages`` body of a media message sent by uploaded media id."""
     media = {"id": media_id}
-    if caption and kind in {"image", "video", "document"}:
-        media["caption"] = caption[:MAX_CAPTION_LENGTH]
+    if caption and kind in CAPTIONED_KINDS:
+        _refuse_long(caption, MAX_CAPTION_LENGTH, "caption")
+        media["caption"] = caption
     if filename and kind == "document":
         media["filename"] = filename
     payload = {**recipient_fields(wa_id, user_id), "type": kind, kind: media}
     return _decorate(payload, extra.get("reply_to", ""), extra.get("callback", ""))
+
+
+def _refuse_long(text, limit, what):
+    # the senders check first: reaching this is a bug, and Meta would refuse
+    # it anyway; cutting would send the customer half a message
+    problem = length_problem(text, limit)
+    if problem:
+        raise ValueError(
+            f"a {what} takes at most {limit} characters, this one has "
+            f"{problem['length']}"
+        )
 
 
 def _decorate(payload, reply_to, callback):

@@ -23,7 +23,13 @@ MAX_PHONE_BUTTONS = 1
 MAX_BUTTON_TEXT = 25
 MAX_URL = 2000
 MAX_PHONE = 20
-MAX_PARAMETER = 1024
+# Meta's limits for the text of a variable when a template is sent (the
+# Cloud API's parameter object): a header variable; a body variable when the
+# template has a header, footer or buttons too; one when the body is all it
+# has. Longer is refused before any call, never cut.
+MAX_HEADER_PARAMETER = 60
+MAX_BODY_PARAMETER = 1024
+MAX_BODY_ONLY_PARAMETER = 32768
 
 NAME_PATTERN = re.compile(r"[a-z0-9_]+")
 HEADER_MEDIA = ("image", "video", "document")
@@ -314,10 +320,30 @@ def clean_parameter(value):
     """A variable's value as Meta takes it: one line, no runs of spaces.
 
     Meta refuses parameters with new lines, tabs or more than four spaces
-    in a row; long values are cut at Meta's limit.
+    in a row. Length is left alone: :func:`long_parameters` says what is too
+    long, and the sender refuses it rather than send half of it.
     """
-    text = re.sub(r"\s+", " ", str(value or "")).strip()
-    return text[:MAX_PARAMETER]
+    return re.sub(r"\s+", " ", str(value or "")).strip()
+
+
+def long_parameters(body_values, header_value="", body_only=False):
+    """The variables whose text Meta refuses as too long, in order, as
+    ``(location, position, length, limit)``.
+
+    ``body_values`` maps each body ``{{n}}`` to its text, ``header_value`` is
+    the text of the header's ``{{1}}``; ``body_only`` says the template has
+    no header, footer nor buttons (its body variables may then be longer).
+    """
+    found = []
+    header_value = str(header_value or "")
+    if len(header_value) > MAX_HEADER_PARAMETER:
+        found.append(("header", 1, len(header_value), MAX_HEADER_PARAMETER))
+    limit = MAX_BODY_ONLY_PARAMETER if body_only else MAX_BODY_PARAMETER
+    for position in sorted(body_values):
+        text = str(body_values[position] or "")
+        if len(text) > limit:
+            found.append(("body", position, len(text), limit))
+    return found
 
 
 def pick_value(value, fallback=""):

@@ -87,6 +87,22 @@ class WhatsappTemplateMassSend(models.TransientModel):
         )
         if blacklisted:
             return _("the number is on the blacklist (the customer opted out)")
+        # an opt-out the blacklist cannot hold is kept on the customer's chats
+        keys = [
+            phone_tools.match_key(number, region)
+            for number in (partner.mobile, partner.phone)
+            if number
+        ]
+        opted_out = (
+            self.env["whatsapp.conversation"]
+            .sudo()
+            .search_count(
+                [("phone_key", "in", [k for k in keys if k]), ("opted_out", "=", True)],
+                limit=1,
+            )
+        )
+        if opted_out:
+            return _("the customer opted out")
         return None
 
     def _values_for(self, record):
@@ -137,6 +153,10 @@ class WhatsappTemplateMassSend(models.TransientModel):
                         variables=", ".join(empty),
                     )
                 )
+                continue
+            too_long = self.template_id._values_too_long(body, header)
+            if too_long:
+                skipped.append(f"{record.display_name}: {too_long}")
                 continue
             conversation = Conversation._get_or_create_for_partner(
                 self.account_id, partner
