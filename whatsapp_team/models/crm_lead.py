@@ -10,14 +10,18 @@ class CrmLead(models.Model):
         string="WhatsApp History",
         groups="whatsapp_team.group_whatsapp_user",
     )
+    # the customer's chats the reader may see: related fields are read as
+    # superuser unless told otherwise
     whatsapp_conversation_ids = fields.One2many(
         related="partner_id.whatsapp_conversation_ids",
         string="WhatsApp Chats",
         groups="whatsapp_team.group_whatsapp_user",
+        compute_sudo=False,
     )
     whatsapp_conversation_count = fields.Integer(
         related="partner_id.whatsapp_conversation_count",
         groups="whatsapp_team.group_whatsapp_user",
+        compute_sudo=False,
     )
 
     whatsapp_chat_ids = fields.One2many(

@@ -54,20 +54,28 @@ class IrActionsServer(models.Model):
         records = eval_context.get("records") or eval_context.get("record")
         if not records or not self.whatsapp_template_id or self._is_recompute():
             return False
-        # configured by an administrator: runs whoever triggers the rule. The
-        # variables still read the records with that user's rights (see
-        # whatsapp.template._resolve_values), never with this sudo.
-        wizard_sudo = (
-            self.env["whatsapp.template.mass.send"]
-            .sudo()
-            .with_context(active_model=records._name, active_ids=records.ids)
-            .create(
-                {
-                    "account_id": self.whatsapp_account_id.id,
-                    "template_id": self.whatsapp_template_id.id,
-                }
-            )
+        # An automation rule runs its actions as superuser (base_automation):
+        # set up by an administrator, it sends as the system, whoever
+        # triggers it. Run by hand (the action menu, the external API), the
+        # action sends as that user, with every check of theirs: the number
+        # they may use, each chat they may answer. Either way the variables
+        # read the records with the rights of the user (see
+        # whatsapp.template._resolve_values).
+        as_system = records.env.su
+        Wizard = self.env["whatsapp.template.mass.send"].with_env(records.env)
+        wizard = Wizard.with_context(
+            active_model=records._name, active_ids=records.ids
+        ).create(
+            {
+                "account_id": self.whatsapp_account_id.id,
+                "template_id": self.whatsapp_template_id.id,
+            }
         )
-        wizard_sudo.action_send()
-        _logger.info("Server action %s: %s", self.name, wizard_sudo.report)
+        wizard.action_send()
+        _logger.info(
+            "Server action %s (%s): %s",
+            self.name,
+            "automation" if as_system else f"run by user {records.env.uid}",
+            wizard.report,
+        )
         return False

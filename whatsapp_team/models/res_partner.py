@@ -144,8 +144,9 @@ class ResPartner(models.Model):
         Several partners may carry the same number. The choice is
         deterministic: a partner already chatting on this WhatsApp number,
         then one chatting on another of our numbers, then a person rather than
-        a company, then the oldest record. Searched among all partners, as
-        superuser; returned in the caller's environment.
+        a company, then the oldest record. Partners of internal users are
+        never matched. Searched among all partners, as superuser; returned
+        in the caller's environment.
         """
         if not key:
             return self.browse()
@@ -158,6 +159,10 @@ class ResPartner(models.Model):
                     ("whatsapp_phone_key", "=", key),
                     ("whatsapp_mobile_key", "=", key),
                     ("company_id", "in", [False, account.company_id.id]),
+                    # a colleague is no customer: made the chat's customer,
+                    # Odoo would let them read what they "wrote" in it
+                    "!",
+                    ("user_ids.share", "=", False),
                 ],
                 order="id",
             )

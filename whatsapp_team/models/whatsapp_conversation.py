@@ -213,13 +213,15 @@ class WhatsappConversation(models.Model):
             self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
 
     @api.model
-    def _get_or_create_for(self, account, identity):
+    def _get_or_create_for(self, account, identity, from_whatsapp=True):
         """Return the conversation of ``identity`` on ``account``.
 
         ``identity`` is a ``tools.payload.Identity``. A conversation is found
         by phone or by business-scoped user id; a message carrying both ties
         them together (merging a user-id-only conversation into the phone one
-        when both exist).
+        when both exist). Only an identity ``from_whatsapp`` (a webhook) updates
+        an existing conversation: one built from a partner's number in Odoo
+        finds it as it is.
         """
         phone_key = phone_tools.wa_id_key(identity.wa_id) if identity.wa_id else None
         user_id = identity.user_id or None
@@ -252,6 +254,8 @@ class WhatsappConversation(models.Model):
             )
             return conversation_sudo.with_env(self.env)
         conversation_sudo = conversations_sudo[0]
+        if not from_whatsapp:
+            return conversation_sudo.with_env(self.env)
         if len(conversations_sudo) > 1:
             conversations_sudo[1:]._merge_into(conversation_sudo)
         updates = {
@@ -298,7 +302,7 @@ class WhatsappConversation(models.Model):
             )
         e164 = phone_tools.to_e164(number, region) or number
         identity = Identity(wa_id=e164.lstrip("+"), profile_name=partner.name or "")
-        conversation = self._get_or_create_for(account, identity)
+        conversation = self._get_or_create_for(account, identity, from_whatsapp=False)
         conversation_sudo = conversation.sudo()
         if not conversation_sudo.partner_id:
             conversation_sudo.partner_id = partner

@@ -78,15 +78,11 @@ class WhatsappConversation(models.Model):
                 outbound.MAX_TEXT_LENGTH,
             )
             return
-        mail_message = (
-            self.sudo()
-            .with_context(whatsapp_inbound=True)
-            .message_post(
-                body=Markup(whatsapp_to_html(text)),
-                author_id=self.env.ref("base.partner_root").id,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-            )
+        mail_message = self.sudo()._message_post_whatsapp(
+            body=Markup(whatsapp_to_html(text)),
+            author_id=self.env.ref("base.partner_root").id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
         )
         self.env["whatsapp.message"].sudo()._queue_outbound(
             self, mail_message, [{"message_type": "text", "body": text}]

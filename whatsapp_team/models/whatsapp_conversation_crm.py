@@ -87,12 +87,31 @@ class WhatsappConversation(models.Model):
 
     def _link_or_create_lead(self):
         """A customer who writes: link their open lead, or create one when the
-        number says so."""
+        number says so.
+
+        As for a link made by hand, a chat that has a salesperson is linked
+        only to a lead they may change in CRM: whoever chose the chat's
+        customer, another salesperson's deal is not theirs to write in. A
+        customer whose open leads are all out of their reach gets no second
+        lead: the chat is linked once it reaches someone who may change one.
+        """
         self.ensure_one()
         if self.lead_id.active and not self.lead_id.stage_id.is_won:
             return self.lead_id
-        lead = self._open_leads_sudo()[:1]
-        if not lead and self._lead_setting("create_leads") and self.partner_id:
+        open_leads_sudo = self._open_leads_sudo()
+        salesperson = self.user_id
+        lead = (
+            open_leads_sudo.filtered(
+                lambda lead: lead.with_user(salesperson).has_access("write")
+            )[:1]
+            if salesperson
+            else open_leads_sudo[:1]
+        )
+        if (
+            not open_leads_sudo
+            and self._lead_setting("create_leads")
+            and self.partner_id
+        ):
             lead = self._create_lead_sudo()
         if lead and lead != self.lead_id:
             self.sudo().lead_id = lead

@@ -133,20 +133,16 @@ class WhatsappConversation(models.Model):
     def message_post(self, **kwargs):
         """ "Send message" goes to the customer on WhatsApp; "Log note" stays here.
 
-        Returns the new ``mail.message``; over the external API, its id."""
-        if not self._whatsapp_is_sent(kwargs):
-            message = super().message_post(**kwargs)
-            if (
-                self.env.context.get("whatsapp_inbound")
-                and kwargs.get("message_type") == "comment"
-            ):
-                # a customer message, a template or an automatic reply
-                self._mirror_to_crm(message)
-            return message
-        self.ensure_one()
-        # what goes to the customer is sent as superuser: the sender must be
-        # allowed to answer this chat
+        Whoever posts must be allowed to write in the chat: Odoo would also
+        let a follower post, and one who lost the chat may still follow it.
+        Mentions reach only those who may read the chat, and a reply quotes
+        only a message of this chat. Returns the new ``mail.message``; over
+        the external API, its id."""
         self.check_access("write")
+        self._whatsapp_clean_post_values(kwargs)
+        if not self._whatsapp_is_sent(kwargs):
+            return super().message_post(**kwargs)
+        self.ensure_one()
         attachments = self.env["ir.attachment"].browse(
             kwargs.get("attachment_ids") or []
         )
@@ -180,19 +176,62 @@ class WhatsappConversation(models.Model):
         self._mirror_to_crm(mail_message)
         return mail_message
 
+    def _message_post_whatsapp(self, **kwargs):
+        """Show in the chat what WhatsApp carries without the chatter's
+        "Send message": a customer's message, or a template or automatic
+        reply its caller queues. Nothing is sent from here, and the lead gets
+        its copy.
+
+        Only the addon's own code calls this, after its own checks: a context
+        key would be the caller's to set (the external API and the chatter's
+        route take a context)."""
+        self.ensure_one()
+        self._whatsapp_clean_post_values(kwargs)
+        # the next message_post after ours: Odoo's own, never a send
+        message = super().message_post(**kwargs)
+        self._mirror_to_crm(message)
+        return message
+
+    def _whatsapp_clean_post_values(self, kwargs):
+        """What a post on a chat may carry: the poster as its author (a
+        message in the customer's name is one WhatsApp delivered), mentions
+        of those who may read the chat (a mention would let anyone else read
+        the message), and a reply to a message of this chat only."""
+        self.ensure_one()
+        if not self.env.su:
+            kwargs.pop("author_id", None)
+            kwargs.pop("email_from", None)
+        if kwargs.get("partner_ids"):
+            partners = self.env["res.partner"].browse(kwargs["partner_ids"])
+            kwargs["partner_ids"] = self._whatsapp_readers(partners).ids
+        parent = self.env["mail.message"].sudo().browse(kwargs.get("parent_id") or [])
+        if parent and (parent.model, parent.res_id) != (self._name, self.id):
+            kwargs.pop("parent_id")
+
+    def _whatsapp_readers(self, partners):
+        """Of ``partners``, those of internal users the rules let read this
+        chat."""
+        self.ensure_one()
+        readers = self.env["res.partner"]
+        for partner in partners:
+            users = partner.sudo().user_ids.filtered(lambda user: not user.share)
+            if any(self.with_user(user).has_access("read") for user in users):
+                readers |= partner
+        return readers
+
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         """A chat is followed in Odoo, not by email: colleagues are notified
         in their Odoo inbox, and the customer only ever hears from us on
         WhatsApp."""
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
-        Users = self.env["res.users"].sudo()
+        Users_sudo = self.env["res.users"].sudo()
         internal = [
             r
             for r in recipients
             if r.get("uid")
             and not r.get("share")
             # only those the record rules let see the chat
-            and self.with_user(Users.browse(r["uid"])).has_access("read")
+            and self.with_user(Users_sudo.browse(r["uid"])).has_access("read")
         ]
         for recipient in internal:
             recipient["notif"] = "inbox"
@@ -214,8 +253,6 @@ class WhatsappConversation(models.Model):
         return result
 
     def _whatsapp_is_sent(self, kwargs):
-        if self.env.context.get("whatsapp_inbound"):
-            return False
         if kwargs.get("message_type", "notification") != "comment":
             return False
         subtype_id = kwargs.get("subtype_id")

@@ -242,14 +242,21 @@ class WhatsappConversation(models.Model):
 
     def _on_agent_reply(self):
         """A salesperson answered: an unassigned chat becomes theirs, and the
-        chat no longer waits."""
+        chat no longer waits.
+
+        The one who answered is the current user, also when the chatter's
+        route posts as superuser (after checking they may write the chat);
+        the system itself (crons, automation) claims nothing."""
+        answerer = self.env.user
         for conversation in self:
             if (
                 not conversation.user_id
-                and not self.env.su
-                and self.env.user.has_group("whatsapp_team.group_whatsapp_user")
+                and not answerer._is_superuser()
+                and answerer in conversation.account_id.sudo().allowed_user_ids
             ):
-                conversation.user_id = self.env.user
+                # claiming an unassigned chat of theirs: what _check_assignment
+                # lets them do
+                conversation.sudo().user_id = answerer
             if conversation.waiting_since:
                 conversation.sudo().write(
                     {"waiting_since": False, "reply_deadline": False}

@@ -333,8 +333,8 @@ class WhatsappMessage(models.Model):
         self.ensure_one()
         conversation = self.conversation_id
         mail_message = conversation.with_context(
-            mail_create_nosubscribe=True, whatsapp_inbound=True
-        ).message_post(
+            mail_create_nosubscribe=True
+        )._message_post_whatsapp(
             body=self._chatter_body(),
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
@@ -678,8 +678,11 @@ class WhatsappMessage(models.Model):
                 )
             )
         text = outbound.fill_template(template.body or "", values)
-        mail_message = conversation.with_context(whatsapp_inbound=True).message_post(
+        # the sender answers this chat; the template is shown as theirs
+        conversation.check_access("write")
+        mail_message = conversation.sudo()._message_post_whatsapp(
             body=Markup(whatsapp_to_html(template._render_text(values, header_value))),
+            author_id=self.env.user.partner_id.id,
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )

@@ -17,3 +17,4 @@ from . import test_ui
 from . import test_webhook_http
 from . import test_webhook_signature
 from . import test_webhook_items
+from . import test_access_side_doors

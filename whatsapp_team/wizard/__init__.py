@@ -6,3 +6,4 @@ from . import whatsapp_template_mass_send
 from . import whatsapp_snooze
 from . import whatsapp_transfer
 from . import whatsapp_label_assign
+from . import mail_compose_message

@@ -11,8 +11,14 @@ class WhatsappReply(models.TransientModel):
     _description = "Reply on WhatsApp"
 
     conversation_id = fields.Many2one("whatsapp.conversation", required=True)
-    window_open = fields.Boolean(related="conversation_id.window_open")
-    window_expires_at = fields.Datetime(related="conversation_id.window_expires_at")
+    # read with the user's rights: a wizard never describes a chat they may
+    # not read
+    window_open = fields.Boolean(
+        related="conversation_id.window_open", compute_sudo=False
+    )
+    window_expires_at = fields.Datetime(
+        related="conversation_id.window_expires_at", compute_sudo=False
+    )
     body = fields.Text()
 
     def action_send(self):

@@ -29,6 +29,8 @@ class WhatsappTemplateSend(models.TransientModel):
         compute="_compute_account_id",
         store=True,
         readonly=False,
+        # with the user's rights: never the number of a chat they may not read
+        compute_sudo=False,
     )
     template_id = fields.Many2one(
         "whatsapp.template",

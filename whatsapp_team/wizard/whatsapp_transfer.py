@@ -11,7 +11,11 @@ class WhatsappTransfer(models.TransientModel):
     _description = "Pass a WhatsApp chat on"
 
     conversation_id = fields.Many2one("whatsapp.conversation", required=True)
-    account_id = fields.Many2one(related="conversation_id.account_id")
+    # read with the user's rights: a wizard never describes a chat they may
+    # not read
+    account_id = fields.Many2one(
+        related="conversation_id.account_id", compute_sudo=False
+    )
     allowed_user_ids = fields.Many2many(
         "res.users", compute="_compute_allowed_user_ids"
     )
@@ -56,12 +60,14 @@ class WhatsappTransfer(models.TransientModel):
             body += Markup("<br/>") + Markup("<br/>").join(
                 escape(line) for line in self.note.split("\n")
             )
-        # the note first: once passed on, the chat may be out of our sight
-        conversation.message_post(
+        conversation.user_id = self.user_id
+        # the chat may be out of the sender's sight now: the note is the
+        # system's, in the sender's name, and reaches the new salesperson
+        conversation.sudo().message_post(
             body=body,
+            author_id=self.env.user.partner_id.id,
             message_type="comment",
             subtype_xmlid="mail.mt_note",
             partner_ids=self.user_id.partner_id.ids,
         )
-        conversation.user_id = self.user_id
         return {"type": "ir.actions.act_window_close"}
