@@ -177,7 +177,7 @@ class WhatsappConversation(models.Model):
 
     def _opt_in(self, word):
         number = self._blacklist_number()
-        flagged = self.sudo().search(
+        flagged_sudo = self.sudo().search(
             [
                 ("user_opted_out", "=", True),
                 "|",
@@ -187,8 +187,8 @@ class WhatsappConversation(models.Model):
                 ("phone_key", "=", self.phone_key),
             ]
         )
-        if flagged:
-            flagged.user_opted_out = False
+        if flagged_sudo:
+            flagged_sudo.user_opted_out = False
         if number:
             self.env["phone.blacklist"].sudo()._remove(
                 [number],

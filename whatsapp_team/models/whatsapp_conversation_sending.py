@@ -74,7 +74,7 @@ class WhatsappConversation(models.Model):
         # callers reach this through the web client: the salesperson must be
         # allowed to read this chat
         self.check_access("read")
-        latest = (
+        latest_sudo = (
             self.env["whatsapp.message"]
             .sudo()
             .search(
@@ -87,14 +87,14 @@ class WhatsappConversation(models.Model):
                 limit=1,
             )
         )
-        if not latest or self.account_id.token_state != "valid":
+        if not latest_sudo or self.account_id.token_state != "valid":
             return False
-        if not typing and latest.wa_message_id == self.last_read_wa_id:
+        if not typing and latest_sudo.wa_message_id == self.last_read_wa_id:
             return False  # WhatsApp already shows it read
-        # reading all messages up to the latest is one call to Meta
+        # reading all messages up to the latest_sudo is one call to Meta
         try:
             self.account_id.sudo()._get_graph_client().mark_read(
-                latest.wa_message_id, typing=typing
+                latest_sudo.wa_message_id, typing=typing
             )
         except GraphError as error:
             # a courtesy to the customer: never in the salesperson's way
@@ -102,7 +102,7 @@ class WhatsappConversation(models.Model):
                 "WhatsApp read receipt for %s not sent: %s", self.display_name, error
             )
             return False
-        self.sudo().last_read_wa_id = latest.wa_message_id
+        self.sudo().last_read_wa_id = latest_sudo.wa_message_id
         return True
 
     def _thread_to_store(self, store, /, *, fields=None, request_list=None):

@@ -189,20 +189,22 @@ class WhatsappMessage(models.Model):
         Idempotent: Meta delivers the same message more than once, and this
         returns the record stored the first time.
         """
-        Message = self.sudo()
-        existing = Message.search([("wa_message_id", "=", inbound.message_id)])
+        Message_sudo = self.sudo()
+        existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing
-        Conversation = self.env["whatsapp.conversation"].sudo()
-        conversation = Conversation._get_or_create_for(account, inbound.sender)
+        Conversation_sudo = self.env["whatsapp.conversation"].sudo()
+        conversation = Conversation_sudo._get_or_create_for(account, inbound.sender)
         # The identity lock is held now: a concurrent delivery of the same
         # message from the same sender has either committed or waits for us.
-        existing = Message.search([("wa_message_id", "=", inbound.message_id)])
+        existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing
         if inbound.system_type == "user_changed_number" and inbound.new_wa_id:
             conversation._change_number(inbound.new_wa_id)
-        message = Message.create(self._prepare_inbound_values(conversation, inbound))
+        message = Message_sudo.create(
+            self._prepare_inbound_values(conversation, inbound)
+        )
         if message.media_state == "pending":
             message._fetch_media()
         message._post_inbound_in_chatter()
@@ -321,13 +323,13 @@ class WhatsappMessage(models.Model):
     @api.model
     def _cron_retry_media(self, limit=100):
         """Retry media downloads that failed, a few times each."""
-        messages = self.sudo().search(
+        messages_sudo = self.sudo().search(
             [("media_state", "=", "failed"), ("media_attempts", "<", MEDIA_RETRIES)],
             order="id",
             limit=limit,
         )
-        messages._fetch_media()
-        return messages
+        messages_sudo._fetch_media()
+        return messages_sudo
 
     def _post_inbound_in_chatter(self):
         self.ensure_one()
@@ -551,7 +553,7 @@ class WhatsappMessage(models.Model):
     def _queue_outbound(self, conversation, mail_message, values_list):
         """Create queued messages to ``conversation``'s customer, shown as
         ``mail_message`` in its chatter, and wake the send cron."""
-        messages = self.sudo().create(
+        messages_sudo = self.sudo().create(
             [
                 {
                     "conversation_id": conversation.id,
@@ -567,24 +569,24 @@ class WhatsappMessage(models.Model):
                 for values in values_list
             ]
         )
-        messages._create_notifications()
+        messages_sudo._create_notifications()
         self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
-        return messages
+        return messages_sudo.with_env(self.env)
 
     def _create_notifications(self):
         """The chatter shows next to each message what became of it on
         WhatsApp (queued, sent, delivered, read, failed)."""
         customer = self.conversation_id[:1].partner_id
-        Notification = self.env["mail.notification"].sudo()
+        Notification_sudo = self.env["mail.notification"].sudo()
         # a customer who is also a colleague following the chat has an inbox
         # notification of the message already: one per partner and message
-        notified = Notification.search(
+        notified = Notification_sudo.search(
             [
                 ("mail_message_id", "in", self.mail_message_id.ids),
                 ("res_partner_id", "=", customer.id),
             ]
         ).mail_message_id
-        Notification.create(
+        Notification_sudo.create(
             [
                 {
                     "mail_message_id": mail_message.id,
@@ -628,7 +630,7 @@ class WhatsappMessage(models.Model):
         mail_messages = self.filtered(lambda m: m.direction == "out").mail_message_id
         if not mail_messages:
             return
-        notifications = (
+        notifications_sudo = (
             self.env["mail.notification"]
             .sudo()
             .search(
@@ -638,16 +640,16 @@ class WhatsappMessage(models.Model):
                 ]
             )
         )
-        siblings = self.sudo().search(
+        siblings_sudo = self.sudo().search(
             [("mail_message_id", "in", mail_messages.ids), ("direction", "=", "out")]
         )
-        for notification in notifications:
-            sent_as = siblings.filtered(
+        for notification in notifications_sudo:
+            sent_as = siblings_sudo.filtered(
                 lambda m, n=notification: m.mail_message_id == n.mail_message_id
             )
             notification.write(sent_as._notification_values())
         # the salesperson's open chatter follows without a reload
-        notifications.mail_message_id._notify_message_notification_update()
+        notifications_sudo.mail_message_id._notify_message_notification_update()
 
     @api.model
     def _queue_template(self, conversation, template, values, header_value=""):
@@ -855,9 +857,9 @@ class WhatsappMessage(models.Model):
                 self.body or "",
                 **extra,
             )
-        attachment = self.attachment_ids[:1].sudo()
+        attachment_sudo = self.attachment_ids[:1].sudo()
         media_id = client.upload_media(
-            attachment.raw, attachment.mimetype, attachment.name
+            attachment_sudo.raw, attachment_sudo.mimetype, attachment_sudo.name
         )
         return outbound.media_payload(
             conversation.wa_id,
@@ -865,7 +867,7 @@ class WhatsappMessage(models.Model):
             self.message_type,
             media_id,
             caption=self.body or "",
-            filename=attachment.name,
+            filename=attachment_sudo.name,
             **extra,
         )
 
@@ -974,13 +976,13 @@ class WhatsappMessage(models.Model):
 
     @api.model
     def _fail_stale_sending(self):
-        stale = self.sudo().search(
+        stale_sudo = self.sudo().search(
             [
                 ("state", "=", "sending"),
                 ("sending_since", "<", fields.Datetime.now() - STALE_SENDING),
             ]
         )
-        stale._fail_interrupted(
+        stale_sudo._fail_interrupted(
             _(
                 "Sending was interrupted: the message may or may not have "
                 "reached the customer. Check the chat before sending it again."

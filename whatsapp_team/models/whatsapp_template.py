@@ -651,19 +651,19 @@ class WhatsappTemplate(models.Model):
     @api.model
     def _apply_status_update(self, business_account_id, value, accounts=None):
         """Meta's ``message_template_status_update`` webhook; only to the
-        templates of ``accounts`` when given (the numbers that signed it)."""
+        templates_sudo of ``accounts`` when given (the numbers that signed it)."""
         domain = [
             ("wa_template_id", "=", str(value.get("message_template_id") or "")),
             ("account_id.business_account_id", "=", business_account_id),
         ]
         if accounts is not None:
             domain.append(("account_id", "in", accounts.ids))
-        templates = self.sudo().with_context(active_test=False).search(domain)
+        templates_sudo = self.sudo().with_context(active_test=False).search(domain)
         status = _status(value.get("event"))
         reason = _reason(value.get("reason"))
-        if templates and status:
-            templates.write({"status": status, "rejected_reason": reason})
-        return templates
+        if templates_sudo and status:
+            templates_sudo.write({"status": status, "rejected_reason": reason})
+        return templates_sudo
 
     # ------------------------------------------------------------
     # Variables from the record sent from

@@ -134,11 +134,11 @@ class WhatsappWebhookEvent(models.Model):
                 pnids,
             )
             return 403, "Forbidden", self.browse()
-        event = self.sudo().create(
+        event_sudo = self.sudo().create(
             {"account_id": account.id, "payload": text, "signature": signature_header}
         )
         self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
-        return 200, "OK", event
+        return 200, "OK", event_sudo
 
     @api.model
     def _signing_account(self, body, signature_header, pnids, waba_ids):
@@ -155,7 +155,9 @@ class WhatsappWebhookEvent(models.Model):
           when one of our app secrets signed it, and checked against that
           number's own secret when it is processed.
         """
-        Account = self.env["whatsapp.account"].sudo().with_context(active_test=False)
+        Account_sudo = (
+            self.env["whatsapp.account"].sudo().with_context(active_test=False)
+        )
         verified = {}
 
         def signed(account):
@@ -164,14 +166,18 @@ class WhatsappWebhookEvent(models.Model):
                 verified[secret] = signature.verify(secret, body, signature_header)
             return verified[secret]
 
-        named = Account.search([("phone_number_id", "in", pnids)]) if pnids else Account
+        named = (
+            Account_sudo.search([("phone_number_id", "in", pnids)])
+            if pnids
+            else Account_sudo
+        )
         if not all(signed(account) for account in named):
             return None
         signers = named.sorted(lambda a: pnids.index(a.phone_number_id))
         by_waba = (
-            Account.search([("business_account_id", "in", waba_ids)])
+            Account_sudo.search([("business_account_id", "in", waba_ids)])
             if waba_ids
-            else Account
+            else Account_sudo
         )
         for waba_id in waba_ids:
             numbers = by_waba.filtered(lambda a, w=waba_id: a.business_account_id == w)
@@ -183,7 +189,7 @@ class WhatsappWebhookEvent(models.Model):
         return next(
             (
                 account
-                for account in Account.with_context(active_test=True).search(
+                for account in Account_sudo.with_context(active_test=True).search(
                     [("app_secret", "!=", False)]
                 )
                 if signed(account)
