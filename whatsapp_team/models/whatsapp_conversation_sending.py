@@ -237,6 +237,21 @@ class WhatsappConversation(models.Model):
             recipient["notif"] = "inbox"
         return internal
 
+    def _check_can_update_message_content(self, messages):
+        """What went out on WhatsApp, or came in from the customer, stays as
+        it was: the customer's phone keeps it. Only the team's notes can be
+        edited or deleted."""
+        super()._check_can_update_message_content(messages)
+        note = self.env.ref("mail.mt_note")
+        if any(message.subtype_id != note for message in messages):
+            raise UserError(
+                _(
+                    "A WhatsApp message cannot be changed or deleted once sent or "
+                    "received: the customer keeps it as it was. Send a new "
+                    "message, or write a note for the team."
+                )
+            )
+
     def _message_compute_author(
         self, author_id=None, email_from=None, raise_on_email=True
     ):

@@ -535,6 +535,43 @@ class TestAccessSideDoors(ProbeCase):
             "Ana's customer gets a reply quoting Dan's customer's message",
         )
 
+    def test_19_sent_and_received_messages_stay_as_they_were(self):
+        """Mail lets an author edit or delete their message: not what went
+        out on WhatsApp, nor the customer's words; notes may change."""
+        reply = self.ana_chat.with_user(self.ana).message_post(
+            body="Price: 100 EUR",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        customer_words = self.ana_chat.message_ids.filtered(
+            lambda m: m.author_id == self.ana_chat.partner_id
+        )[:1]
+        self.assertTrue(customer_words)
+        for message in (reply, customer_words):
+            _result, error = self.try_json(
+                self.ana,
+                "/mail/message/update_content",
+                {
+                    "message_id": message.id,
+                    "body": "Price: 10 EUR",
+                    "attachment_ids": [],
+                },
+            )
+            self.assertTrue(error, f"{message.body} changed")
+            self.assertNotIn("10 EUR", message.body)
+        note = self.ana_chat.with_user(self.ana).message_post(
+            body="call back tomorrow",
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
+        _result, error = self.try_json(
+            self.ana,
+            "/mail/message/update_content",
+            {"message_id": note.id, "body": "call back Monday", "attachment_ids": []},
+        )
+        self.assertFalse(error)
+        self.assertIn("Monday", note.body)
+
     def test_18_customer_number_on_an_employees_contact(self):
         """An employee without WhatsApp rights whose contact carries the
         number a customer writes from reads that chat's messages."""
