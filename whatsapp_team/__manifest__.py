@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
         "data/utm_data.xml",
+        "views/whatsapp_inbox_views.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_conversation_views.xml",
         "views/whatsapp_message_views.xml",
