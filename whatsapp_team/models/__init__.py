@@ -13,6 +13,8 @@ from . import whatsapp_conversation_auto_reply
 from . import whatsapp_conversation_optout
 from . import whatsapp_conversation_team
 from . import whatsapp_conversation_crm
+from . import whatsapp_conversation_inbox
+from . import whatsapp_inbox_viewer
 from . import whatsapp_label
 from . import whatsapp_message
 from . import whatsapp_template

@@ -208,6 +208,7 @@ class WhatsappMessage(models.Model):
         if message.media_state == "pending":
             message._fetch_media()
         message._post_inbound_in_chatter()
+        conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
         return message
 
@@ -570,6 +571,7 @@ class WhatsappMessage(models.Model):
             ]
         )
         messages_sudo._create_notifications()
+        conversation._inbox_on_messages(messages_sudo)
         self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
         return messages_sudo.with_env(self.env)
 
@@ -624,6 +626,8 @@ class WhatsappMessage(models.Model):
         # straight from queued to sent, which halves the queue's bus traffic
         if "state" in vals and vals["state"] != "sending":
             self._sync_notifications()
+            # the inbox's rows show the state of each chat's last message
+            self.conversation_id._inbox_notify()
         return result
 
     def _sync_notifications(self):
