@@ -241,7 +241,7 @@ class WhatsappConversation(models.Model):
         """What went out on WhatsApp, or came in from the customer, stays as
         it was: the customer's phone keeps it. Only the team's notes can be
         edited or deleted."""
-        super()._check_can_update_message_content(messages)
+        result = super()._check_can_update_message_content(messages)
         note = self.env.ref("mail.mt_note")
         if any(message.subtype_id != note for message in messages):
             raise UserError(
@@ -251,6 +251,7 @@ class WhatsappConversation(models.Model):
                     "message, or write a note for the team."
                 )
             )
+        return result
 
     def _message_compute_author(
         self, author_id=None, email_from=None, raise_on_email=True

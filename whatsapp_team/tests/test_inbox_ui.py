@@ -1,13 +1,20 @@
 import contextlib
 import json
+import logging
 import threading
 import time
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.bus.models.bus import dispatch
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
 from ..tools import signature
 from .common import APP_SECRET, WhatsappCase
+
+_logger = logging.getLogger(__name__)
 
 SALES = "whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman"
 DAY = 86400
@@ -20,6 +27,13 @@ class TestInboxUi(WhatsappCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # the screen is live over the bus's websocket, which Odoo's tests
+        # keep closed unless asked (as bus's own WebsocketCase does)
+        cls.startClassPatcher(
+            patch.object(
+                WebsocketConnectionHandler, "websocket_allowed", return_value=True
+            )
+        )
         cls.mia = new_test_user(
             cls.env, login="wa_inbox_mia", name="Mia Inbox", groups=SALES
         )
@@ -58,13 +72,16 @@ class TestInboxUi(WhatsappCase):
             )
         ).conversation_id
         chat.sudo().user_id = user or False
+        if user:
+            chat.with_user(user).inbox_mark_read()  # she has read it
         return chat
 
     @contextlib.contextmanager
     def crons_running(self):
-        """What the crons do on a server, every 0.3 s during a tour: process
-        webhook events, send the queue. Each run takes the test cursor as a
-        request does, one at a time."""
+        """What the crons and the bus do on a server, every 0.3 s during a
+        tour: process webhook events, send the queue, and wake the
+        websockets. Each run takes the test cursor as a request does, one at
+        a time."""
         stop = threading.Event()
         errors = []
 
@@ -75,9 +92,17 @@ class TestInboxUi(WhatsappCase):
                         env = api.Environment(cr, SUPERUSER_ID, {})
                         env["whatsapp.webhook.event"]._cron_process()
                         env["whatsapp.message"]._cron_send_queue()
+                        # the bus's rows, as a commit would write them
+                        cr.precommit.run()
                 except Exception as error:  # noqa: BLE001 - reported below
+                    _logger.exception("The crons of the tour stopped")
                     errors.append(error)
                     return
+                # what PostgreSQL's NOTIFY does after a real commit, which
+                # test cursors never make: the websockets look for news
+                for websockets in list(dispatch._channels_to_ws.values()):
+                    for websocket in list(websockets):
+                        websocket.trigger_notification_dispatching()
                 stop.wait(0.3)
 
         thread = threading.Thread(target=run, name="whatsapp-tour-crons")
@@ -105,7 +130,11 @@ class TestInboxUi(WhatsappCase):
         )
         body = json.dumps(
             self.payload(
-                [self.message("32470600002", name="Pedro Inbox", body="Is it still available?")]
+                [
+                    self.message(
+                        "32470600002", name="Pedro Inbox", body="Is it still available?"
+                    )
+                ]
             )
         )
         webhook = {"body": body, "signature": signature.sign(APP_SECRET, body.encode())}

@@ -167,7 +167,8 @@ export class WhatsappInbox extends Component {
             await thread.fetchNewMessages();
         }
         if (row.unread && document.visibilityState === "visible") {
-            this.reopen();
+            // she is looking at it: read, for her and on the customer's phone
+            await this.orm.silent.call("whatsapp.conversation", "inbox_mark_read", [[row.id]]);
         }
     }
 
@@ -278,10 +279,11 @@ export class WhatsappInbox extends Component {
         this.state.presence = { ...this.state.presence, [conversationId]: others };
     }
 
-    /** [{name, action}] of the colleagues on chat ``conversationId`` now. */
-    presenceOf(conversationId) {
-        const others = this.state.presence[conversationId] || {};
-        return Object.values(others).filter((p) => p.until > this.state.now);
+    /** [{name, action}] of the colleagues on chat ``conversationId`` now,
+     * read through ``state`` (the caller's own subscription to it). */
+    presenceOf(conversationId, state = this.state) {
+        const others = state.presence[conversationId] || {};
+        return Object.values(others).filter((p) => p.until > state.now);
     }
 
     // ------------------------------------------------------------------

@@ -17,6 +17,8 @@ export class InboxConversation extends Component {
     static props = ["inbox"];
 
     setup() {
+        // this component re-renders on the inbox's changes, not only its parent
+        this.inboxState = useState(this.props.inbox.state);
         this.contentRef = useRef("content");
         this.messageEdition = useMessageEdition();
         this.messageToReplyTo = useMessageToReplyTo();
@@ -37,7 +39,7 @@ export class InboxConversation extends Component {
                 this.state.composerType = "message";
                 this.messageToReplyTo.cancel();
             },
-            () => [this.inbox.state.selectedId]
+            () => [this.inboxState.selectedId]
         );
     }
 
@@ -46,7 +48,7 @@ export class InboxConversation extends Component {
     }
 
     get detail() {
-        return this.inbox.state.detail;
+        return this.inboxState.detail;
     }
 
     get row() {
@@ -58,11 +60,11 @@ export class InboxConversation extends Component {
     }
 
     get windowOpen() {
-        return Boolean(windowLeft(this.row?.window_expires_at, this.inbox.state.now));
+        return Boolean(windowLeft(this.row?.window_expires_at, this.inboxState.now));
     }
 
     get windowText() {
-        const left = windowLeft(this.row?.window_expires_at, this.inbox.state.now);
+        const left = windowLeft(this.row?.window_expires_at, this.inboxState.now);
         if (left) {
             return _t("Reply window: %(left)s left", { left });
         }
@@ -70,7 +72,7 @@ export class InboxConversation extends Component {
     }
 
     get colleagues() {
-        return this.inbox.presenceOf(this.inbox.state.selectedId);
+        return this.inbox.presenceOf(this.inboxState.selectedId, this.inboxState);
     }
 
     get presenceText() {
@@ -115,7 +117,7 @@ export class InboxConversation extends Component {
                 views: [[false, "form"]],
                 target: "new",
                 context: {
-                    default_conversation_id: this.inbox.state.selectedId,
+                    default_conversation_id: this.inboxState.selectedId,
                     default_template_id: template.id,
                 },
             },

@@ -12,14 +12,18 @@ export class InboxCustomer extends Component {
     static props = ["inbox"];
 
     setup() {
+        // this component re-renders on the inbox's changes, not only its parent
+        this.inboxState = useState(this.props.inbox.state);
         this.state = useState({ activities: [], activitiesFor: false });
         useEffect(
-            (conversationId) => {
-                if (conversationId) {
-                    this.loadActivities();
+            (detail) => {
+                if (detail) {
+                    // after each opening or change of the chat: an answer
+                    // closes its reply activity
+                    this.loadActivities(true);
                 }
             },
-            () => [this.inbox.state.detail?.row?.id]
+            () => [this.inboxState.detail]
         );
     }
 
@@ -28,7 +32,7 @@ export class InboxCustomer extends Component {
     }
 
     get detail() {
-        return this.inbox.state.detail;
+        return this.inboxState.detail;
     }
 
     get row() {
@@ -52,7 +56,7 @@ export class InboxCustomer extends Component {
 
     get labelsToAdd() {
         const present = new Set(this.row.labels.map((label) => label.id));
-        return this.inbox.state.labels.filter((label) => !present.has(label.id));
+        return this.inboxState.labels.filter((label) => !present.has(label.id));
     }
 
     timeLabel(value) {

@@ -1,4 +1,4 @@
-import { Component } from "@odoo/owl";
+import { Component, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
@@ -11,12 +11,13 @@ export class InboxList extends Component {
     static components = { Dropdown, DropdownItem };
     static props = ["inbox"];
 
-    get inbox() {
-        return this.props.inbox;
+    setup() {
+        // this component re-renders on the inbox's changes, not only its parent
+        this.state = useState(this.props.inbox.state);
     }
 
-    get state() {
-        return this.inbox.state;
+    get inbox() {
+        return this.props.inbox;
     }
 
     get tabs() {

@@ -45,9 +45,17 @@ registry.category("web_tour.tours").add("whatsapp_team_inbox_tour", {
                 ".o-whatsapp-inbox-row:first:contains('Pedro Inbox'):contains('Is it still available?') .o-whatsapp-inbox-unread:contains('1')",
         },
         {
-            content: "open it",
-            trigger: ".o-whatsapp-inbox-row:first:contains('Pedro Inbox')",
-            run: "click",
+            content: "N opens the next unread chat",
+            trigger: ".o-whatsapp-inbox-row:first:contains('Pedro Inbox').o-unread",
+            run: () => {
+                document.body.dispatchEvent(
+                    new KeyboardEvent("keydown", { key: "n", bubbles: true })
+                );
+            },
+        },
+        {
+            content: "Pedro's chat is open",
+            trigger: ".o-whatsapp-inbox-title:contains('Pedro Inbox')",
         },
         {
             content: "his message is in the chat, on the customer's side",
@@ -56,6 +64,20 @@ registry.category("web_tour.tours").add("whatsapp_team_inbox_tour", {
         {
             content: "opened: read",
             trigger: ".o-whatsapp-inbox-row.o-selected:not(.o-unread):contains('Pedro Inbox')",
+        },
+        {
+            content: "R goes to the composer",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: () => {
+                document.activeElement?.blur();
+                document.body.dispatchEvent(
+                    new KeyboardEvent("keydown", { key: "r", bubbles: true })
+                );
+            },
+        },
+        {
+            content: "the composer has the keyboard",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input:focus",
         },
         {
             content: "write the answer",
@@ -119,7 +141,7 @@ registry.category("web_tour.tours").add("whatsapp_team_inbox_tour", {
         },
         {
             content: "the template is in the chat",
-            trigger: ".o-whatsapp-inbox-thread .o-mail-Message-body:contains('Hello Olga, any news?')",
+            trigger: ".o-whatsapp-inbox-thread .o-mail-Message-body:contains('Hello Olga Inbox, any news?')",
         },
         {
             content: "look at the unassigned chats",
