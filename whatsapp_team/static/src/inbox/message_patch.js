@@ -61,6 +61,10 @@ patch(Message.prototype, {
         const classes = super.attClass;
         const message = this.props.message;
         if (message.thread?.model === "whatsapp.conversation") {
+            // the team on the right, the customer on the left, as on a phone
+            classes["o-whatsapp-team"] = Boolean(
+                this.env.whatsappInbox && whatsappCustomer(message) && this.isAlignedRight
+            );
             classes["o-whatsapp-note"] = message.is_note;
             classes["o-whatsapp-automatic"] = Boolean(
                 this.store.odoobot && message.author?.eq?.(this.store.odoobot) && !message.is_note
