@@ -209,6 +209,7 @@ class WhatsappMessage(models.Model):
             message._fetch_media()
         message._post_inbound_in_chatter()
         conversation._on_inbound(message)
+        message._announce_to_team()
         return message
 
     @api.model
@@ -341,12 +342,24 @@ class WhatsappMessage(models.Model):
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
             message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+            # announced once the chat has its salesperson: _announce_to_team
+            subtype_xmlid="whatsapp_team.mt_customer_message",
             attachment_ids=self.attachment_ids.ids,
             # when the customer wrote it, even if processed later
             date=self.wa_timestamp or fields.Datetime.now(),
         )
         self.mail_message_id = mail_message
+
+    def _announce_to_team(self):
+        """Tell those who answer the chat of this customer message, in their
+        Odoo inbox (Discuss rings and shows it on the desktop). Done once the
+        message has been through the chat's team and assignment, so that the
+        first message of a new chat reaches its salesperson too."""
+        self.ensure_one()
+        if self.mail_message_id:
+            self.conversation_id.sudo()._notify_thread(
+                self.mail_message_id, whatsapp_announce=True
+            )
 
     def _chatter_body(self):
         """The message as the team reads it in the chatter (safe HTML)."""
