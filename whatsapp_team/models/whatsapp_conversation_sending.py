@@ -13,6 +13,8 @@ _logger = logging.getLogger(__name__)
 
 # a customer's message in the chat: see _notify_get_recipients
 CUSTOMER_SUBTYPE = "whatsapp_team.mt_customer_message"
+# the inbox screen, where a chat is read and answered, when installed
+INBOX_ACTION = "whatsapp_team.whatsapp_inbox_action"
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner

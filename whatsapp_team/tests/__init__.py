@@ -19,3 +19,4 @@ from . import test_webhook_signature
 from . import test_webhook_items
 from . import test_access_side_doors
 from . import test_notifications
+from . import test_notify_ui

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.mail.tools.discuss import Store
 
 from .test_team import TeamCase
 
@@ -274,3 +275,32 @@ class TestNotifications(TeamCase):
         self.assertEqual(chat.user_id, self.ben)
         note = chat.message_ids.filtered(lambda m: "in time" in (m.body or ""))
         self.assertEqual(self.inbox_of(note), self.ben.partner_id)
+
+    # ------------------------------------------------------------
+    # 5. a chat opens where it can be answered
+    # ------------------------------------------------------------
+
+    def test_web_client_knows_whether_the_inbox_screen_exists(self):
+        """The messaging menu opens a chat in the inbox screen when it is
+        installed, else in the chat's form."""
+
+        def told():
+            store = Store()
+            self.env["res.users"].with_user(self.ana)._init_store_data(store)
+            return store.get_result()["Store"]["whatsapp_inbox_action"]
+
+        xmlid = "whatsapp_team.whatsapp_inbox_action"
+        if not self.env.ref(xmlid, raise_if_not_found=False):
+            self.assertIs(told(), False)
+            action = self.env["ir.actions.client"].create(
+                {"name": "WhatsApp", "tag": "whatsapp_team.inbox"}
+            )
+            self.env["ir.model.data"].create(
+                {
+                    "module": "whatsapp_team",
+                    "name": "whatsapp_inbox_action",
+                    "model": action._name,
+                    "res_id": action.id,
+                }
+            )
+        self.assertIs(told(), True)
