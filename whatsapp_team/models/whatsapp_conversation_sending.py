@@ -46,6 +46,23 @@ class WhatsappConversation(models.Model):
             "context": {"default_conversation_id": self.id},
         }
 
+    def action_open_chat(self):
+        """Open the chat where it is read and answered: the inbox screen
+        when installed, else the chat's form. Only an action: the chat opens
+        under the record rules."""
+        self.ensure_one()
+        if self.env["ir.model.data"]._xmlid_to_res_id(INBOX_ACTION):
+            action = self.env["ir.actions.actions"]._for_xml_id(INBOX_ACTION)
+            action["context"] = {"active_id": self.id}
+            return action
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
     def action_send_template(self):
         self.ensure_one()
         return {

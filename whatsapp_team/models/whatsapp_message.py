@@ -156,6 +156,11 @@ class WhatsappMessage(models.Model):
         "error message then says in plain words what happened.",
     )
     error_explanation = fields.Text(compute="_compute_error_explanation")
+    # the message as the chat shows it: WhatsApp's formatting rendered, the
+    # customer's quotes, locations and files (partner and lead history)
+    body_html = fields.Html(
+        "Message", compute="_compute_body_html", sanitize=True, compute_sudo=False
+    )
 
     _sql_constraints = [
         (
@@ -164,6 +169,23 @@ class WhatsappMessage(models.Model):
             "A WhatsApp message is stored once.",
         ),
     ]
+
+    @api.depends("body", "message_type", "attachment_ids", "media_state")
+    def _compute_body_html(self):
+        for message in self:
+            if message.direction == "in":
+                body = message._chatter_body()
+            else:
+                body = Markup(whatsapp_to_html(message.body or ""))
+            files = Markup("").join(
+                Markup(
+                    '<div>📎 <a href="/web/content/%s?download=true" '
+                    'target="_blank">%s</a></div>'
+                )
+                % (attachment.id, attachment.name)
+                for attachment in message.attachment_ids
+            )
+            message.body_html = body + files
 
     @api.depends("state", "error_code", "error_message", "failure_cause")
     def _compute_error_explanation(self):
