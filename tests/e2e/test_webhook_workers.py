@@ -552,6 +552,27 @@ def test_demo_team_two_salespeople_and_their_manager(e2e):
     )
 
 
+def test_demo_quick_replies_shared_and_own(e2e):
+    """The demo's quick replies are there for every WhatsApp user; each
+    salesperson keeps their own besides, which colleagues do not see."""
+    mia, leo = (harness.Rpc(e2e.url, e2e.db, login, login) for login in ("mia", "leo"))
+
+    def shortcuts(rpc):
+        rows = rpc.call("mail.canned.response", "search_read", [], fields=["source"])
+        return {row["source"] for row in rows}
+
+    shared = {"hello", "hours", "quote"}
+    assert shared <= shortcuts(mia)
+    assert shared <= shortcuts(leo)
+    mia.call(
+        "mail.canned.response",
+        "create",
+        {"source": "mia-sign", "substitution": "Mia, Showroom"},
+    )
+    assert "mia-sign" in shortcuts(mia)
+    assert "mia-sign" not in shortcuts(leo)
+
+
 def test_demo_night_customer_lead_label_and_stop(e2e):
     """A new customer writes at night: the away message once, a lead in the
     team with the WhatsApp source, a label that is a tag on the lead, and
