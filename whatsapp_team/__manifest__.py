@@ -16,6 +16,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_message_subtype_data.xml",
         "data/utm_data.xml",
         "views/whatsapp_inbox_views.xml",
         "views/whatsapp_account_views.xml",

@@ -21,3 +21,6 @@ from . import whatsapp_template
 from . import whatsapp_template_button
 from . import whatsapp_template_variable
 from . import whatsapp_webhook_event
+
+# reads the chat's constants: after the chat's own files
+from . import res_users

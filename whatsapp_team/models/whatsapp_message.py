@@ -156,6 +156,11 @@ class WhatsappMessage(models.Model):
         "error message then says in plain words what happened.",
     )
     error_explanation = fields.Text(compute="_compute_error_explanation")
+    # the message as the chat shows it: WhatsApp's formatting rendered, the
+    # customer's quotes, locations and files (partner and lead history)
+    body_html = fields.Html(
+        "Message", compute="_compute_body_html", sanitize=True, compute_sudo=False
+    )
 
     _sql_constraints = [
         (
@@ -164,6 +169,23 @@ class WhatsappMessage(models.Model):
             "A WhatsApp message is stored once.",
         ),
     ]
+
+    @api.depends("body", "message_type", "attachment_ids", "media_state")
+    def _compute_body_html(self):
+        for message in self:
+            if message.direction == "in":
+                body = message._chatter_body()
+            else:
+                body = Markup(whatsapp_to_html(message.body or ""))
+            files = Markup("").join(
+                Markup(
+                    '<div>📎 <a href="/web/content/%s?download=true" '
+                    'target="_blank">%s</a></div>'
+                )
+                % (attachment.id, attachment.name)
+                for attachment in message.attachment_ids
+            )
+            message.body_html = body + files
 
     @api.depends("state", "error_code", "error_message", "failure_cause")
     def _compute_error_explanation(self):
@@ -210,6 +232,7 @@ class WhatsappMessage(models.Model):
         message._post_inbound_in_chatter()
         conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
+        message._announce_to_team()
         return message
 
     @api.model
@@ -342,12 +365,24 @@ class WhatsappMessage(models.Model):
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
             message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+            # announced once the chat has its salesperson: _announce_to_team
+            subtype_xmlid="whatsapp_team.mt_customer_message",
             attachment_ids=self.attachment_ids.ids,
             # when the customer wrote it, even if processed later
             date=self.wa_timestamp or fields.Datetime.now(),
         )
         self.mail_message_id = mail_message
+
+    def _announce_to_team(self):
+        """Tell those who answer the chat of this customer message, in their
+        Odoo inbox (Discuss rings and shows it on the desktop). Done once the
+        message has been through the chat's team and assignment, so that the
+        first message of a new chat reaches its salesperson too."""
+        self.ensure_one()
+        if self.mail_message_id:
+            self.conversation_id.sudo()._notify_thread(
+                self.mail_message_id, whatsapp_announce=True
+            )
 
     def _chatter_body(self):
         """The message as the team reads it in the chatter (safe HTML)."""
