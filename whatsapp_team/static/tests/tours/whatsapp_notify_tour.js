@@ -3,7 +3,7 @@
 import { registry } from "@web/core/registry";
 
 // A customer's message is in the salesperson's messaging menu: opening it
-// opens the chat where it can be answered, not a chat window.
+// opens the chat in the inbox, where it can be answered, not a chat window.
 registry.category("web_tour.tours").add("whatsapp_team_open_from_messaging_menu_tour", {
     steps: () => [
         {
@@ -17,12 +17,12 @@ registry.category("web_tour.tours").add("whatsapp_team_open_from_messaging_menu_
             run: "click",
         },
         {
-            content: "the chat opens with its buttons",
-            trigger: ".o_form_view .o_field_widget[name=name]:contains('Nina Notify')",
+            content: "the chat opens in the inbox",
+            trigger: ".o-whatsapp-inbox-title:contains('Nina Notify')",
         },
         {
-            content: "and its composer to answer",
-            trigger: ".o_form_view .o-mail-Chatter button.o-mail-Chatter-sendMessage",
+            content: "with its composer to answer",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
         },
         {
             content: "not in a chat window",
