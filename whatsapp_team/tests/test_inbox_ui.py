@@ -62,6 +62,12 @@ class TestInboxUi(WhatsappCase):
             }
         )
 
+    def authenticate(self, user, password, browser=None):
+        # logging in reads and writes on the test transaction's own cursor:
+        # the tour's crons (see crons_running) wait meanwhile
+        with self.registry.test_lock:
+            return super().authenticate(user, password, browser=browser)
+
     def chat(self, wa_id, name, days_ago, user=None):
         chat = self.deliver(
             self.message(
