@@ -14,6 +14,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
+from odoo.addons.mail.tools.discuss import Store
+
 from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import (
@@ -229,7 +231,8 @@ class WhatsappMessage(models.Model):
         )
         if message.media_state == "pending":
             message._fetch_media()
-        message._post_inbound_in_chatter()
+        if not message._react_in_chatter():
+            message._post_inbound_in_chatter()
         conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
         message._announce_to_team()
@@ -372,6 +375,42 @@ class WhatsappMessage(models.Model):
             date=self.wa_timestamp or fields.Datetime.now(),
         )
         self.mail_message_id = mail_message
+
+    def _react_in_chatter(self):
+        """A customer's reaction shows on the message it reacts to, as on
+        their phone: one reaction of theirs per message, and an empty one
+        takes it back. Returns False when it is not a reaction, or reacts to
+        a message the chat does not show (it is then posted as a line)."""
+        self.ensure_one()
+        target = self.reply_to_id.mail_message_id
+        customer = self.conversation_id.partner_id
+        if self.message_type != "reaction" or not target or not customer:
+            return False
+        Reaction_sudo = self.env["mail.message.reaction"].sudo()
+        previous_sudo = Reaction_sudo.search(
+            [("message_id", "=", target.id), ("partner_id", "=", customer.id)]
+        )
+        contents = set(previous_sudo.mapped("content"))
+        previous_sudo.unlink()
+        if self.reaction_emoji:
+            Reaction_sudo.create(
+                {
+                    "message_id": target.id,
+                    "partner_id": customer.id,
+                    "content": self.reaction_emoji,
+                }
+            )
+            contents.add(self.reaction_emoji)
+        # the chat's readers see the message's reactions change at once
+        store = Store()
+        for content in contents:
+            target.sudo()._reaction_group_to_store(store, content)
+        readers = self.conversation_id._inbox_readers().get(
+            self.conversation_id.id, self.env["res.users"]
+        )
+        for reader in readers:
+            reader._bus_send_store(store)
+        return True
 
     def _announce_to_team(self):
         """Tell those who answer the chat of this customer message, in their
