@@ -3,6 +3,8 @@ import { Composer } from "@mail/core/common/composer";
 import { Thread } from "@mail/core/common/thread";
 import { useMessageEdition, useMessageToReplyTo } from "@mail/utils/common/hooks";
 import { _t } from "@web/core/l10n/translation";
+import { Dropdown } from "@web/core/dropdown/dropdown";
+import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { user } from "@web/core/user";
 
 import { windowLeft } from "./inbox_rows";
@@ -13,7 +15,7 @@ const TYPING_EVERY_MS = 5000;
 /** The middle pane: the chat, oldest first, and the composer below it. */
 export class InboxConversation extends Component {
     static template = "whatsapp_team.InboxConversation";
-    static components = { Composer, Thread };
+    static components = { Composer, Dropdown, DropdownItem, Thread };
     static props = ["inbox"];
 
     setup() {
