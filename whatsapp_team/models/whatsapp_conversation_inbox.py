@@ -75,6 +75,11 @@ class WhatsappConversation(models.Model):
 
     _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
 
+    # the inbox's search looks for a part of them (and of the messages' body)
+    name = fields.Char(index="trigram")
+    phone = fields.Char(index="trigram")
+    wa_id = fields.Char(index="trigram")
+    wa_username = fields.Char(index="trigram")
     last_wa_message_id = fields.Many2one(
         "whatsapp.message",
         string="Last WhatsApp Message",
@@ -442,25 +447,30 @@ class WhatsappConversation(models.Model):
 
     @api.model
     def _inbox_search_domain(self, text):
+        """Chats whose customer's name (the chat's name: its partner's, kept
+        in step), number, username or any message holds ``text``, any case.
+
+        One set of ids, each part found through its trigram index; the
+        caller's record rules apply to the chats found, as to any search."""
+        self.flush_model(["name", "phone", "wa_username", "wa_id"])
+        self.env["whatsapp.message"].flush_model(["body", "conversation_id"])
         pattern = f"%{escape_psql(text)}%"
-        # the messages of the chats the rules let the caller read (the chat
-        # domain's own rules keep the rest out)
-        in_messages = SQL(
-            "(SELECT conversation_id FROM whatsapp_message WHERE body ILIKE %s)",
-            pattern,
-        )
-        domains = [
-            [("name", "ilike", text)],
-            [("partner_id.name", "ilike", text)],
-            [("phone", "ilike", text)],
-            [("wa_username", "ilike", text)],
-            [("id", "in", in_messages)],
+        conditions = [
+            SQL("name ILIKE %s", pattern),
+            SQL("phone ILIKE %s", pattern),
+            SQL("wa_username ILIKE %s", pattern),
         ]
         digits = re.sub(r"\D", "", text)
         if len(digits) >= 3:
             # a number typed with other spaces, dashes or prefix than ours
-            domains.append([("wa_id", "like", digits)])
-        return expression.OR(domains)
+            conditions.append(SQL("wa_id LIKE %s", f"%{digits}%"))
+        found = SQL(
+            "(SELECT id FROM whatsapp_conversation WHERE %s"
+            " UNION SELECT conversation_id FROM whatsapp_message WHERE body ILIKE %s)",
+            SQL(" OR ").join(conditions),
+            pattern,
+        )
+        return [("id", "in", found)]
 
     @api.model
     def _inbox_counts(self, base, tabs):
