@@ -1,3 +1,4 @@
+import logging
 import re
 from collections import defaultdict
 
@@ -7,6 +8,8 @@ from odoo.osv import expression
 from odoo.tools import SQL, create_index, escape_psql, format_amount
 
 from .whatsapp_conversation_team import STATES
+
+_logger = logging.getLogger(__name__)
 
 ROW_NOTIFICATION = "whatsapp_team.inbox/row"
 PRESENCE_NOTIFICATION = "whatsapp_team.inbox/presence"
@@ -185,9 +188,14 @@ class WhatsappConversation(models.Model):
         return self.has_access("write")
 
     def _inbox_mark_read(self):
+        """Read by the one who answers: the unread count empties and the
+        customer sees their messages read (when the number says so)."""
         self.ensure_one()
-        if self.unread_count and self._inbox_may_mark_read():
+        if not self._inbox_may_mark_read():
+            return
+        if self.unread_count:
             self.sudo().unread_count = 0
+        self.action_mark_read()
 
     # ------------------------------------------------------------
     # Live updates
@@ -207,7 +215,13 @@ class WhatsappConversation(models.Model):
             def send_rows():
                 ids = list(cr.precommit.data.pop(PENDING_ROWS, {}))
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                env["whatsapp.conversation"].browse(ids)._inbox_send_rows()
+                try:
+                    with cr.savepoint():
+                        env["whatsapp.conversation"].browse(ids)._inbox_send_rows()
+                except Exception:
+                    # a screen left behind is refreshed by its next update;
+                    # a customer message lost with its transaction is not
+                    _logger.exception("WhatsApp inbox: rows of chats %s not sent", ids)
 
         pending.update(dict.fromkeys(self.ids))
 
@@ -503,14 +517,14 @@ class WhatsappConversation(models.Model):
         messages (the row, the customer, the lead, what the caller may do,
         the reply window, the number's templates, who else has it open).
 
-        The caller must be allowed to read the chat. Opening it empties its
-        unread count for its salesperson (unassigned: for whoever may answer
-        it), tells WhatsApp the customer's messages were read (when the
-        number says so), and shows the caller as viewing it."""
+        The caller must be allowed to read the chat. Opened by its
+        salesperson (unassigned: by whoever may answer it), its unread count
+        empties and WhatsApp is told the customer's messages were read (when
+        the number says so); a manager looking in reads for nobody. The
+        caller shows as viewing it."""
         self.ensure_one()
         self.check_access("read")
         self._inbox_mark_read()
-        self.action_mark_read()
         self._inbox_presence("viewing")
         row = self.sudo()._inbox_row()
         return {
@@ -532,7 +546,6 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         self.check_access("read")
         self._inbox_mark_read()
-        self.action_mark_read()
         return True
 
     def _inbox_customer(self):
