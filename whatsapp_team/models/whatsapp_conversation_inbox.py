@@ -248,15 +248,18 @@ class WhatsappConversation(models.Model):
         ask the rules about."""
         if not self:
             return {}
-        candidates = (
-            self.sudo().account_id.allowed_user_ids
-            | self.env.ref(ADMIN_GROUP).sudo().users
-        ).filtered(lambda user: user.active and not user.share)
+        admins = (
+            self.env["res.groups"]
+            .sudo()
+            .browse(self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP))
+        )
+        candidates = (self.sudo().account_id.allowed_user_ids | admins.users).filtered(
+            lambda user: user.active and not user.share
+        )
         if not candidates:
             return {}
-        # read once for all: each user's rules read their groups and companies
+        # read once for all: the rules ask whether each is a WhatsApp user
         candidates.mapped("groups_id")
-        candidates.mapped("company_ids")
         selects = []
         for user in candidates:
             env = api.Environment(self.env.cr, user.id, {}, su=False)
