@@ -1,3 +1,4 @@
+import logging
 import re
 from collections import defaultdict
 
@@ -7,6 +8,8 @@ from odoo.osv import expression
 from odoo.tools import SQL, create_index, escape_psql, format_amount
 
 from .whatsapp_conversation_team import STATES
+
+_logger = logging.getLogger(__name__)
 
 ROW_NOTIFICATION = "whatsapp_team.inbox/row"
 PRESENCE_NOTIFICATION = "whatsapp_team.inbox/presence"
@@ -75,6 +78,11 @@ class WhatsappConversation(models.Model):
 
     _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
 
+    # the inbox's search looks for a part of them (and of the messages' body)
+    name = fields.Char(index="trigram")
+    phone = fields.Char(index="trigram")
+    wa_id = fields.Char(index="trigram")
+    wa_username = fields.Char(index="trigram")
     last_wa_message_id = fields.Many2one(
         "whatsapp.message",
         string="Last WhatsApp Message",
@@ -180,9 +188,14 @@ class WhatsappConversation(models.Model):
         return self.has_access("write")
 
     def _inbox_mark_read(self):
+        """Read by the one who answers: the unread count empties and the
+        customer sees their messages read (when the number says so)."""
         self.ensure_one()
-        if self.unread_count and self._inbox_may_mark_read():
+        if not self._inbox_may_mark_read():
+            return
+        if self.unread_count:
             self.sudo().unread_count = 0
+        self.action_mark_read()
 
     # ------------------------------------------------------------
     # Live updates
@@ -202,7 +215,13 @@ class WhatsappConversation(models.Model):
             def send_rows():
                 ids = list(cr.precommit.data.pop(PENDING_ROWS, {}))
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                env["whatsapp.conversation"].browse(ids)._inbox_send_rows()
+                try:
+                    with cr.savepoint():
+                        env["whatsapp.conversation"].browse(ids)._inbox_send_rows()
+                except Exception:
+                    # a screen left behind is refreshed by its next update;
+                    # a customer message lost with its transaction is not
+                    _logger.exception("WhatsApp inbox: rows of chats %s not sent", ids)
 
         pending.update(dict.fromkeys(self.ids))
 
@@ -229,15 +248,18 @@ class WhatsappConversation(models.Model):
         ask the rules about."""
         if not self:
             return {}
-        candidates = (
-            self.sudo().account_id.allowed_user_ids
-            | self.env.ref(ADMIN_GROUP).sudo().users
-        ).filtered(lambda user: user.active and not user.share)
+        admins = (
+            self.env["res.groups"]
+            .sudo()
+            .browse(self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP))
+        )
+        candidates = (self.sudo().account_id.allowed_user_ids | admins.users).filtered(
+            lambda user: user.active and not user.share
+        )
         if not candidates:
             return {}
-        # read once for all: each user's rules read their groups and companies
+        # read once for all: the rules ask whether each is a WhatsApp user
         candidates.mapped("groups_id")
-        candidates.mapped("company_ids")
         selects = []
         for user in candidates:
             env = api.Environment(self.env.cr, user.id, {}, su=False)
@@ -442,25 +464,30 @@ class WhatsappConversation(models.Model):
 
     @api.model
     def _inbox_search_domain(self, text):
+        """Chats whose customer's name (the chat's name: its partner's, kept
+        in step), number, username or any message holds ``text``, any case.
+
+        One set of ids, each part found through its trigram index; the
+        caller's record rules apply to the chats found, as to any search."""
+        self.flush_model(["name", "phone", "wa_username", "wa_id"])
+        self.env["whatsapp.message"].flush_model(["body", "conversation_id"])
         pattern = f"%{escape_psql(text)}%"
-        # the messages of the chats the rules let the caller read (the chat
-        # domain's own rules keep the rest out)
-        in_messages = SQL(
-            "(SELECT conversation_id FROM whatsapp_message WHERE body ILIKE %s)",
-            pattern,
-        )
-        domains = [
-            [("name", "ilike", text)],
-            [("partner_id.name", "ilike", text)],
-            [("phone", "ilike", text)],
-            [("wa_username", "ilike", text)],
-            [("id", "in", in_messages)],
+        conditions = [
+            SQL("name ILIKE %s", pattern),
+            SQL("phone ILIKE %s", pattern),
+            SQL("wa_username ILIKE %s", pattern),
         ]
         digits = re.sub(r"\D", "", text)
         if len(digits) >= 3:
             # a number typed with other spaces, dashes or prefix than ours
-            domains.append([("wa_id", "like", digits)])
-        return expression.OR(domains)
+            conditions.append(SQL("wa_id LIKE %s", f"%{digits}%"))
+        found = SQL(
+            "(SELECT id FROM whatsapp_conversation WHERE %s"
+            " UNION SELECT conversation_id FROM whatsapp_message WHERE body ILIKE %s)",
+            SQL(" OR ").join(conditions),
+            pattern,
+        )
+        return [("id", "in", found)]
 
     @api.model
     def _inbox_counts(self, base, tabs):
@@ -493,14 +520,14 @@ class WhatsappConversation(models.Model):
         messages (the row, the customer, the lead, what the caller may do,
         the reply window, the number's templates, who else has it open).
 
-        The caller must be allowed to read the chat. Opening it empties its
-        unread count for its salesperson (unassigned: for whoever may answer
-        it), tells WhatsApp the customer's messages were read (when the
-        number says so), and shows the caller as viewing it."""
+        The caller must be allowed to read the chat. Opened by its
+        salesperson (unassigned: by whoever may answer it), its unread count
+        empties and WhatsApp is told the customer's messages were read (when
+        the number says so); a manager looking in reads for nobody. The
+        caller shows as viewing it."""
         self.ensure_one()
         self.check_access("read")
         self._inbox_mark_read()
-        self.action_mark_read()
         self._inbox_presence("viewing")
         row = self.sudo()._inbox_row()
         return {
@@ -522,7 +549,6 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         self.check_access("read")
         self._inbox_mark_read()
-        self.action_mark_read()
         return True
 
     def _inbox_customer(self):

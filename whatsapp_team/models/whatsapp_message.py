@@ -89,7 +89,8 @@ class WhatsappMessage(models.Model):
         readonly=True,
     )
     message_type = fields.Selection(MESSAGE_TYPES, required=True, readonly=True)
-    body = fields.Text(readonly=True)
+    # the team inbox searches the messages' words
+    body = fields.Text(readonly=True, index="trigram")
     mail_message_id = fields.Many2one(
         "mail.message", string="Chatter Message", readonly=True, index=True
     )

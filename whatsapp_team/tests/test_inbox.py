@@ -403,13 +403,24 @@ class TestInboxRows(InboxCase):
         chat = self.chat("Mia's customer", self.ana)
         self.deliver(self.message(chat.wa_id, body="Still there?"))
         self.assertEqual(chat.unread_count, 2)
+        self.graph.reset()
         chat.with_user(self.leader).inbox_open()
         self.assertEqual(chat.unread_count, 2, "a manager looking in reads for nobody")
+        self.assertEqual(self.graph.read_receipts, [], "nor tells the customer so")
         chat.with_user(self.ana).inbox_open()
         self.assertEqual(chat.unread_count, 0)
-        self.deliver(self.message(chat.wa_id, body="Hello?"))
+        self.assertEqual(
+            [r["message_id"] for r in self.graph.read_receipts],
+            [chat.last_wa_message_id.wa_message_id],
+        )
+        hello = self.deliver(self.message(chat.wa_id, body="Hello?"))
+        chat.with_user(self.leader).inbox_mark_read()
+        self.assertEqual(chat.unread_count, 1)
         chat.with_user(self.ana).inbox_mark_read()
         self.assertEqual(chat.unread_count, 0)
+        self.assertEqual(
+            self.graph.read_receipts[-1]["message_id"], hello.wa_message_id
+        )
         # unassigned: whoever may answer it
         free = self.chat("Nobody's")
         free.with_user(self.ben).inbox_open()
