@@ -134,9 +134,39 @@ def main():
         answer.raise_for_status()
         return answer.json()["result"]
 
+    def open_inbox(tab="mine", name=""):
+        """The inbox on ``tab``, with the chat of customer ``name`` open (else
+        the first one)."""
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_inbox_action",
+        )
+        browser.wait_for(".o-whatsapp-inbox-row")
+        browser.evaluate(
+            f"document.querySelector('.o-whatsapp-inbox-tab[data-tab={tab}]').click()"
+        )
+        time.sleep(1.0)
+        browser.wait_for(".o-whatsapp-inbox-row")
+        browser.evaluate(
+            "const rows = [...document.querySelectorAll('.o-whatsapp-inbox-row')];"
+            f"(rows.find(r => r.textContent.includes({json.dumps(name)})) || rows[0])"
+            ".click()"
+        )
+        browser.wait_for(".o-whatsapp-inbox-customer")
+
     browser = Browser()
     try:
         browser.call("Network.enable")
+        # the inbox, as a salesperson (Ana's chat: her photo, her lead) and as
+        # the team's manager
+        log_in("mia", "mia")
+        open_inbox("mine", "Ana Souza")
+        browser.wait_for(".o-mail-Message img, .o-mail-AttachmentImage")
+        browser.shot("inbox_mia.png")
+        log_in("marc", "marc")
+        open_inbox("team", "Li Wei")
+        browser.shot("inbox_marc.png")
+
         session = log_in(args.login, args.password)
         browser.call(
             "Page.navigate",

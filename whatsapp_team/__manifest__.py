@@ -2,7 +2,7 @@
     "name": "WhatsApp Team Inbox",
     "summary": "One WhatsApp Business number, many salespeople: chats linked "
     "to partners and leads in Odoo CRM",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Sales/CRM",
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
@@ -16,7 +16,9 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_message_subtype_data.xml",
         "data/utm_data.xml",
+        "views/whatsapp_inbox_views.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_conversation_views.xml",
         "views/whatsapp_message_views.xml",

@@ -433,6 +433,10 @@ def _server_running(e2e):
         e2e.server.start()
 
 
+def showroom_id(e2e):
+    return e2e.rpc.xmlid_to_res_id("whatsapp_team.crm_team_whatsapp_demo")
+
+
 def test_demo_data_is_a_living_inbox(e2e):
     """The database is installed with demo data: a sandbox number with chats."""
     sandbox = e2e.sql(
@@ -521,22 +525,52 @@ def test_demo_team_two_salespeople_and_their_manager(e2e):
     logins = [login for _name, login in walk_ins]
     assert logins == ["mia", "leo", "mia", "leo"]
 
-    # Ana wrote an hour ago and nobody answered: Marc, the team leader, is told
+    # Ana wrote an hour ago and nobody answered: Marc, the team leader, is
+    # told in his Odoo inbox, once, in a summary of the team's late chats
     ana = e2e.scalar("SELECT id FROM whatsapp_conversation WHERE name = 'Ana Souza'")
     admin.run_cron_now("whatsapp_team.ir_cron_conversation_upkeep")
     marc_partner = e2e.scalar("SELECT partner_id FROM res_users WHERE login = 'marc'")
-    told = e2e.scalar(
+    told = e2e.sql(
+        "SELECT n.notification_type FROM mail_notification n"
+        " JOIN mail_message m ON m.id = n.mail_message_id"
+        " WHERE m.model = 'crm.team' AND m.res_id = %s"
+        "   AND n.res_partner_id = %s AND m.body LIKE %s",
+        [showroom_id(e2e), marc_partner, f'%data-oe-id="{ana}"%'],
+    )
+    assert told == [("inbox",)]
+    on_the_chat = e2e.scalar(
         "SELECT count(*) FROM mail_notification n"
         " JOIN mail_message m ON m.id = n.mail_message_id"
         " WHERE m.model = 'whatsapp.conversation' AND m.res_id = %s"
         "   AND n.res_partner_id = %s",
         [ana, marc_partner],
     )
-    assert told == 1
+    assert on_the_chat == 0, "the chat keeps a discreet line only"
     assert e2e.scalar(
         "SELECT escalated_at IS NOT NULL FROM whatsapp_conversation WHERE id = %s",
         [ana],
     )
+
+
+def test_demo_quick_replies_shared_and_own(e2e):
+    """The demo's quick replies are there for every WhatsApp user; each
+    salesperson keeps their own besides, which colleagues do not see."""
+    mia, leo = (harness.Rpc(e2e.url, e2e.db, login, login) for login in ("mia", "leo"))
+
+    def shortcuts(rpc):
+        rows = rpc.call("mail.canned.response", "search_read", [], fields=["source"])
+        return {row["source"] for row in rows}
+
+    shared = {"hello", "hours", "quote"}
+    assert shared <= shortcuts(mia)
+    assert shared <= shortcuts(leo)
+    mia.call(
+        "mail.canned.response",
+        "create",
+        {"source": "mia-sign", "substitution": "Mia, Showroom"},
+    )
+    assert "mia-sign" in shortcuts(mia)
+    assert "mia-sign" not in shortcuts(leo)
 
 
 def test_demo_night_customer_lead_label_and_stop(e2e):

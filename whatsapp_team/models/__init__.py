@@ -13,9 +13,14 @@ from . import whatsapp_conversation_auto_reply
 from . import whatsapp_conversation_optout
 from . import whatsapp_conversation_team
 from . import whatsapp_conversation_crm
+from . import whatsapp_conversation_inbox
+from . import whatsapp_inbox_viewer
 from . import whatsapp_label
 from . import whatsapp_message
 from . import whatsapp_template
 from . import whatsapp_template_button
 from . import whatsapp_template_variable
 from . import whatsapp_webhook_event
+
+# reads the chat's constants: after the chat's own files
+from . import res_users

@@ -74,6 +74,19 @@ class CrmTeam(models.Model):
         "setting.",
     )
 
+    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+        """A leader's summary of late chats names customers: it is read in
+        Odoo, as the chats themselves, never sent by email."""
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        subtype_id = (
+            msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
+        )
+        if subtype_id == self.env.ref("whatsapp_team.mt_late_chats").id:
+            recipients = [r for r in recipients if r.get("uid") and not r.get("share")]
+            for recipient in recipients:
+                recipient["notif"] = "inbox"
+        return recipients
+
     def _whatsapp_lead_setting(self, account, name):
         """The team's answer to the lead setting ``name`` (``create_leads``
         or ``lead_follows_chat``) for chats on ``account``: its own when it

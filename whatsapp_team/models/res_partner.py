@@ -52,10 +52,13 @@ class ResPartner(models.Model):
     )
 
     def _compute_whatsapp_message_ids(self):
+        # the latest 200, read as a chat: oldest first
         for partner in self:
             partner.whatsapp_message_ids = self.env["whatsapp.message"].search(
-                [("conversation_id.partner_id", "=", partner.id)], limit=200
-            )
+                [("conversation_id.partner_id", "=", partner.id)],
+                order="id desc",
+                limit=200,
+            )[::-1]
 
     def action_open_whatsapp(self):
         """Open the WhatsApp chat with this partner, starting it if needed.

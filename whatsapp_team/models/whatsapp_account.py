@@ -258,7 +258,7 @@ class WhatsappAccount(models.Model):
         "team_ids.user_id.groups_id",
     )
     def _compute_allowed_user_ids(self):
-        group = self.env.ref(USER_GROUP)
+        group = self._user_group()
         for account in self:
             # who may use a number is no secret to those who read it
             account_sudo = account.sudo()
@@ -271,11 +271,17 @@ class WhatsappAccount(models.Model):
                 lambda user: user.active and group in user.groups_id
             )
 
+    def _user_group(self):
+        # the record rules search this on every read of a chat: the group is
+        # found through the cached external id, without a query
+        group_id = self.env["ir.model.data"]._xmlid_to_res_id(USER_GROUP)
+        return self.env["res.groups"].browse(group_id)
+
     def _search_allowed_user_ids(self, operator, value):
         if operator not in ("in", "=") or value is False:
             raise UserError(_("Search the users of a number with = or in only."))
         ids = [value] if isinstance(value, int) else list(value)
-        group = self.env.ref(USER_GROUP)
+        group = self._user_group()
         users = (
             self.env["res.users"]
             .sudo()

@@ -11,6 +11,11 @@ from ..tools.graph_api import GraphError
 
 _logger = logging.getLogger(__name__)
 
+# a customer's message in the chat: see _notify_get_recipients
+CUSTOMER_SUBTYPE = "whatsapp_team.mt_customer_message"
+# the inbox screen, where a chat is read and answered, when installed
+INBOX_ACTION = "whatsapp_team.whatsapp_inbox_action"
+
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
 class WhatsappConversation(models.Model):
@@ -39,6 +44,23 @@ class WhatsappConversation(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {"default_conversation_id": self.id},
+        }
+
+    def action_open_chat(self):
+        """Open the chat where it is read and answered: the inbox screen
+        when installed, else the chat's form. Only an action: the chat opens
+        under the record rules."""
+        self.ensure_one()
+        if self.env["ir.model.data"]._xmlid_to_res_id(INBOX_ACTION):
+            action = self.env["ir.actions.actions"]._for_xml_id(INBOX_ACTION)
+            action["context"] = {"active_id": self.id}
+            return action
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "views": [(False, "form")],
+            "target": "current",
         }
 
     def action_send_template(self):
@@ -219,11 +241,47 @@ class WhatsappConversation(models.Model):
                 readers |= partner
         return readers
 
+    def _get_notify_valid_parameters(self):
+        return super()._get_notify_valid_parameters() | {"whatsapp_announce"}
+
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
-        """A chat is followed in Odoo, not by email: colleagues are notified
-        in their Odoo inbox, and the customer only ever hears from us on
-        WhatsApp."""
+        """Who hears of a message in a chat, in their Odoo inbox (never by
+        email: the customer only ever hears from us on WhatsApp):
+
+        - a customer's message: the chat's salesperson, or the users who may
+          answer an unassigned chat, and the followers who asked for
+          customer messages; once the chat has its people (``whatsapp_announce``,
+          see ``whatsapp.message._announce_to_team``);
+        - what the team sends the customer (replies, templates, automatic
+          replies): nobody, it is the team's own words;
+        - notes: as Odoo does, mentions and followers of notes.
+
+        Only those the record rules let read the chat."""
+        announce = kwargs.pop("whatsapp_announce", False)
+        subtype_id = (
+            msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
+        )
+        if subtype_id == self.env.ref("mail.mt_comment").id:
+            return []
+        from_customer = subtype_id == self.env.ref(CUSTOMER_SUBTYPE).id
+        if from_customer and not announce:
+            return []
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        if from_customer:
+            self.ensure_one()
+            known = {recipient["id"] for recipient in recipients}
+            answerers = self._whatsapp_answerers().partner_id.filtered(
+                lambda partner: partner.id not in known
+            )
+            if answerers:
+                data = self.env["mail.followers"]._get_recipient_data(
+                    self, "comment", subtype_id, answerers.ids
+                )[self.id]
+                recipients += [
+                    data[partner.id]
+                    for partner in answerers
+                    if partner.id in data and data[partner.id]["active"]
+                ]
         Users_sudo = self.env["res.users"].sudo()
         internal = [
             r

@@ -1,5 +1,8 @@
 import logging
+from collections import defaultdict
 from datetime import timedelta
+
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -85,6 +88,8 @@ class WhatsappConversation(models.Model):
         if "user_id" in vals:
             before = {conversation: conversation.user_id for conversation in self}
         result = super().write(vals)
+        if {"user_id", "team_id"} & set(vals):
+            self._withdraw_notifications_of_outsiders()
         if "user_id" in vals:
             for conversation in self.filtered(lambda c: c.user_id != before[c]):
                 previous = before[conversation]
@@ -99,6 +104,42 @@ class WhatsappConversation(models.Model):
             for conversation in self.filtered("snoozed_until"):
                 conversation._trigger_upkeep(conversation.snoozed_until)
         return result
+
+    def _withdraw_notifications_of_outsiders(self):
+        """The chat changed hands or team: those who may no longer read it
+        lose its messages from their Odoo inbox (the team told of a message
+        while the chat was unassigned, a previous salesperson). Odoo lets
+        whoever was notified of a message read it."""
+        Notification_sudo = self.env["mail.notification"].sudo()
+        for conversation in self:
+            notifications = Notification_sudo.search(
+                [
+                    ("mail_message_id.model", "=", self._name),
+                    ("mail_message_id.res_id", "=", conversation.id),
+                    ("notification_type", "=", "inbox"),
+                ]
+            )
+            outsiders = notifications.res_partner_id.filtered(
+                lambda partner, c=conversation: not any(
+                    c.with_user(user).has_access("read")
+                    for user in partner.sudo().user_ids
+                    if not user.share
+                )
+            )
+            withdrawn = notifications.filtered(
+                lambda n, o=outsiders: n.res_partner_id in o
+            )
+            if withdrawn:
+                # not unlink(): it empties the whole cache, and the write
+                # goes on reading the chats as the user who gave them away
+                self.env.cr.execute(
+                    "DELETE FROM mail_notification WHERE id IN %s",
+                    [tuple(withdrawn.ids)],
+                )
+                self.env["mail.notification"].invalidate_model()
+                self.env["mail.message"].invalidate_model(
+                    ["notification_ids", "needaction", "notified_partner_ids"]
+                )
 
     def _check_hands_change(self, vals):
         """May the current user give these chats the team and salesperson of
@@ -218,9 +259,31 @@ class WhatsappConversation(models.Model):
         if not self.user_id:
             activities.sudo().unlink()
         elif activities:
-            activities.sudo().write({"user_id": self.user_id.id})
+            # in their activities, not in their inbox: the customer's
+            # messages are what they hear of
+            activities.sudo().with_context(mail_activity_quick_update=True).write(
+                {"user_id": self.user_id.id}
+            )
         elif self.waiting_since:
             self._schedule_reply_activity()
+
+    def _message_auto_subscribe_notify(self, partner_ids, template):
+        # no "You have been assigned to …" per chat: the change of hands is
+        # in the chatter, and the new salesperson hears from the customer
+        return
+
+    def _whatsapp_answerers(self):
+        """Who is told of a customer message: the chat's salesperson; for an
+        unassigned chat, the users who may answer it: the members of its team
+        who may use the number, or the number's users when it has no team.
+        The record rules still decide (see ``_notify_get_recipients``)."""
+        self.ensure_one()
+        if self.user_id:
+            return self.user_id
+        allowed = self.account_id.sudo().allowed_user_ids
+        if self.team_id:
+            return self.team_id.sudo()._whatsapp_members().user_id & allowed
+        return allowed
 
     def _reply_activities_sudo(self):
         activity_type = self.env.ref("whatsapp_team.mail_activity_type_whatsapp_reply")
@@ -233,7 +296,9 @@ class WhatsappConversation(models.Model):
         if not self.user_id or self._reply_activities_sudo():
             return
         deadline = self.reply_deadline or fields.Datetime.now()
-        self.sudo().activity_schedule(
+        # no "activity assigned to you" notice per chat: the reminder waits
+        # in the salesperson's activities, the customer's words in their inbox
+        self.sudo().with_context(mail_activity_quick_update=True).activity_schedule(
             "whatsapp_team.mail_activity_type_whatsapp_reply",
             date_deadline=fields.Date.context_today(self, deadline),
             user_id=self.user_id.id,
@@ -261,9 +326,9 @@ class WhatsappConversation(models.Model):
                 conversation.sudo().write(
                     {"waiting_since": False, "reply_deadline": False}
                 )
-                conversation._reply_activities_sudo().action_feedback(
-                    feedback=_("Answered on WhatsApp.")
-                )
+                # the answer is in the chat: the reminder goes, without a
+                # "done" line among the customer's messages
+                conversation._reply_activities_sudo().unlink()
 
     # ------------------------------------------------------------
     # Buttons
@@ -360,21 +425,30 @@ class WhatsappConversation(models.Model):
 
     @api.model
     def _escalate_late(self):
+        """Escalate the chats whose reply is late. A team leader is told
+        once per run, of all their late chats together."""
         late = self.sudo().search(
             [
                 ("reply_deadline", "<=", fields.Datetime.now()),
                 ("waiting_since", "!=", False),
                 ("escalated_at", "=", False),
                 ("state", "=", "open"),
-            ]
+            ],
+            order="waiting_since, id",
         )
+        to_tell = defaultdict(lambda: self.sudo().browse())
         for conversation in late:
-            conversation._escalate()
+            leader = conversation._escalate()
+            if leader:
+                to_tell[leader] |= conversation
+        for leader, conversations in to_tell.items():
+            conversations._tell_leader_late(leader)
         return late
 
     def _escalate(self):
         """The reply is late: per the team, another member takes the chat, or
-        the team leader is told."""
+        the team leader is to be told. Returns the leader to tell, if any:
+        ``_escalate_late`` tells each one of all their late chats at once."""
         self.ensure_one()
         now = fields.Datetime.now()
         team = self.team_id
@@ -390,6 +464,9 @@ class WhatsappConversation(models.Model):
                     ),
                     message_type="comment",
                     subtype_xmlid="mail.mt_note",
+                    # the customer is already waiting: the new salesperson
+                    # is told at once
+                    partner_ids=self.user_id.partner_id.ids,
                 )
                 self.write(
                     {
@@ -398,22 +475,60 @@ class WhatsappConversation(models.Model):
                     }
                 )
                 self._trigger_upkeep(self.reply_deadline)
-                return
+                return self.env["res.users"]
         self.escalated_at = now
         leader = team.user_id
         if not leader:
             _logger.info("WhatsApp chat %s is late and its team has no leader", self.id)
-            return
-        self.message_subscribe(partner_ids=leader.partner_id.ids)
-        self.message_post(
+            return leader
+        # the chat keeps a trace; the leader hears of it in the run's summary
+        self._message_log(
             body=_(
-                "%(customer)s has been waiting since %(since)s and nobody answered "
-                "(%(user)s has the chat).",
-                customer=self.partner_id.name or self.name,
-                since=format_datetime(self.env, self.waiting_since, tz=leader.tz),
-                user=late_user.name or _("nobody"),
+                "Escalated to the team leader, %(leader)s: no answer since %(since)s.",
+                leader=leader.name,
+                since=format_datetime(self.env, self.waiting_since),
             ),
-            message_type="comment",
-            subtype_xmlid="mail.mt_note",
+            message_type="notification",
+        )
+        return leader
+
+    def _tell_leader_late(self, leader):
+        """One notice to ``leader`` in their Odoo inbox listing these late
+        chats (those they may read): customer, waiting since, salesperson and
+        a link to each chat."""
+        readable = self.filtered(lambda c: c.with_user(leader).has_access("read"))
+        if not readable:
+            return
+        lines = Markup("").join(
+            Markup(
+                '<li><a href="/odoo/%s/%s" data-oe-model="%s" data-oe-id="%s">%s</a>'
+                " · %s</li>"
+            )
+            % (
+                self._name,
+                conversation.id,
+                self._name,
+                conversation.id,
+                conversation.partner_id.name or conversation.name,
+                _(
+                    "waiting since %(since)s, %(user)s has the chat",
+                    since=format_datetime(
+                        self.env, conversation.waiting_since, tz=leader.tz
+                    ),
+                    user=conversation.user_id.name or _("nobody"),
+                ),
+            )
+            for conversation in readable
+        )
+        intro = _(
+            "These customers have been waiting for an answer past the team's "
+            "response time:"
+        )
+        team = readable.team_id[:1]
+        team.sudo().message_notify(
             partner_ids=leader.partner_id.ids,
+            subject=_("Late WhatsApp chats: %(count)s", count=len(readable)),
+            body=Markup("<p>%s</p><ul>%s</ul>") % (intro, lines),
+            subtype_xmlid="whatsapp_team.mt_late_chats",
+            record_name=team.display_name,
         )

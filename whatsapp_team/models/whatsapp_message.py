@@ -14,6 +14,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
+from odoo.addons.mail.tools.discuss import Store
+
 from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import (
@@ -87,7 +89,8 @@ class WhatsappMessage(models.Model):
         readonly=True,
     )
     message_type = fields.Selection(MESSAGE_TYPES, required=True, readonly=True)
-    body = fields.Text(readonly=True)
+    # the team inbox searches the messages' words
+    body = fields.Text(readonly=True, index="trigram")
     mail_message_id = fields.Many2one(
         "mail.message", string="Chatter Message", readonly=True, index=True
     )
@@ -156,6 +159,11 @@ class WhatsappMessage(models.Model):
         "error message then says in plain words what happened.",
     )
     error_explanation = fields.Text(compute="_compute_error_explanation")
+    # the message as the chat shows it: WhatsApp's formatting rendered, the
+    # customer's quotes, locations and files (partner and lead history)
+    body_html = fields.Html(
+        "Message", compute="_compute_body_html", sanitize=True, compute_sudo=False
+    )
 
     _sql_constraints = [
         (
@@ -164,6 +172,23 @@ class WhatsappMessage(models.Model):
             "A WhatsApp message is stored once.",
         ),
     ]
+
+    @api.depends("body", "message_type", "attachment_ids", "media_state")
+    def _compute_body_html(self):
+        for message in self:
+            if message.direction == "in":
+                body = message._chatter_body()
+            else:
+                body = Markup(whatsapp_to_html(message.body or ""))
+            files = Markup("").join(
+                Markup(
+                    '<div>📎 <a href="/web/content/%s?download=true" '
+                    'target="_blank">%s</a></div>'
+                )
+                % (attachment.id, attachment.name)
+                for attachment in message.attachment_ids
+            )
+            message.body_html = body + files
 
     @api.depends("state", "error_code", "error_message", "failure_cause")
     def _compute_error_explanation(self):
@@ -207,8 +232,11 @@ class WhatsappMessage(models.Model):
         )
         if message.media_state == "pending":
             message._fetch_media()
-        message._post_inbound_in_chatter()
+        if not message._react_in_chatter():
+            message._post_inbound_in_chatter()
+        conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
+        message._announce_to_team()
         return message
 
     @api.model
@@ -341,12 +369,60 @@ class WhatsappMessage(models.Model):
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
             message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+            # announced once the chat has its salesperson: _announce_to_team
+            subtype_xmlid="whatsapp_team.mt_customer_message",
             attachment_ids=self.attachment_ids.ids,
             # when the customer wrote it, even if processed later
             date=self.wa_timestamp or fields.Datetime.now(),
         )
         self.mail_message_id = mail_message
+
+    def _react_in_chatter(self):
+        """A customer's reaction shows on the message it reacts to, as on
+        their phone: one reaction of theirs per message, and an empty one
+        takes it back. Returns False when it is not a reaction, or reacts to
+        a message the chat does not show (it is then posted as a line)."""
+        self.ensure_one()
+        target = self.reply_to_id.mail_message_id
+        customer = self.conversation_id.partner_id
+        if self.message_type != "reaction" or not target or not customer:
+            return False
+        Reaction_sudo = self.env["mail.message.reaction"].sudo()
+        previous_sudo = Reaction_sudo.search(
+            [("message_id", "=", target.id), ("partner_id", "=", customer.id)]
+        )
+        contents = set(previous_sudo.mapped("content"))
+        previous_sudo.unlink()
+        if self.reaction_emoji:
+            Reaction_sudo.create(
+                {
+                    "message_id": target.id,
+                    "partner_id": customer.id,
+                    "content": self.reaction_emoji,
+                }
+            )
+            contents.add(self.reaction_emoji)
+        # the chat's readers see the message's reactions change at once
+        store = Store()
+        for content in contents:
+            target.sudo()._reaction_group_to_store(store, content)
+        readers = self.conversation_id._inbox_readers().get(
+            self.conversation_id.id, self.env["res.users"]
+        )
+        for reader in readers:
+            reader._bus_send_store(store)
+        return True
+
+    def _announce_to_team(self):
+        """Tell those who answer the chat of this customer message, in their
+        Odoo inbox (Discuss rings and shows it on the desktop). Done once the
+        message has been through the chat's team and assignment, so that the
+        first message of a new chat reaches its salesperson too."""
+        self.ensure_one()
+        if self.mail_message_id:
+            self.conversation_id.sudo()._notify_thread(
+                self.mail_message_id, whatsapp_announce=True
+            )
 
     def _chatter_body(self):
         """The message as the team reads it in the chatter (safe HTML)."""
@@ -570,6 +646,7 @@ class WhatsappMessage(models.Model):
             ]
         )
         messages_sudo._create_notifications()
+        conversation._inbox_on_messages(messages_sudo)
         self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
         return messages_sudo.with_env(self.env)
 
@@ -624,6 +701,8 @@ class WhatsappMessage(models.Model):
         # straight from queued to sent, which halves the queue's bus traffic
         if "state" in vals and vals["state"] != "sending":
             self._sync_notifications()
+            # the inbox's rows show the state of each chat's last message
+            self.conversation_id._inbox_notify()
         return result
 
     def _sync_notifications(self):

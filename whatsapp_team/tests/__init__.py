@@ -18,3 +18,7 @@ from . import test_webhook_http
 from . import test_webhook_signature
 from . import test_webhook_items
 from . import test_access_side_doors
+from . import test_inbox
+from . import test_inbox_ui
+from . import test_notifications
+from . import test_notify_ui

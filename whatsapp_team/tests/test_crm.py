@@ -110,19 +110,39 @@ class TestCrm(WhatsappCase):
         )
         self.assertEqual(lead.with_user(self.salesperson).whatsapp_message_ids, inbound)
         conversation = inbound.conversation_id
-        reply = Form(
-            self.env["whatsapp.reply"]
-            .with_user(self.salesperson)
-            .with_context(default_conversation_id=conversation.id)
-        )
-        reply.body = "Yes!\nIn *navy* too."
-        reply.save().action_send()
+        # the dialog's composer posts in the chat; over the API, its text
+        self.env["whatsapp.reply"].with_user(self.salesperson).create(
+            {"conversation_id": conversation.id, "body": "Yes!\nIn *navy* too."}
+        ).action_send()
         self.env["whatsapp.message"]._cron_send_queue()
         self.assertEqual(
             self.graph.messages[-1]["text"]["body"], "Yes!\nIn *navy* too."
         )
         lead.invalidate_recordset()
-        self.assertEqual(len(lead.with_user(self.salesperson).whatsapp_message_ids), 2)
+        history = lead.with_user(self.salesperson).whatsapp_message_ids
+        # read as a chat: oldest first, WhatsApp's formatting rendered
+        self.assertEqual(history.mapped("direction"), ["in", "out"])
+        self.assertIn("<b>navy</b>", history[1].body_html)
+        self.assertEqual(
+            self.partner.with_user(self.salesperson).whatsapp_message_ids, history
+        )
+
+    def test_open_chat_from_the_partner_or_lead(self):
+        conversation = self.deliver(
+            self.message("5511987654321", body="Oi")
+        ).conversation_id
+        action = conversation.with_user(self.salesperson).action_open_chat()
+        if action["type"] == "ir.actions.client":
+            self.assertEqual(action["tag"], "whatsapp_team.inbox")
+            self.assertEqual(action["context"]["active_id"], conversation.id)
+        else:
+            self.assertEqual(
+                (action["res_model"], action["res_id"]),
+                ("whatsapp.conversation", conversation.id),
+            )
+        for view in ("res_partner_view_form", "crm_lead_view_form"):
+            arch = self.env.ref(f"whatsapp_team.{view}").arch
+            self.assertIn('name="action_open_chat"', arch)
 
     def test_reply_outside_the_window_points_to_templates(self):
         conversation = self.open_chat(self.partner)

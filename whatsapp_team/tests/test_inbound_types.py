@@ -175,13 +175,31 @@ class TestInboundTypes(WhatsappCase):
         )
         self.assertEqual(liked.reaction_emoji, "👍")
         self.assertEqual(liked.reply_to_id, original)
-        self.assertIn("👍", liked.mail_message_id.body)
-        self.assertIn("Price is 20 EUR", liked.mail_message_id.body)
+        # shown on the message it reacts to, as on the customer's phone
+        customer = original.conversation_id.partner_id
+        reactions = original.mail_message_id.reaction_ids
+        self.assertEqual(reactions.mapped("content"), ["👍"])
+        self.assertEqual(reactions.partner_id, customer)
+        self.assertFalse(liked.mail_message_id, "no line of its own in the chat")
+        changed = self.receive(
+            "reaction", reaction={"message_id": original.wa_message_id, "emoji": "❤"}
+        )
+        self.assertEqual(changed.reaction_emoji, "❤")
+        self.assertEqual(
+            original.mail_message_id.reaction_ids.mapped("content"),
+            ["❤"],
+            "one reaction per customer and message",
+        )
         removed = self.receive(
             "reaction", reaction={"message_id": original.wa_message_id}
         )
         self.assertFalse(removed.reaction_emoji)
-        self.assertIn("Removed a reaction", removed.mail_message_id.body)
+        self.assertFalse(original.mail_message_id.reaction_ids)
+        # a reaction to a message the chat does not have: a line says so
+        stray = self.receive(
+            "reaction", reaction={"message_id": "wamid.UNKNOWN", "emoji": "😮"}
+        )
+        self.assertIn("😮", stray.mail_message_id.body)
 
     def test_unsupported_message_says_why(self):
         record = self.receive(

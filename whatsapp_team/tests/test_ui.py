@@ -95,8 +95,12 @@ class TestUi(WhatsappCase):
         self.account.action_sync_templates()
         inbound = self.deliver(
             self.message(
-                "32470555666", name="Greta", body="Is the green sofa in stock?"
+                "32470555666", name="Greta", body="Is the *green* sofa in stock?"
             )
+        )
+        # her own quick reply, picked with ":" in the reply dialog
+        self.env["mail.canned.response"].with_user(salesperson).create(
+            {"source": "two", "substitution": "Yes, we have *two* left."}
         )
         customer = inbound.conversation_id.partner_id
         customer.name = "Greta Green"

@@ -40,6 +40,9 @@ patch(Composer.prototype, {
                 "The 24-hour reply window is closed: use “Send template”, or “Log note” for the team."
             );
         }
+        if (this.isWhatsappReply && this.thread.whatsapp_window_open && this.env.whatsappInbox) {
+            return _t("Reply on WhatsApp…");
+        }
         if (this.isWhatsappReply && this.thread.whatsapp_window_until) {
             return _t("Reply on WhatsApp (window open until %(until)s)…", {
                 until: formatDateTime(this.thread.whatsapp_window_until),

@@ -2,7 +2,16 @@ import { MessagingMenu } from "@mail/core/public_web/messaging_menu";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 
+import { openWhatsappChat } from "./open_chat";
+
 patch(MessagingMenu.prototype, {
+    openThread(thread) {
+        if (thread.model !== "whatsapp.conversation") {
+            return super.openThread(...arguments);
+        }
+        openWhatsappChat(this.store, thread.id);
+        this.dropdown.close();
+    },
     openFailureView(failure) {
         if (failure.type !== "whatsapp") {
             return super.openFailureView(...arguments);

@@ -11,8 +11,8 @@ registry.category("web_tour.tours").add("whatsapp_team_lead_reply_tour", {
             run: "click",
         },
         {
-            content: "the customer's question is in the history",
-            trigger: ".o_field_widget[name=whatsapp_message_ids] td:contains('Is the green sofa in stock?')",
+            content: "the customer's question is in the history, formatted",
+            trigger: ".o_field_widget[name=whatsapp_message_ids] td:contains('Is the green sofa in stock?') b:contains('green')",
         },
         {
             content: "reply to the customer",
@@ -20,18 +20,31 @@ registry.category("web_tour.tours").add("whatsapp_team_lead_reply_tour", {
             run: "click",
         },
         {
-            content: "write the answer",
-            trigger: ".modal .o_field_widget[name=body] textarea",
-            run: "edit Yes, we have *two* left.",
+            content: "files can go with the answer",
+            trigger: ".modal .o-mail-Composer button.o-mail-Composer-attachFiles",
         },
         {
-            content: "send it",
-            trigger: ".modal button[name=action_send]",
+            content: "ask for the quick replies",
+            trigger: ".modal .o-mail-Composer-input",
+            run: "edit :",
+        },
+        {
+            content: "pick the salesperson's own quick reply",
+            trigger: ".o-mail-Composer-suggestion:contains('two')",
             run: "click",
         },
         {
-            content: "the answer joins the history",
-            trigger: "body:not(:has(.modal)) .o_field_widget[name=whatsapp_message_ids] td:contains('we have *two* left')",
+            content: "the answer is in the composer",
+            trigger: ".modal .o-mail-Composer-input:value(Yes, we have *two* left.)",
+        },
+        {
+            content: "send it",
+            trigger: ".modal .o-mail-Composer-send:enabled",
+            run: "click",
+        },
+        {
+            content: "the answer joins the history, after the question",
+            trigger: "body:not(:has(.modal)) .o_field_widget[name=whatsapp_message_ids] tr.o_data_row:has(td:contains('Is the green sofa')) ~ tr.o_data_row td:contains('Yes, we have two left.') b:contains('two')",
         },
     ],
 });
@@ -75,7 +88,7 @@ registry.category("web_tour.tours").add("whatsapp_team_lead_template_tour", {
         },
         {
             content: "the template joins the history",
-            trigger: "body:not(:has(.modal)) .o_field_widget[name=whatsapp_message_ids] td:contains('your sofa is ready')",
+            trigger: "body:not(:has(.modal)) .o_field_widget[name=whatsapp_message_ids] tr.o_data_row:has(td:contains('Yes, we have two left.')) ~ tr.o_data_row td:contains('your sofa is ready')",
         },
     ],
 });
