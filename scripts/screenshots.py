@@ -141,7 +141,7 @@ def main():
             "Page.navigate",
             url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_inbox_action",
         )
-        browser.wait_for(".o-whatsapp-inbox-row")
+        browser.wait_for(".o-whatsapp-inbox-tab")
         browser.evaluate(
             f"document.querySelector('.o-whatsapp-inbox-tab[data-tab={tab}]').click()"
         )
