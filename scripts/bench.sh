@@ -7,8 +7,9 @@
 # what leads, labels, photos and the away message cost per inbound message
 # (benchmarks/crm_inbound.py), and the upkeep cron giving 1,000 waiting chats
 # to a team of 20 that comes online, with and without capacity limits, and
-# escalating 200 late ones (benchmarks/upkeep_cron.py), each on a throwaway
-# database.
+# escalating 200 late ones (benchmarks/upkeep_cron.py), and the team inbox's
+# list, a chat opened and a new message reaching an open screen at 2,000 and
+# 20,000 chats (benchmarks/inbox.py), each on a throwaway database.
 # `make bench BENCH=outbound_queue` runs one of them.
 source "$(dirname "$0")/common.sh"
 
@@ -22,6 +23,6 @@ export WA_PYTHON="$PYTHON"
 export WA_ODOO_ARGS="${ARGS[*]}"
 export WA_DB_HOST="$DB_HOST" WA_DB_PORT="$DB_PORT" WA_DB_USER="$DB_USER"
 cd "$ROOT"
-for name in ${BENCH:-webhook_throughput outbound_queue assignment_spread crm_inbound upkeep_cron}; do
+for name in ${BENCH:-webhook_throughput outbound_queue assignment_spread crm_inbound upkeep_cron inbox}; do
     "$PYTHON" "benchmarks/$name.py" "$@"
 done

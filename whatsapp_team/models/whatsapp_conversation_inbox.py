@@ -216,7 +216,9 @@ class WhatsappConversation(models.Model):
                 ids = list(cr.precommit.data.pop(PENDING_ROWS, {}))
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 try:
-                    with cr.savepoint():
+                    # not a flushing savepoint: it would run (or, failing,
+                    # clear) the other hooks of this commit from inside this one
+                    with cr.savepoint(flush=False):
                         env["whatsapp.conversation"].browse(ids)._inbox_send_rows()
                 except Exception:
                     # a screen left behind is refreshed by its next update;
@@ -345,7 +347,7 @@ class WhatsappConversation(models.Model):
                 "image": ("📷", _("Photo")),
                 "video": ("🎥", _("Video")),
                 "audio": ("🎤", _("Voice message")),
-                "sticker": ("🏷️", _("Sticker")),
+                "sticker": ("🖼️", _("Sticker")),
                 "document": ("📄", message.media_filename or _("Document")),
             }[kind]
             text = f"{icon} {text or label}"
@@ -401,7 +403,7 @@ class WhatsappConversation(models.Model):
         base = self._inbox_filter_domain(label_ids, states, account_ids, search)
         tabs = self._inbox_tab_domains(is_manager)
         offset = max(int(offset or 0), 0)
-        limit = min(max(int(limit or 0), 1), MAX_LIMIT)
+        limit = min(max(int(limit or 50), 1), MAX_LIMIT)
         chats = self.search(
             expression.AND([base, tabs[tab]]),
             offset=offset,

@@ -5,6 +5,7 @@ could see too much."""
 import json
 import time
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -18,6 +19,7 @@ from .test_team import MANAGER, TeamCase
 
 ROW = "whatsapp_team.inbox/row"
 PRESENCE = "whatsapp_team.inbox/presence"
+INBOX_LOGGER = "odoo.addons.whatsapp_team.models.whatsapp_conversation_inbox"
 
 
 class InboxCase(TeamCase):
@@ -737,6 +739,24 @@ class TestInboxBus(InboxCase):
         self.reset_bus()
         chat.with_user(self.cleo).inbox_open()
         self.assertEqual(self.bus(self.leader), [])
+
+    def test_a_failure_to_send_rows_undoes_nothing(self):
+        chat = self.chat("Bus Failure", self.ana)
+        self.reset_bus()
+        Chat = self.registry["whatsapp.conversation"]
+        with (
+            patch.object(Chat, "_inbox_rows", side_effect=ValueError("broken")),
+            self.assertLogs(INBOX_LOGGER, "ERROR"),
+        ):
+            chat.with_user(self.ana).action_set_pending()
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+        self.assertEqual(chat.state, "pending")
+        tracked = chat.message_ids.tracking_value_ids.filtered(
+            lambda t: t.field_id.name == "state"
+        )
+        self.assertEqual(tracked[:1].new_value_char, "Waiting for the customer")
+        self.assertEqual(self.bus(self.ana), [])
 
     def test_rows_in_each_readers_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")
