@@ -23,6 +23,7 @@ const VIEWING_EVERY_MS = 30000;
 // what another user is doing in a chat shows this long without news
 const PRESENCE_MS = { viewing: 65000, typing: 10000 };
 const PAGE = 50;
+const RESYNC_EVERY_MS = 60000;
 
 /**
  * WhatsApp > Inbox: the chats on the left, the open chat in the middle (mail's
@@ -85,6 +86,9 @@ export class WhatsappInbox extends Component {
             this.busService.start();
             this.clock = setInterval(() => (this.state.now = Date.now()), 5000);
             this.viewing = setInterval(() => this.sayPresence("viewing"), VIEWING_EVERY_MS);
+            // chats that left her sight (given to a colleague by a manager)
+            // send her no row: the list is read again now and then
+            this.resync = setInterval(() => this.load({ keepRows: true }), RESYNC_EVERY_MS);
         });
         onWillUnmount(() => {
             this.busService.unsubscribe("whatsapp_team.inbox/row", this.onRowNotification);
@@ -94,6 +98,7 @@ export class WhatsappInbox extends Component {
             );
             clearInterval(this.clock);
             clearInterval(this.viewing);
+            clearInterval(this.resync);
             this.sayPresence("left");
         });
         useExternalListener(window, "keydown", (ev) => this.onKeydown(ev));
@@ -203,12 +208,20 @@ export class WhatsappInbox extends Component {
         }
         let detail;
         try {
-            detail = await this.orm.call("whatsapp.conversation", "inbox_open", [
+            detail = await this.orm.silent.call("whatsapp.conversation", "inbox_open", [
                 [conversationId],
             ]);
-        } catch (error) {
+        } catch {
+            // gone (merged into another chat of the same customer) or out of
+            // sight now (passed on): it leaves the list
             this.state.selectedId = false;
-            throw error;
+            this.state.detail = null;
+            this.state.rows = this.state.rows.filter((r) => r.id !== conversationId);
+            this.notification.add(_t("This chat is no longer in your inbox."), {
+                type: "warning",
+            });
+            this.refreshCounts();
+            return;
         }
         if (conversationId !== this.state.selectedId) {
             return; // another chat was picked meanwhile
