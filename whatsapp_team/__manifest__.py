@@ -30,6 +30,7 @@
         "views/crm_lead_views.xml",
         "views/ir_actions_server_views.xml",
         "wizard/whatsapp_sandbox_message_views.xml",
+        "wizard/whatsapp_sandbox_coexistence_views.xml",
         "wizard/whatsapp_template_send_views.xml",
         "wizard/whatsapp_template_mass_send_views.xml",
         "wizard/whatsapp_reply_views.xml",

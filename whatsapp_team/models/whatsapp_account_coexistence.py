@@ -129,7 +129,7 @@ class WhatsappAccount(models.Model):
         """Ask Meta for the WhatsApp Business app's contacts, then its chat
         history (administrators). Meta sends them to the webhook in the
         following minutes; it takes the request once, within 24 hours of the
-        number's connection."""
+        number's connection. A sandbox number plays Meta's part at once."""
         self.check_access("write")
         for account in self:
             account_sudo = account.sudo()
@@ -160,6 +160,8 @@ class WhatsappAccount(models.Model):
                     "history_state": account_sudo.history_state or "requested",
                 }
             )
+            if account_sudo.mode == "sandbox":
+                self.env["whatsapp.sandbox.message"]._simulate_app_sync(account_sudo)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -654,3 +654,84 @@ class TestCoexistence(WhatsappCase):
         self.graph.fail_next(100, details="sync already requested")
         with self.assertRaises(UserError):
             self.account.with_user(admin).action_sync_business_app()
+
+    # ------------------------------------------------------------
+    # The sandbox
+    # ------------------------------------------------------------
+
+    def test_the_sandbox_plays_the_business_app(self):
+        shop = self.env["whatsapp.account"].create(
+            {
+                "name": "Shop Phone",
+                "mode": "sandbox",
+                "display_phone_number": "+1 555 010 0200",
+                "coexistence": True,
+                "user_ids": [(4, self.user_allowed.id)],
+            }
+        )
+        self.env["whatsapp.sandbox.message"]._load_demo_coexistence(shop.id)
+        self.assertEqual(
+            (shop.history_state, shop.history_progress, shop.history_phase),
+            ("done", 100, 2),
+        )
+        chats = self.env["whatsapp.conversation"].search([("account_id", "=", shop.id)])
+        self.assertEqual(
+            sorted(chats.mapped("name")), ["Carla Mendes", "Tomás Ribeiro"]
+        )
+        carla = chats.filtered(lambda chat: chat.name == "Carla Mendes")
+        messages = carla.message_ids_wa.sorted(lambda m: (m.wa_timestamp, m.id))
+        self.assertEqual(
+            [(m.app_origin, m.direction) for m in messages],
+            [
+                ("history", "in"),
+                ("history", "out"),
+                ("history", "in"),
+                ("history", "in"),
+                ("history", "out"),
+                ("history", "in"),
+                ("history", "out"),
+                (False, "in"),
+                ("echo", "out"),
+            ],
+        )
+        self.assertEqual(messages[2].message_type, "media_placeholder")
+        # the chat as the inbox shows it: open, answered from the phone
+        self.assertEqual(carla.state, "open")
+        self.assertFalse(carla.waiting_since)
+        self.assertEqual(carla.last_wa_message_id, messages[-1])
+        self.assertEqual(carla.partner_id.country_id, self.env.ref("base.pt"))
+        self.assertEqual(
+            self.comments(carla).mapped("author_id")[-2:],
+            carla.partner_id | self.app_partner,
+        )
+        tomas = chats - carla
+        self.assertEqual(tomas.state, "done", "nothing but history")
+        self.assertEqual(self.graph.messages, [], "the sandbox's Meta is its own")
+        # the administrator plays the shop answering from the phone
+        wizard = self.env["whatsapp.sandbox.message"].create(
+            {
+                "account_id": shop.id,
+                "sender": "business_app",
+                "customer_phone": "+351 913 000 111",
+                "body": "See you on Saturday",
+            }
+        )
+        action = wizard.action_send()
+        self.assertEqual(action["res_id"], tomas.id)
+        echo = tomas.last_wa_message_id
+        self.assertEqual(
+            (echo.app_origin, echo.direction, echo.body),
+            ("echo", "out", "See you on Saturday"),
+        )
+        # a number not shared with the app has no such sender
+        plain = self.env["whatsapp.account"].create(
+            {"name": "Plain sandbox", "mode": "sandbox"}
+        )
+        with self.assertRaises(UserError):
+            self.env["whatsapp.sandbox.message"].create(
+                {
+                    "account_id": plain.id,
+                    "sender": "business_app",
+                    "customer_phone": "+351 913 000 111",
+                }
+            ).action_send()
