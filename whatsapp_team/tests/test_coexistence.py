@@ -29,8 +29,10 @@ OUT_OF_RANGE = 99999999999999
 _app_wamids = iter(range(1, 10**6))
 
 
-@tagged("post_install", "-at_install", "whatsapp_coexistence")
-class TestCoexistence(WhatsappCase):
+class CoexistenceCase(WhatsappCase):
+    """Helpers building the bodies Meta sends for a number shared with the
+    WhatsApp Business app."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -181,6 +183,9 @@ class TestCoexistence(WhatsappCase):
         self.assertTrue(chat._reply_activities_sudo())
         return chat
 
+
+@tagged("post_install", "-at_install", "whatsapp_coexistence")
+class TestCoexistence(CoexistenceCase):
     # ------------------------------------------------------------
     # Echoes: what the business sends from the app
     # ------------------------------------------------------------
@@ -735,3 +740,43 @@ class TestCoexistence(WhatsappCase):
                     "customer_phone": "+351 913 000 111",
                 }
             ).action_send()
+
+
+@tagged("post_install", "-at_install", "whatsapp_coexistence", "whatsapp_ui")
+class TestCoexistenceUi(CoexistenceCase):
+    def test_a_chat_reads_in_the_order_it_was_written(self):
+        """In a real browser: history that came in after today's message
+        shows before it, at the time it was written."""
+        admin = self.env.ref("base.user_admin")
+        admin.groups_id += self.env.ref("whatsapp_team.group_whatsapp_admin")
+        self.account.user_ids += admin
+        customer = "32470123481"
+        chat = self.deliver(self.message(customer, body="Today, live")).conversation_id
+        months_ago = int(time.time()) - 90 * 86400
+        self.send_history(
+            self.chunk(
+                {
+                    customer: [
+                        self.history_message(
+                            customer, "Months ago", timestamp=months_ago
+                        ),
+                        self.history_message(
+                            customer,
+                            "Every Tuesday",
+                            from_business=True,
+                            timestamp=months_ago + 60,
+                        ),
+                    ]
+                }
+            )
+        )
+        self.assertEqual(
+            self.comments(chat).mapped("body"),
+            ["<p>Today, live</p>", "<p>Months ago</p>", "<p>Every Tuesday</p>"],
+            "stored in that order",
+        )
+        self.start_tour(
+            f"/odoo/whatsapp.conversation/{chat.id}",
+            "whatsapp_team_coexistence_tour",
+            login="admin",
+        )
