@@ -2,6 +2,7 @@ from odoo import SUPERUSER_ID, api, fields, models
 
 from ..tools import phone as phone_tools
 from ..tools.payload import Identity
+from .whatsapp_conversation_inbox import _message_rank
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -45,7 +46,13 @@ class WhatsappConversation(models.Model):
             not chat_sudo.last_message_at or latest > chat_sudo.last_message_at
         ):
             chat_sudo.last_message_at = latest
-        self._inbox_refresh_last_message()
+        # the latest written, of the preview and these: a chat's history may
+        # be thousands of messages, each an item of its own
+        latest_message = max(
+            messages.sudo() | chat_sudo.last_wa_message_id, key=_message_rank
+        )
+        if latest_message != chat_sudo.last_wa_message_id:
+            chat_sudo.last_wa_message_id = latest_message
         if (
             chat_sudo.state == "open"
             and not chat_sudo.user_id

@@ -25,6 +25,16 @@ _logger = logging.getLogger(__name__)
 ITEMS_PER_EVENT = 200
 
 
+def _fields_of(item):
+    """The fields of the changes an item's envelope holds (built by
+    ``split_items``: an envelope of Meta's shape)."""
+    return {
+        change.get("field")
+        for entry in item.payload.get("entry") or ()
+        for change in entry.get("changes") or ()
+    }
+
+
 # one concern of the model per file, as Odoo's mail spreads res.partner
 class WhatsappWebhookEvent(models.Model):
     """The webhook fields of a number shared with the WhatsApp Business app:
@@ -80,13 +90,13 @@ class WhatsappWebhookEvent(models.Model):
         return parts
 
     def _process_item(self, item, signed):
+        if not _fields_of(item) & set(COEXISTENCE_FIELDS):
+            return super()._process_item(item, signed)
         changes = [
             change
             for change in parse_webhook(item.payload).others
             if change.field in COEXISTENCE_FIELDS
         ]
-        if not changes:
-            return super()._process_item(item, signed)
         notes = [self._process_app_change(change, signed) for change in changes]
         return "\n".join(note for note in notes if note) or None
 
