@@ -571,6 +571,31 @@ class TestCoexistence(CoexistenceCase):
             "oldest first",
         )
 
+    def test_the_messages_say_they_come_from_the_app(self):
+        customer = "32470123482"
+        live = self.deliver(self.message(customer, body="Live"))
+        echo = self.send_echoes(self.echo(customer, "From the phone"))
+        old = self.history_message(customer, "Old", timestamp=1700000000)
+        self.send_history(self.chunk({customer: [old]}))
+        Message = self.env["whatsapp.message"]
+        action = live.conversation_id.action_view_messages()
+        search = Message.get_view(
+            self.env.ref("whatsapp_team.whatsapp_message_view_search").id, "search"
+        )["arch"]
+        self.assertIn('name="business_app"', search)
+        self.assertEqual(
+            Message.search(action["domain"] + [("app_origin", "!=", False)]),
+            echo | self.stored(old),
+        )
+        form = Message.get_view(
+            self.env.ref("whatsapp_team.whatsapp_message_view_form").id
+        )["arch"]
+        self.assertIn('name="app_origin"', form)
+        self.assertEqual(
+            echo._fields["app_origin"].convert_to_export(echo.app_origin, echo),
+            "Sent from the WhatsApp Business app",
+        )
+
     # ------------------------------------------------------------
     # The app's contacts
     # ------------------------------------------------------------
