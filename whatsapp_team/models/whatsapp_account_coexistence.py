@@ -64,10 +64,9 @@ class WhatsappAccount(models.Model):
     )
 
     def _compute_history_message_count(self):
+        # as many as the reader may read
         counts = dict(
-            self.env["whatsapp.message"]
-            .sudo()
-            ._read_group(
+            self.env["whatsapp.message"]._read_group(
                 [("account_id", "in", self.ids), ("app_origin", "=", "history")],
                 ["account_id"],
                 ["__count"],
@@ -85,7 +84,7 @@ class WhatsappAccount(models.Model):
 
     def _app_partner(self):
         """The author of the messages the business sends from the app."""
-        return self.env.ref(APP_PARTNER).sudo()
+        return self.env.ref(APP_PARTNER)
 
     def _mark_coexistence(self):
         """Meta sends the app's messages or contacts for this number: it is

@@ -89,23 +89,24 @@ class WhatsappConversation(models.Model):
         (``tools.payload.AppContact``), found by number as a customer's
         message finds it, else created: never a second one. The name typed
         in the app replaces one WhatsApp gave (the customer's profile name,
-        or their number), never one typed in Odoo. Returns the partner, or
-        an empty recordset for a number WhatsApp cannot have."""
+        or their number), never one typed in Odoo. Returns the partner in
+        the caller's environment, or an empty recordset for a number
+        WhatsApp cannot have."""
         phone_key = phone_tools.wa_id_key(contact.wa_id)
         Partner_sudo = self.env["res.partner"].sudo()
         if not phone_key:
-            return Partner_sudo
+            return self.env["res.partner"]
         # the same lock as a first message from this number: one partner
         self._lock_identity(phone_key, None)
         name = contact.full_name or contact.first_name
         partner_sudo = Partner_sudo._whatsapp_find_by_key(phone_key, account).sudo()
         if not partner_sudo:
             identity = Identity(wa_id=contact.wa_id, profile_name=name)
-            return self._find_or_create_partner(account, identity, phone_key)
-        if name and partner_sudo.name != name:
+            partner_sudo = self._find_or_create_partner(account, identity, phone_key)
+        elif name and partner_sudo.name != name:
             if self._named_by_whatsapp(partner_sudo, contact.wa_id):
                 partner_sudo.name = name
-        return partner_sudo
+        return partner_sudo.with_env(self.env)
 
     @api.model
     def _named_by_whatsapp(self, partner, wa_id):
