@@ -753,6 +753,15 @@ class TestCoexistence(CoexistenceCase):
             (echo.app_origin, echo.direction, echo.body),
             ("echo", "out", "See you on Saturday"),
         )
+        # playing the shop is the administrators' (the wizard's access rights)
+        with self.assertRaises(AccessError):
+            self.env["whatsapp.sandbox.message"].with_user(self.user_allowed).create(
+                {
+                    "account_id": shop.id,
+                    "sender": "business_app",
+                    "customer_phone": "+351 913 000 111",
+                }
+            )
         # a number not shared with the app has no such sender
         plain = self.env["whatsapp.account"].create(
             {"name": "Plain sandbox", "mode": "sandbox"}
