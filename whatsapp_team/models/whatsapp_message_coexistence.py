@@ -146,6 +146,14 @@ class WhatsappMessage(models.Model):
             # its ticks, as for what the team sends
             self._create_notifications()
 
+    def _compute_body_html(self):
+        result = super()._compute_body_html()
+        # the business's files kept on the phone say so too, in the
+        # partner's and the lead's history
+        for message in self.filtered(lambda m: m.message_type == "media_placeholder"):
+            message.body_html = message._chatter_body()
+        return result
+
     def _chatter_body(self):
         if self.message_type != "media_placeholder":
             return super()._chatter_body()

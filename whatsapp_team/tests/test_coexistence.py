@@ -451,6 +451,13 @@ class TestCoexistence(CoexistenceCase):
         self.assertEqual(message.message_type, "media_placeholder")
         self.assertEqual(message.media_state, "none")
         self.assertIn("stays on the phone", message.mail_message_id.body)
+        # the business's own, in the partner's history too
+        sent = self.history_message(
+            customer, kind="media_placeholder", from_business=True
+        )
+        self.send_history(self.chunk({customer: [sent]}))
+        self.assertEqual(self.stored(sent).direction, "out")
+        self.assertIn("stays on the phone", self.stored(sent).body_html)
         self.assertEqual(
             message.conversation_id._inbox_row()["preview"]["body"],
             "File kept on the phone",
