@@ -296,6 +296,33 @@ def test_get_phone_number(client, graph):
     )
 
 
+def test_request_app_sync_of_a_coexistence_number(client, graph):
+    """Contacts then history of the WhatsApp Business app, as Meta's
+    coexistence onboarding asks for them: POST /{phone_number_id}/smb_app_data
+    with a sync_type, answered with a request id."""
+    contacts = client.request_app_sync("smb_app_state_sync")
+    history = client.request_app_sync("history")
+    assert contacts and history and contacts != history
+    assert [
+        (sync["phone_number_id"], sync["sync_type"], sync["request_id"])
+        for sync in graph.app_syncs
+    ] == [
+        (PHONE_NUMBER_ID, "smb_app_state_sync", contacts),
+        (PHONE_NUMBER_ID, "history", history),
+    ]
+    call = graph.calls[-1]
+    assert call["method"] == "POST"
+    assert call["path"].endswith(f"/{PHONE_NUMBER_ID}/smb_app_data")
+    assert call["json"] == {"messaging_product": "whatsapp", "sync_type": "history"}
+
+
+def test_request_app_sync_of_an_unknown_kind_is_refused(client, graph):
+    with pytest.raises(GraphError) as caught:
+        client.request_app_sync("labels")
+    assert caught.value.code == 100
+    assert graph.app_syncs == []
+
+
 def test_any_graph_version_is_routed(server, graph):
     client = GraphClient(
         access_token=TOKEN,

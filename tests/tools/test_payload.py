@@ -13,6 +13,9 @@ import pytest
 from whatsapp_team.tools.payload import (
     MAX_DEPTH,
     STATUS_RANK,
+    AppContact,
+    AppMessage,
+    HistoryChunk,
     Identity,
     InboundMessage,
     Location,
@@ -25,6 +28,9 @@ from whatsapp_team.tools.payload import (
     business_account_ids,
     check_depth,
     is_own_number,
+    parse_app_contacts,
+    parse_history,
+    parse_message_echoes,
     parse_webhook,
     phone_number_ids,
     split_items,
@@ -1161,3 +1167,315 @@ def test_status_rank():
 )
 def test_status_moves_forward(current, new, expected):
     assert status_moves_forward(current, new) is expected
+
+
+# ------------------------------------------------------------- coexistence
+# The WhatsApp Business app and the API on one number. Bodies follow the
+# syntax of Meta's webhook references "smb_message_echoes", "history" and
+# "smb_app_state_sync" (developers.facebook.com, WhatsApp Business Platform >
+# Webhooks > Reference); the values are made up.
+
+APP_WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
+
+
+def coexistence_change(field, key, items, phone_number_id=PHONE_NUMBER_ID):
+    return {
+        "field": field,
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": DISPLAY_NUMBER,
+                "phone_number_id": phone_number_id,
+            },
+            key: items,
+        },
+    }
+
+
+def echo(msg_type="text", content=None, to="+" + CUSTOMER, **extra):
+    """A message the business sent from the WhatsApp Business app."""
+    raw = {
+        "from": DISPLAY_NUMBER,
+        "to": to,
+        "id": APP_WAMID,
+        "timestamp": "1739321024",
+        "type": msg_type,
+        msg_type: content if content is not None else {"body": "On my way!"},
+    }
+    raw.update(extra)
+    return raw
+
+
+def history_chunk(threads=None, errors=None, phase=0, chunk_order=1, progress=55):
+    chunk = {
+        "metadata": {"phase": phase, "chunk_order": chunk_order, "progress": progress}
+    }
+    if threads is not None:
+        chunk["threads"] = threads
+    if errors is not None:
+        chunk["errors"] = errors
+    return chunk
+
+
+def history_message(wamid, timestamp, body="", sender=CUSTOMER, to=None, **extra):
+    raw = {
+        "from": sender,
+        "id": wamid,
+        "timestamp": str(timestamp),
+        "type": "text",
+        "text": {"body": body or wamid},
+        "history_context": {"status": "READ"},
+    }
+    if to:
+        raw["to"] = to
+    raw.update(extra)
+    return raw
+
+
+def value_of(change):
+    return change["value"]
+
+
+def test_echo_of_a_text_sent_from_the_app():
+    change = coexistence_change("smb_message_echoes", "message_echoes", [echo()])
+    (parsed,) = parse_message_echoes(value_of(change))
+    assert isinstance(parsed, AppMessage)
+    assert parsed.outgoing is True
+    message = parsed.message
+    assert (message.message_id, message.type, message.body) == (
+        APP_WAMID,
+        "text",
+        "On my way!",
+    )
+    assert message.phone_number_id == PHONE_NUMBER_ID
+    assert message.timestamp == 1739321024
+    # the customer is the recipient, written as it was input ("+" and all)
+    assert message.sender == Identity(wa_id=CUSTOMER)
+    # the whole body is any other change for parse_webhook
+    batch = parse_webhook(envelope(change))
+    assert batch.messages == ()
+    assert batch.others[0].field == "smb_message_echoes"
+
+
+def test_echo_of_a_picture_a_reply_and_a_user_id():
+    raw = echo(
+        "image",
+        {"id": "1479537139650973", "mime_type": "image/jpeg", "caption": "Blue"},
+        to=CUSTOMER,
+        to_user_id=CUSTOMER_BSUID,
+        context={"from": CUSTOMER, "id": WAMID},
+    )
+    (parsed,) = parse_message_echoes({"message_echoes": [raw]})
+    message = parsed.message
+    assert message.media == Media(
+        media_id="1479537139650973", mime_type="image/jpeg", caption="Blue"
+    )
+    assert message.reply_to_message_id == WAMID
+    assert message.sender == Identity(wa_id=CUSTOMER, user_id=CUSTOMER_BSUID)
+
+
+def test_echo_to_a_user_id_only():
+    (parsed,) = parse_message_echoes({"message_echoes": [echo(to=CUSTOMER_BSUID)]})
+    assert parsed.message.sender == Identity(user_id=CUSTOMER_BSUID)
+
+
+@pytest.mark.parametrize("broken", [{"id": ""}, {"to": ""}])
+def test_echo_without_id_or_recipient_raises(broken):
+    with pytest.raises(PayloadError):
+        parse_message_echoes({"message_echoes": [echo(**broken)]})
+
+
+def test_history_chunk_both_ways_with_statuses():
+    thread = {
+        "id": CUSTOMER,
+        "messages": [
+            history_message("wamid.H1", 1739230955, "Is the blue one in stock?"),
+            history_message(
+                "wamid.H2",
+                1739231055,
+                "Yes, come by!",
+                sender=DISPLAY_NUMBER,
+                to=CUSTOMER,
+                history_context={"status": "DELIVERED"},
+            ),
+            # a picture the app does not share: a placeholder
+            {
+                "from": CUSTOMER,
+                "id": "wamid.H3",
+                "timestamp": "1739231155",
+                "type": "media_placeholder",
+                "history_context": {"status": "READ"},
+            },
+        ],
+    }
+    change = coexistence_change(
+        "history", "history", [history_chunk([thread], phase=1, chunk_order=3)]
+    )
+    (chunk,) = parse_history(value_of(change))
+    assert isinstance(chunk, HistoryChunk)
+    assert (chunk.phase, chunk.chunk_order, chunk.progress) == (1, 3, 55)
+    assert chunk.phone_number_id == PHONE_NUMBER_ID
+    assert chunk.errors == ()
+    first, answer, placeholder = chunk.messages
+    assert (first.outgoing, first.status) == (False, "read")
+    assert first.message.body == "Is the blue one in stock?"
+    assert first.message.sender == Identity(wa_id=CUSTOMER)
+    assert first.message.timestamp == 1739230955
+    assert (answer.outgoing, answer.status) == (True, "delivered")
+    assert answer.message.sender == Identity(wa_id=CUSTOMER)
+    assert (placeholder.message.type, placeholder.message.media) == (
+        "media_placeholder",
+        None,
+    )
+
+
+def test_history_message_from_the_business_without_to():
+    thread = {
+        "id": CUSTOMER,
+        "messages": [history_message("wamid.H4", 1, sender=DISPLAY_NUMBER)],
+    }
+    (chunk,) = parse_history({"history": [history_chunk([thread])]})
+    assert chunk.messages[0].outgoing is True
+
+
+def test_history_declined_by_the_business():
+    error = {
+        "code": 2593109,
+        "title": "History sync is turned off by the business from the WhatsApp "
+        "Business App",
+        "message": "History sync is turned off",
+        "error_data": {"details": "The business declined to share its history"},
+    }
+    (chunk,) = parse_history({"history": [{"errors": [error]}]})
+    assert chunk.messages == ()
+    assert (chunk.phase, chunk.chunk_order, chunk.progress) == (None, None, None)
+    assert chunk.errors[0].code == 2593109
+    assert chunk.errors[0].details == "The business declined to share its history"
+
+
+def test_history_message_without_a_customer_raises():
+    thread = {"messages": [history_message("wamid.H5", 1, sender="")]}
+    with pytest.raises(PayloadError):
+        parse_history({"history": [history_chunk([thread])]})
+
+
+def test_app_contacts_added_and_removed():
+    change = coexistence_change(
+        "smb_app_state_sync",
+        "state_sync",
+        [
+            {
+                "type": "contact",
+                "contact": {
+                    "full_name": "Pablo Morales",
+                    "first_name": "Pablo",
+                    "phone_number": "16505551234",
+                },
+                "action": "add",
+                "metadata": {"timestamp": "1739321024"},
+            },
+            {
+                "type": "contact",
+                "contact": {"phone_number": "+1 650 555 9999"},
+                "action": "remove",
+                "metadata": {"timestamp": "1739321025"},
+            },
+            {"type": "label", "label": {"name": "VIP"}, "action": "add"},
+        ],
+    )
+    added, removed = parse_app_contacts(value_of(change))
+    assert added == AppContact(
+        phone_number_id=PHONE_NUMBER_ID,
+        wa_id="16505551234",
+        full_name="Pablo Morales",
+        first_name="Pablo",
+        action="add",
+        timestamp=1739321024,
+    )
+    assert (removed.wa_id, removed.action, removed.full_name) == (
+        "16505559999",
+        "remove",
+        "",
+    )
+
+
+def test_split_items_one_item_per_echo_with_its_customers_keys():
+    other = echo(id="wamid.OTHER", to="32470123456")
+    body = envelope(
+        coexistence_change("smb_message_echoes", "message_echoes", [echo(), other])
+    )
+    items = split_items(body)
+    assert [item.kind for item in items] == ["message", "message"]
+    assert items[0].sender_keys == (f"{PHONE_NUMBER_ID}:wa:{CUSTOMER}",)
+    assert items[1].sender_keys == (f"{PHONE_NUMBER_ID}:wa:32470123456",)
+    # the same keys as the customer's own messages: their order holds
+    customer_item = split_items(envelope(messages_change([message("text", {})])))
+    assert set(customer_item[0].sender_keys) & set(items[0].sender_keys)
+    parsed = [
+        parse_message_echoes(item.payload["entry"][0]["changes"][0]["value"])
+        for item in items
+    ]
+    assert [echoes[0].message.message_id for echoes in parsed] == [
+        APP_WAMID,
+        "wamid.OTHER",
+    ]
+
+
+def test_split_items_history_one_item_per_message_oldest_first():
+    """A history webhook may describe thousands of messages: each is an item
+    with its chunk's metadata and its thread, so that one message that
+    cannot be stored holds back no other customer's."""
+    ana = {
+        "id": CUSTOMER,
+        "messages": [
+            history_message("wamid.A2", 200),
+            history_message("wamid.A1", 100),
+        ],
+    }
+    bob = {"id": "32470123456", "messages": [history_message("wamid.B1", 150)]}
+    body = envelope(
+        coexistence_change("history", "history", [history_chunk([ana, bob])])
+    )
+    items = split_items(body)
+    assert [item.kind for item in items] == ["message"] * 3
+    assert all(item.phone_number_id == PHONE_NUMBER_ID for item in items)
+    chunks = [
+        parse_history(item.payload["entry"][0]["changes"][0]["value"])[0]
+        for item in items
+    ]
+    assert [chunk.messages[0].message.message_id for chunk in chunks] == [
+        "wamid.A1",
+        "wamid.A2",
+        "wamid.B1",
+    ]
+    assert all(chunk.progress == 55 for chunk in chunks)
+    assert items[0].sender_keys == (f"{PHONE_NUMBER_ID}:wa:{CUSTOMER}",)
+    assert items[2].sender_keys == (f"{PHONE_NUMBER_ID}:wa:32470123456",)
+
+
+def test_split_items_history_errors_and_progress_alone():
+    declined = history_chunk(errors=[{"code": 2593109, "title": "Declined"}])
+    progress_only = history_chunk(threads=[], progress=100, phase=2)
+    body = envelope(coexistence_change("history", "history", [declined, progress_only]))
+    items = split_items(body)
+    assert [item.kind for item in items] == ["change", "change"]
+    first, second = (
+        parse_history(item.payload["entry"][0]["changes"][0]["value"])[0]
+        for item in items
+    )
+    assert first.errors[0].code == 2593109 and first.messages == ()
+    assert (second.progress, second.phase, second.errors) == (100, 2, ())
+
+
+def test_split_items_one_item_per_app_contact():
+    contacts = [
+        {"type": "contact", "contact": {"phone_number": n}, "action": "add"}
+        for n in ("16505551234", "32470123456")
+    ]
+    body = envelope(coexistence_change("smb_app_state_sync", "state_sync", contacts))
+    items = split_items(body)
+    assert [item.kind for item in items] == ["change", "change"]
+    assert [
+        parse_app_contacts(item.payload["entry"][0]["changes"][0]["value"])[0].wa_id
+        for item in items
+    ] == ["16505551234", "32470123456"]

@@ -854,7 +854,7 @@ class WhatsappMessage(models.Model):
 
     def _wait_for_rate(self, sent_times):
         # never more than the number's messages per second
-        rate = max(self.account_id.rate_limit, 1)
+        rate = max(self.account_id._send_rate(), 1)
         now = time.monotonic()
         while sent_times and now - sent_times[0] >= 1:
             sent_times.popleft()

@@ -89,6 +89,11 @@ PHONE_NUMBER_FIELDS = frozenset(
 
 TEMPLATE_CATEGORIES = frozenset({"AUTHENTICATION", "MARKETING", "UTILITY"})
 
+# What POST /{phone_number_id}/smb_app_data syncs on a coexistence number.
+APP_SYNC_TYPES = frozenset({"smb_app_state_sync", "history"})
+# POST /{phone_number_id}/<edge>
+_NUMBER_EDGES = frozenset({"messages", "media", "smb_app_data"})
+
 # code -> (title, usual HTTP status). Meta's message is "(#code) title".
 ERROR_TABLE = {
     0: ("AuthException", 401),
@@ -222,6 +227,8 @@ class FakeGraph:
             self.calls: list[dict] = []
             self.messages: list[dict] = []
             self.read_receipts: list[dict] = []
+            # coexistence numbers' requests for the app's contacts and history
+            self.app_syncs: list[dict] = []
             self.media: dict[str, tuple[bytes, str]] = {}
             self.templates: list[dict] = []
             self.phone_numbers: dict[str, dict] = {}
@@ -455,10 +462,8 @@ class FakeGraph:
         version = _VERSION_PREFIX.match(path)
         version = version.group(0).lstrip("/") if version else ""
         parts = [unquote(p) for p in _VERSION_PREFIX.sub("", path).split("/") if p]
-        if len(parts) == 2 and method == "POST" and parts[1] == "messages":
-            return self._post_message(payload)
-        if len(parts) == 2 and method == "POST" and parts[1] == "media":
-            return self._post_media(form, files)
+        if len(parts) == 2 and method == "POST" and parts[1] in _NUMBER_EDGES:
+            return self._post_to_number(parts, payload, form, files)
         if method == "POST" and _is_upload(parts):
             return self._resumable_upload(parts, query, headers, body)
         if len(parts) == 2 and parts[1] == "message_templates":
@@ -653,6 +658,40 @@ class FakeGraph:
         with self._lock:
             self.read_receipts.append(dict(payload))
         return self._json(200, {"success": True})
+
+    def _post_to_number(self, parts, payload, form, files):
+        edge = parts[1]
+        if edge == "messages":
+            return self._post_message(payload)
+        if edge == "media":
+            return self._post_media(form, files)
+        return self._request_app_sync(parts[0], payload)
+
+    def _request_app_sync(self, phone_number_id, payload):
+        """``POST /{phone_number_id}/smb_app_data``: a coexistence number's
+        contacts or history sync, recorded in :attr:`app_syncs`."""
+        if not isinstance(payload, dict):
+            return self._invalid("The request body must be a JSON object.")
+        if payload.get("messaging_product") != "whatsapp":
+            return self._invalid("The parameter messaging_product must be 'whatsapp'.")
+        sync_type = payload.get("sync_type")
+        if sync_type not in APP_SYNC_TYPES:
+            return self._invalid(
+                f"Param sync_type must be one of {sorted(APP_SYNC_TYPES)}, "
+                f"got '{sync_type}'."
+            )
+        request_id = secrets.token_hex(16)
+        with self._lock:
+            self.app_syncs.append(
+                {
+                    "phone_number_id": phone_number_id,
+                    "sync_type": sync_type,
+                    "request_id": request_id,
+                }
+            )
+        return self._json(
+            200, {"messaging_product": "whatsapp", "request_id": request_id}
+        )
 
     def _post_media(self, form, files):
         if form.get("messaging_product") != "whatsapp":

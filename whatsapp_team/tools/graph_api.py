@@ -742,6 +742,22 @@ class GraphClient:
 
     # -- phone number -------------------------------------------------------
 
+    def request_app_sync(self, sync_type: str) -> str:
+        """Ask Meta for the WhatsApp Business app's data of a number shared
+        with it ("coexistence"); return Meta's request id.
+
+        ``sync_type`` is ``smb_app_state_sync`` (the app's contacts, then
+        their changes) or ``history`` (the app's chat history, when the
+        business agreed to share it): Meta sends them to the webhook. Meta
+        takes each once, within 24 hours of the number's connection.
+        """
+        answer = self._json(
+            "POST",
+            f"{self.phone_number_id}/smb_app_data",
+            json={"messaging_product": "whatsapp", "sync_type": sync_type},
+        )
+        return str(answer.get("request_id") or "")
+
     def get_phone_number(self) -> dict:
         """Return display number, verified name and quality rating of the number."""
         return self._json(

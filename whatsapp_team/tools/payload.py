@@ -3,7 +3,11 @@
 Only the envelope Meta posts for a WhatsApp Business Account subscription is
 read here (``object == "whatsapp_business_account"``). The ``messages`` field
 is parsed into :class:`InboundMessage` and :class:`StatusUpdate`; every other
-field is handed back untouched as :class:`OtherChange`.
+field is handed back untouched as :class:`OtherChange`. The fields of a number
+shared with the WhatsApp Business app ("coexistence": ``smb_message_echoes``,
+``history``, ``smb_app_state_sync``) are read from such a change by
+:func:`parse_message_echoes`, :func:`parse_history` and
+:func:`parse_app_contacts`.
 
 Meta adds fields over time and sends odd shapes in edge cases, so every value
 is read defensively: a wrong type is treated as missing rather than raising.
@@ -148,6 +152,60 @@ class WebhookBatch:
     statuses: tuple[StatusUpdate, ...] = ()
     others: tuple[OtherChange, ...] = ()
     errors: tuple[MetaError, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppMessage:
+    """A message of the WhatsApp Business app on a number it shares with the
+    API (Meta's "coexistence"): the echo of one the business just sent from
+    the app (``smb_message_echoes``), or one of the chat history the app
+    shares (``history``).
+
+    ``message`` holds its content, read as a customer's message is, with the
+    customer (recipient or sender) as ``sender``; ``outgoing`` tells whether
+    the business wrote it. ``status`` is, for history, what became of it
+    (Meta's ``history_context.status`` in lowercase: ``sent``,
+    ``delivered``, ``read``, ``played``, ``error``, ``pending``).
+    """
+
+    message: InboundMessage
+    outgoing: bool
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryChunk:
+    """One ``history[]`` chunk: its place in the sync and its messages.
+
+    ``phase`` is 0 (the day before the number was connected), 1 (days 1 to
+    90) or 2 (days 90 to 180); ``chunk_order`` orders the chunks of a phase,
+    which Meta may deliver out of order; ``progress`` (0-100) is the whole
+    sync's, 100 when it is complete. ``errors`` say why no history comes
+    (the business declined to share it: code 2593109). Each is ``None`` when
+    the chunk does not say.
+    """
+
+    phone_number_id: str
+    display_phone_number: str
+    phase: int | None = None
+    chunk_order: int | None = None
+    progress: int | None = None
+    messages: tuple[AppMessage, ...] = ()
+    errors: tuple[MetaError, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppContact:
+    """A contact of the WhatsApp Business app's address book
+    (``smb_app_state_sync``): ``action`` is ``add`` (added or edited) or
+    ``remove``; names are absent on removal."""
+
+    phone_number_id: str
+    wa_id: str
+    full_name: str = ""
+    first_name: str = ""
+    action: str = ""
+    timestamp: int = 0
 
 
 # "failed" is deliberately absent: callers treat it on its own, see
@@ -342,9 +400,12 @@ def split_items(payload: dict) -> list[Item]:
     """Split a webhook body into its items, in the order of the body.
 
     Each inbound message and each status of a ``messages`` change is an item;
-    any other change (a template update, or a ``messages`` change with
-    neither messages nor statuses) is one item as a whole. Items are not
-    parsed here: an unreadable one raises only when it is parsed.
+    so is each message of the WhatsApp Business app (an echo, or one of the
+    shared chat history) and each contact of its address book, see
+    :func:`_split_history`; any other change (a template update, or a
+    ``messages`` change with neither messages nor statuses) is one item as a
+    whole. Items are not parsed here: an unreadable one raises only when it
+    is parsed.
 
     :raises PayloadError: when the envelope is not a WhatsApp webhook.
     """
@@ -365,6 +426,13 @@ def split_items(payload: dict) -> list[Item]:
                     "entry": [{**entry, "changes": [{**change, "value": new_value}]}],
                 }
 
+            splitter = _COEXISTENCE_SPLITTERS.get(_str(change.get("field")))
+            if splitter:
+                items.extend(
+                    Item(kind, account_id, number_id, wrap(part), keys)
+                    for kind, part, keys in splitter(value, number_id)
+                )
+                continue
             messages = _list(value.get("messages"))
             statuses = _list(value.get("statuses"))
             if _str(change.get("field")) != "messages" or not (messages or statuses):
@@ -694,7 +762,11 @@ _READERS = {
 
 
 def _parse_message(
-    raw: Any, phone_number_id: str, display_number: str, contacts: list[dict]
+    raw: Any,
+    phone_number_id: str,
+    display_number: str,
+    contacts: list[dict],
+    sender: Identity | None = None,
 ) -> InboundMessage:
     msg = _dict(raw)
     message_id = _str(msg.get("id"))
@@ -705,7 +777,7 @@ def _parse_message(
     fields = reader(msg) if reader else {}
     context = _dict(msg.get("context"))
     referral = msg.get("referral")
-    sender = _identity(
+    sender = sender or _identity(
         contacts,
         _str(msg.get("from")),
         _str(msg.get("from_user_id")),
@@ -726,6 +798,212 @@ def _parse_message(
         raw=msg,
         **fields,
     )
+
+
+# --------------------------------------------------------------------------
+# Coexistence: the WhatsApp Business app and the API on one number. Shapes of
+# Meta's webhook references "smb_message_echoes", "history" and
+# "smb_app_state_sync" (WhatsApp Business Platform, Webhooks reference).
+# --------------------------------------------------------------------------
+
+ECHOES_FIELD = "smb_message_echoes"
+HISTORY_FIELD = "history"
+APP_CONTACTS_FIELD = "smb_app_state_sync"
+COEXISTENCE_FIELDS = (ECHOES_FIELD, HISTORY_FIELD, APP_CONTACTS_FIELD)
+_PHONE_CHARACTERS = frozenset("+0123456789 -().")
+
+
+def _customer(value: str, user_id: str = "") -> Identity:
+    """The customer a message of the app went to or came from, as Meta names
+    them: a phone number (written as it was input, maybe with ``+``) or a
+    business-scoped user id."""
+    text = value.strip()
+    if text and set(text) <= _PHONE_CHARACTERS and any(c.isdigit() for c in text):
+        digits = "".join(char for char in text if char.isdigit())
+        return Identity(wa_id=digits, user_id=user_id)
+    return Identity(user_id=user_id or text)
+
+
+def _party_keys(number_id: str, customer: Identity) -> tuple[str, ...]:
+    # the same keys as a customer's own messages (see split_items): one
+    # customer's messages keep their order whichever way they go
+    return tuple(
+        f"{number_id}:{name}:{ident}"
+        for name, ident in (("wa", customer.wa_id), ("user", customer.user_id))
+        if ident
+    )
+
+
+def _number(value: dict) -> tuple[str, str]:
+    metadata = _dict(value.get("metadata"))
+    return (
+        _str(metadata.get("phone_number_id")),
+        _str(metadata.get("display_phone_number")),
+    )
+
+
+def _echo_customer(raw: dict) -> Identity:
+    return _customer(
+        _str(raw.get("to")),
+        _str(raw.get("to_user_id")) or _str(raw.get("recipient_user_id")),
+    )
+
+
+def parse_message_echoes(value: dict) -> tuple[AppMessage, ...]:
+    """Read the ``value`` of a ``smb_message_echoes`` change: the messages
+    the business sent from the WhatsApp Business app (or a device linked to
+    it), each to the customer in its ``to``.
+
+    :raises PayloadError: when an echo has no id or no recipient.
+    """
+    number_id, display = _number(value)
+    echoes = []
+    for raw in _list(value.get("message_echoes")):
+        customer = _echo_customer(_dict(raw))
+        message = _parse_message(raw, number_id, display, [], sender=customer)
+        if not (customer.wa_id or customer.user_id):
+            raise PayloadError(f"echo {message.message_id} has no recipient")
+        echoes.append(AppMessage(message, outgoing=True))
+    return tuple(echoes)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _int(value)
+
+
+def _party(value: str) -> str:
+    customer = _customer(value)
+    return customer.wa_id or customer.user_id
+
+
+def _history_message(
+    raw: Any, thread_id: str, number_id: str, display: str
+) -> AppMessage:
+    msg = _dict(raw)
+    sender, recipient = _str(msg.get("from")), _str(msg.get("to"))
+    # "to" is only there when the business wrote it; else the thread is the
+    # customer's, and a message not from them is the business's
+    outgoing = bool(recipient) or bool(
+        sender and thread_id and _party(sender) != _party(thread_id)
+    )
+    customer = _customer(
+        thread_id or (recipient if outgoing else sender),
+        _str(msg.get("to_user_id" if outgoing else "from_user_id")),
+    )
+    message = _parse_message(msg, number_id, display, [], sender=customer)
+    if not (customer.wa_id or customer.user_id):
+        raise PayloadError(f"history message {message.message_id} names no customer")
+    status = _str(_dict(msg.get("history_context")).get("status")).lower()
+    return AppMessage(message, outgoing=outgoing, status=status)
+
+
+def parse_history(value: dict) -> tuple[HistoryChunk, ...]:
+    """Read the ``value`` of a ``history`` change: chunks of the chat history
+    the WhatsApp Business app shares, up to 180 days back, one thread per
+    customer (group chats are left out by Meta). A media message comes as
+    type ``media_placeholder``; for the last 14 days, a later history
+    webhook brings the same message with its media.
+
+    :raises PayloadError: when a message has no id or names no customer.
+    """
+    number_id, display = _number(value)
+    chunks = []
+    for raw_chunk in _list(value.get("history")):
+        chunk = _dict(raw_chunk)
+        metadata = _dict(chunk.get("metadata"))
+        messages = [
+            _history_message(raw, _str(_dict(thread).get("id")), number_id, display)
+            for thread in _list(chunk.get("threads"))
+            for raw in _list(_dict(thread).get("messages"))
+        ]
+        chunks.append(
+            HistoryChunk(
+                phone_number_id=number_id,
+                display_phone_number=display,
+                phase=_opt_int(metadata.get("phase")),
+                chunk_order=_opt_int(metadata.get("chunk_order")),
+                progress=_opt_int(metadata.get("progress")),
+                messages=tuple(messages),
+                errors=_errors(chunk.get("errors")),
+            )
+        )
+    return tuple(chunks)
+
+
+def parse_app_contacts(value: dict) -> tuple[AppContact, ...]:
+    """Read the ``value`` of a ``smb_app_state_sync`` change: contacts the
+    business added, edited (``add``) or removed (``remove``) in the WhatsApp
+    Business app. Other kinds of state are left aside."""
+    number_id, _display = _number(value)
+    contacts = []
+    for raw in _list(value.get("state_sync")):
+        item = _dict(raw)
+        if _str(item.get("type")) != "contact":
+            continue
+        contact = _dict(item.get("contact"))
+        contacts.append(
+            AppContact(
+                phone_number_id=number_id,
+                wa_id=_customer(_str(contact.get("phone_number"))).wa_id,
+                full_name=_str(contact.get("full_name")),
+                first_name=_str(contact.get("first_name")),
+                action=_str(item.get("action")),
+                timestamp=_int(_dict(item.get("metadata")).get("timestamp")),
+            )
+        )
+    return tuple(contacts)
+
+
+def _split_echoes(value: dict, number_id: str):
+    base = {key: item for key, item in value.items() if key != "message_echoes"}
+    for raw in _list(value.get("message_echoes")):
+        keys = _party_keys(number_id, _echo_customer(_dict(raw)))
+        yield "message", {**base, "message_echoes": [raw]}, keys
+
+
+def _split_history(value: dict, number_id: str):
+    """Each message of a ``history`` change is an item of its own, with its
+    chunk's metadata and its thread's id, and the keys of its customer: one
+    webhook may describe thousands of messages (Meta), and one that cannot
+    be stored must not hold back the others. A thread's messages come
+    oldest first. A chunk's errors, or a chunk that only tells the progress,
+    are an item of their own."""
+    base = {key: item for key, item in value.items() if key != "history"}
+    for raw_chunk in _list(value.get("history")):
+        chunk = _dict(raw_chunk)
+        threads = [thread for thread in _list(chunk.get("threads")) if thread]
+        shell = {k: v for k, v in chunk.items() if k not in ("threads", "errors")}
+        if chunk.get("errors") or not threads:
+            without = {k: v for k, v in chunk.items() if k != "threads"}
+            yield "change", {**base, "history": [without]}, ()
+        for thread in threads:
+            thread = _dict(thread)
+            thread_shell = {k: v for k, v in thread.items() if k != "messages"}
+            keys = _party_keys(number_id, _customer(_str(thread.get("id"))))
+            raws = sorted(
+                _list(thread.get("messages")),
+                key=lambda raw: _int(_dict(raw).get("timestamp")),
+            )
+            for raw in raws:
+                one = {**shell, "threads": [{**thread_shell, "messages": [raw]}]}
+                yield "message", {**base, "history": [one]}, keys
+
+
+def _split_app_contacts(value: dict, number_id: str):
+    base = {key: item for key, item in value.items() if key != "state_sync"}
+    for raw in _list(value.get("state_sync")):
+        yield "change", {**base, "state_sync": [raw]}, ()
+
+
+_COEXISTENCE_SPLITTERS = {
+    ECHOES_FIELD: _split_echoes,
+    HISTORY_FIELD: _split_history,
+    APP_CONTACTS_FIELD: _split_app_contacts,
+}
 
 
 # --------------------------------------------------------------------------
