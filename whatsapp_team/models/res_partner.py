@@ -56,7 +56,7 @@ class ResPartner(models.Model):
         for partner in self:
             partner.whatsapp_message_ids = self.env["whatsapp.message"].search(
                 [("conversation_id.partner_id", "=", partner.id)],
-                order="id desc",
+                order="wa_timestamp desc, id desc",
                 limit=200,
             )[::-1]
 
