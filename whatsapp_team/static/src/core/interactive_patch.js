@@ -7,6 +7,18 @@ import { patch } from "@web/core/utils/patch";
 // they go with the post as "whatsapp_interactive" (see the chat's
 // _get_allowed_message_post_params).
 patch(Composer.prototype, {
+    async processMessage(cb) {
+        try {
+            return await super.processMessage(...arguments);
+        } catch (error) {
+            if (this.isWhatsappReply) {
+                // refused before anything was sent (the buttons, the window…):
+                // the text stays to be corrected and sent again
+                this.state.active = true;
+            }
+            throw error;
+        }
+    },
     get postData() {
         const postData = super.postData;
         if (this.isWhatsappReply && this.env.whatsappChoices) {

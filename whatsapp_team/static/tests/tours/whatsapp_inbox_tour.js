@@ -6,7 +6,8 @@ import { registry } from "@web/core/registry";
  * A salesperson's morning in the inbox: a customer writes while she looks at
  * her chats, the chat comes to the top with its unread count; she answers
  * with Enter, picks a quick reply with the keyboard, asks a question with
- * two buttons, and sends a template where the 24-hour window is closed;
+ * two buttons (WhatsApp would refuse two that say the same: she is told,
+ * corrects one and sends again), and sends a template where the 24-hour window is closed;
  * then she opens an unassigned chat.
  *
  * The test puts the customer's webhook (body and signature) in
@@ -144,6 +145,32 @@ registry.category("web_tour.tours").add("whatsapp_team_inbox_tour", {
             content: "add a second button",
             trigger: ".o-whatsapp-choices-add-button",
             run: "click",
+        },
+        {
+            content: "the second button says the same",
+            trigger: ".o-whatsapp-choices-button:eq(1)",
+            run: "edit blue",
+        },
+        {
+            content: "back to the text",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "click",
+        },
+        {
+            content: "Enter: WhatsApp would refuse it",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "press Enter",
+        },
+        {
+            content: "she is told why, and nothing was sent",
+            trigger: ".modal:contains('two buttons say “blue”') .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "her text is still there: she changes the second button",
+            trigger:
+                ".o-whatsapp-inbox-conversation .o-mail-Composer-input:value(Which colour do you prefer?)",
+            run: () => {},
         },
         {
             content: "the second button",
