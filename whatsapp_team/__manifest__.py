@@ -25,6 +25,7 @@
         "views/whatsapp_conversation_views.xml",
         "views/whatsapp_message_views.xml",
         "views/whatsapp_message_coexistence_views.xml",
+        "views/whatsapp_message_option_views.xml",
         "views/whatsapp_webhook_event_views.xml",
         "views/whatsapp_template_views.xml",
         "views/res_partner_views.xml",

@@ -144,3 +144,222 @@ def test_template_payload():
     assert (
         "components" not in outbound.template_payload("1", "", "hi", "en")["template"]
     )
+
+
+# -- interactive messages: reply buttons and lists ----------------------------
+
+
+def test_interactive_payload_reply_buttons():
+    spec = outbound.interactive_spec(
+        "How did it go?",
+        buttons=[("csat_good", "Very well"), "It was OK", {"title": "Très mal"}],
+        header="Your visit",
+        footer="One tap is enough",
+    )
+    assert outbound.interactive_problems(spec) == []
+    payload = outbound.interactive_payload(
+        "32470123456", "", spec, reply_to="wamid.A", callback="c1"
+    )
+    assert payload == {
+        "recipient_type": "individual",
+        "to": "32470123456",
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "header": {"type": "text", "text": "Your visit"},
+            "body": {"text": "How did it go?"},
+            "footer": {"text": "One tap is enough"},
+            "action": {
+                "buttons": [
+                    {
+                        "type": "reply",
+                        "reply": {"id": "csat_good", "title": "Very well"},
+                    },
+                    {
+                        "type": "reply",
+                        "reply": {"id": "it_was_ok", "title": "It was OK"},
+                    },
+                    {"type": "reply", "reply": {"id": "tres_mal", "title": "Très mal"}},
+                ]
+            },
+        },
+        "context": {"message_id": "wamid.A"},
+        "biz_opaque_callback_data": "c1",
+    }
+
+
+def test_interactive_payload_list_with_sections_to_a_user_id():
+    spec = outbound.interactive_spec(
+        "When may we deliver?",
+        button="Pick a slot",
+        sections=[
+            ("Monday", [("mon_am", "Morning", "8-12"), "Afternoon"]),
+            {"title": "Tuesday", "rows": [{"title": "Morning"}]},
+        ],
+    )
+    assert outbound.interactive_problems(spec) == []
+    payload = outbound.interactive_payload("", "BR.77", spec)
+    assert payload["recipient"] == "BR.77"
+    assert payload["interactive"] == {
+        "type": "list",
+        "body": {"text": "When may we deliver?"},
+        "action": {
+            "button": "Pick a slot",
+            "sections": [
+                {
+                    "title": "Monday",
+                    "rows": [
+                        {"id": "mon_am", "title": "Morning", "description": "8-12"},
+                        {"id": "afternoon", "title": "Afternoon"},
+                    ],
+                },
+                # a title made into an id twice gets a number
+                {"title": "Tuesday", "rows": [{"id": "morning", "title": "Morning"}]},
+            ],
+        },
+    }
+
+
+def test_a_lone_untitled_section_is_titled_by_the_lists_button():
+    spec = outbound.interactive_spec("Size?", button="Sizes", sections=[("", ["S"])])
+    payload = outbound.interactive_payload("1", "", spec)
+    assert payload["interactive"]["action"]["sections"][0]["title"] == "Sizes"
+
+
+@pytest.mark.parametrize(
+    "title, taken, code",
+    [
+        ("Call me!", (), "call_me"),
+        ("Très bien", (), "tres_bien"),
+        ("👍", (), "option_2"),
+        ("Yes", ("yes",), "yes_2"),
+        ("Yes", ("yes", "yes_2"), "yes_3"),
+    ],
+)
+def test_choice_code(title, taken, code):
+    assert outbound.choice_code(title, set(taken), position=2) == code
+
+
+def problem_codes(body="Which one?", **choices):
+    spec = outbound.interactive_spec(body, **choices)
+    return [code for code, _values in outbound.interactive_problems(spec)]
+
+
+def test_interactive_problems_at_metas_limits():
+    # at the limits: nothing to say
+    assert problem_codes("b" * 1024, buttons=["t" * 20, "u" * 20, "v" * 20]) == []
+    assert (
+        problem_codes(
+            "l" * 4096,
+            button="o" * 20,
+            sections=[("s", [("r" * 200, "t" * 24, "d" * 72)])]
+            + [(f"{n:024d}", [f"row {n}"]) for n in range(9)],
+            header="h" * 60,
+            footer="f" * 60,
+        )
+        == []
+    )
+    # one beyond each
+    assert problem_codes("b" * 1025, buttons=["Yes"]) == ["body_length"]
+    assert problem_codes(buttons=["a", "b", "c", "d"]) == ["button_count"]
+    assert problem_codes(buttons=[]) == ["button_count"]
+    assert problem_codes(buttons=["t" * 21]) == ["button_title"]
+    assert problem_codes(buttons=["Yes", "YES"]) == ["button_twice"]
+    assert problem_codes(buttons=[("x" * 257, "Yes")]) == ["id_length"]
+    assert problem_codes(buttons=[("same", "Yes"), ("same", "No")]) == ["id_twice"]
+    assert problem_codes(buttons=["Yes"], header="h" * 61) == ["header_length"]
+    assert problem_codes(buttons=["Yes"], footer="f" * 61) == ["footer_length"]
+    assert problem_codes("", buttons=["Yes"]) == ["body"]
+    assert problem_codes("l" * 4097, button="Open", sections=[("", ["S"])]) == [
+        "body_length"
+    ]
+    assert problem_codes(button="o" * 21, sections=[("", ["S"])]) == ["list_button"]
+    assert problem_codes(
+        button="Open", sections=[("", [str(n) for n in range(11)])]
+    ) == ["row_count"]
+    assert problem_codes(
+        button="Open", sections=[(str(n), ["r"]) for n in range(11)]
+    ) == ["section_count", "row_count"]
+    assert problem_codes(button="Open", sections=[("s" * 25, ["S"])]) == [
+        "section_title"
+    ]
+    assert problem_codes(button="Open", sections=[("", ["S"]), ("Two", ["T"])]) == [
+        "section_title"
+    ]
+    assert problem_codes(button="Open", sections=[("Empty", [])]) == [
+        "section_empty",
+        "row_count",
+    ]
+    assert problem_codes(button="Open", sections=[("", ["t" * 25])]) == ["row_title"]
+    assert problem_codes(button="Open", sections=[("", [("a", "A", "d" * 73)])]) == [
+        "row_description"
+    ]
+    assert problem_codes(button="Open", sections=[("", [("r" * 201, "A")])]) == [
+        "id_length"
+    ]
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        {"buttons": "Yes"},
+        {"buttons": [42]},
+        {"buttons": [("a", "b", "c")]},
+        {"buttons": [{"title": "Yes", "colour": "red"}]},
+        {"buttons": ["Yes"], "button": "Open"},
+        {"button": "Open", "sections": [{"rows": ["a"], "colour": "red"}]},
+        {"button": "Open", "sections": ["a"]},
+        {"buttons": ["Yes"], "colour": "red"},
+    ],
+)
+def test_interactive_spec_refuses_values_of_the_wrong_shape(choices):
+    with pytest.raises(ValueError):
+        outbound.interactive_spec("Which?", **choices)
+
+
+def test_interactive_payload_refuses_what_meta_would():
+    spec = outbound.interactive_spec("Which?", buttons=["t" * 21])
+    with pytest.raises(ValueError, match="button_title"):
+        outbound.interactive_payload("1", "", spec)
+
+
+@pytest.mark.parametrize(
+    "text, body, choices",
+    [
+        (
+            "How was it?\n[Very well] [Not really]\n",
+            "How was it?",
+            {"buttons": ["Very well", "Not really"]},
+        ),
+        ("How was it?\n[ Yes ]\n[No]", "How was it?", {"buttons": ["Yes", "No"]}),
+        (
+            "Which one?\n\n[See the sizes]\n- Small | 30 cm\n* Large\n• XL |",
+            "Which one?",
+            {
+                "button": "See the sizes",
+                "sections": [
+                    {
+                        "title": "",
+                        "rows": [
+                            ("", "Small", "30 cm"),
+                            ("", "Large", ""),
+                            ("", "XL", ""),
+                        ],
+                    }
+                ],
+            },
+        ),
+        (
+            "See the [new] catalogue, [page 4]",
+            "See the [new] catalogue, [page 4]",
+            None,
+        ),
+        ("Our offer:\n- fast\n- cheap", "Our offer:\n- fast\n- cheap", None),
+        ("Choose:\n[A] [B]\n- one", "Choose:\n[A] [B]\n- one", None),
+        ("A checkbox\n[ ]", "A checkbox\n[ ]", None),
+        ("[see](https://x.example)", "[see](https://x.example)", None),
+        ("", "", None),
+    ],
+)
+def test_split_choices(text, body, choices):
+    assert outbound.split_choices(text) == (body, choices)

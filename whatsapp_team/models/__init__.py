@@ -14,9 +14,12 @@ from . import whatsapp_conversation_optout
 from . import whatsapp_conversation_team
 from . import whatsapp_conversation_crm
 from . import whatsapp_conversation_inbox
+from . import whatsapp_conversation_interactive
 from . import whatsapp_inbox_viewer
 from . import whatsapp_label
 from . import whatsapp_message
+from . import whatsapp_message_interactive
+from . import whatsapp_message_option
 from . import whatsapp_template
 from . import whatsapp_template_button
 from . import whatsapp_template_variable

@@ -162,7 +162,16 @@ class WhatsappConversation(models.Model):
         the external API, its id."""
         self.check_access("write")
         self._whatsapp_clean_post_values(kwargs)
+        # reply buttons or a list (whatsapp_conversation_interactive.py)
+        interactive = kwargs.pop("whatsapp_interactive", None)
         if not self._whatsapp_is_sent(kwargs):
+            if interactive:
+                raise UserError(
+                    _(
+                        "Buttons and lists go to the customer: send them as a "
+                        "message, not as a note. Nothing was posted."
+                    )
+                )
             return super().message_post(**kwargs)
         self.ensure_one()
         attachments = self.env["ir.attachment"].browse(
@@ -183,17 +192,31 @@ class WhatsappConversation(models.Model):
             Message = self.env["mail.message"]
             kwargs["body"] = Message._fields["body"].convert_to_cache(body, Message)
         text = outbound.html_to_whatsapp(kwargs.get("body"))
+        spec = self._whatsapp_interactive_of_post(interactive, text)
+        if spec:
+            text = spec["body"]
+            # the chat shows the message as the customer sees it, buttons too
+            kwargs["body"] = self.env["whatsapp.message"]._interactive_html(spec)
         self._check_can_send(attachments, text)
         # read before posting: Odoo re-parents chatter replies to the thread root
         reply_to_mail = self.env["mail.message"].browse(kwargs.get("parent_id"))
         mail_message = super().message_post(**kwargs)
-        self.env["whatsapp.message"]._queue_from_chatter(
-            self,
-            mail_message,
-            text,
-            mail_message.attachment_ids or attachments,
-            reply_to_mail=reply_to_mail.exists(),
-        )
+        if spec:
+            self.env["whatsapp.message"]._queue_interactive_from_chatter(
+                self,
+                mail_message,
+                spec,
+                mail_message.attachment_ids or attachments,
+                reply_to_mail=reply_to_mail.exists(),
+            )
+        else:
+            self.env["whatsapp.message"]._queue_from_chatter(
+                self,
+                mail_message,
+                text,
+                mail_message.attachment_ids or attachments,
+                reply_to_mail=reply_to_mail.exists(),
+            )
         self._on_agent_reply()
         self._mirror_to_crm(mail_message)
         return mail_message

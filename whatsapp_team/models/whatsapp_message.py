@@ -42,7 +42,7 @@ MESSAGE_TYPES = [
     ("sticker", "Sticker"),
     ("location", "Location"),
     ("contacts", "Contacts"),
-    ("interactive", "Interactive reply"),
+    ("interactive", "Interactive (buttons, list)"),
     ("button", "Button reply"),
     ("reaction", "Reaction"),
     ("order", "Order"),

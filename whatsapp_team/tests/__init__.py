@@ -23,3 +23,4 @@ from . import test_inbox_ui
 from . import test_notifications
 from . import test_notify_ui
 from . import test_coexistence
+from . import test_interactive

@@ -162,6 +162,26 @@ class TestInboxUi(WhatsappCase):
         self.assertIn("Yes, it is!", sent)
         self.assertIn("Thank you Pedro, Mia Inbox here.", sent)
         self.assertFalse([text for text in sent if text and text.startswith(":")])
+        asked = [m for m in self.graph.messages if m.get("type") == "interactive"]
+        self.assertEqual(
+            [m["interactive"] for m in asked],
+            [
+                {
+                    "type": "button",
+                    "body": {"text": "Which colour do you prefer?"},
+                    "action": {
+                        "buttons": [
+                            {"type": "reply", "reply": {"id": "blue", "title": "Blue"}},
+                            {
+                                "type": "reply",
+                                "reply": {"id": "light_green", "title": "Light green"},
+                            },
+                        ]
+                    },
+                }
+            ],
+        )
+        self.assertEqual(asked[0]["to"], "32470600002")
         templates = [m for m in self.graph.messages if m.get("type") == "template"]
         self.assertEqual(
             [m["template"]["name"] for m in templates], ["inbox_follow_up"]

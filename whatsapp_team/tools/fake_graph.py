@@ -552,6 +552,11 @@ class FakeGraph:
             refused = self._check_template_message(content)
             if refused:
                 return refused
+        if message_type == "interactive":
+            problem = _interactive_problem(content)
+            if problem:
+                code, details = problem
+                return self._error(400, code, details=details)
         # Meta gives "to" precedence when both identifiers are sent.
         if to:
             contact = {"input": to, "wa_id": re.sub(r"\D", "", to)}
@@ -1000,6 +1005,178 @@ def _is_upload(parts):
 
 def _positions(text):
     return sorted({int(n) for n in re.findall(r"\{\{\s*(\d+)\s*\}\}", text or "")})
+
+
+# Interactive messages Meta takes in a 24-hour window; only reply buttons and
+# lists are checked in depth, the others are let through.
+INTERACTIVE_TYPES = frozenset(
+    {
+        "address_message",
+        "button",
+        "call_permission_request",
+        "cta_url",
+        "flow",
+        "list",
+        "location_request_message",
+        "product",
+        "product_list",
+        "voice_call",
+    }
+)
+# Meta's limits (reply buttons and list messages pages of the Cloud API):
+# a text field's (min, max) characters
+_INTERACTIVE_LENGTHS = {
+    "button_body": (1, 1024),
+    "list_body": (1, 4096),
+    "header": (1, 60),
+    "footer": (1, 60),
+    "button_title": (1, 20),
+    "button_id": (1, 256),
+    "list_button": (1, 20),
+    "section_title": (1, 24),
+    "row_title": (1, 24),
+    "row_id": (1, 200),
+    "row_description": (0, 72),
+}
+
+
+def _missing(name):
+    return 131008, f"The parameter {name} is required."
+
+
+def _length_problem(kind, label, value):
+    low, high = _INTERACTIVE_LENGTHS[kind]
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        return 131009, f"{label} length invalid. Min length: {low}, Max length: {high}"
+    return None
+
+
+def _interactive_problem(content):
+    """Meta's refusal of an ``interactive`` object, ``(code, details)``, or
+    None: 131008 for a missing parameter, 131009 for a value out of its
+    limits (with Meta's wording), 100 for an unknown type."""
+    kind = content.get("type")
+    if not kind:
+        return _missing("interactive['type']")
+    if kind not in INTERACTIVE_TYPES:
+        return 100, (
+            f"Param interactive['type'] must be one of {sorted(INTERACTIVE_TYPES)}, "
+            f"got '{kind}'."
+        )
+    if kind not in ("button", "list"):
+        return None
+    body = content.get("body")
+    if not isinstance(body, dict) or "text" not in body:
+        return _missing("interactive['body']['text']")
+    problem = _length_problem(f"{kind}_body", "Body text", body["text"])
+    if problem:
+        return problem
+    footer = content.get("footer")
+    if footer is not None:
+        if not isinstance(footer, dict):
+            return _missing("interactive['footer']['text']")
+        problem = _length_problem("footer", "Footer text", footer.get("text"))
+        if problem:
+            return problem
+    header = content.get("header")
+    if header is not None:
+        problem = _interactive_header_problem(kind, header)
+        if problem:
+            return problem
+    action = content.get("action")
+    if not isinstance(action, dict):
+        return _missing("interactive['action']")
+    if kind == "button":
+        return _reply_buttons_problem(action.get("buttons"))
+    return _list_problem(action)
+
+
+def _interactive_header_problem(kind, header):
+    header_type = header.get("type") if isinstance(header, dict) else None
+    allowed = ("text",) if kind == "list" else ("text", "image", "video", "document")
+    if header_type not in allowed:
+        return 131009, f"Header type must be one of {list(allowed)}."
+    if header_type == "text":
+        return _length_problem("header", "Header text", header.get("text"))
+    media = header.get(header_type)
+    if not isinstance(media, dict) or not (media.get("id") or media.get("link")):
+        return _missing(f"interactive['header']['{header_type}']")
+    return None
+
+
+def _reply_buttons_problem(buttons):
+    if not isinstance(buttons, list):
+        return _missing("interactive['action']['buttons']")
+    if not 1 <= len(buttons) <= 3:
+        return (
+            131009,
+            "Invalid buttons count. Min allowed buttons: 1, Max allowed buttons: 3",
+        )
+    titles, ids = set(), set()
+    for button in buttons:
+        if not isinstance(button, dict) or button.get("type") != "reply":
+            return 131009, "Button type must be 'reply'."
+        reply = button.get("reply")
+        if not isinstance(reply, dict):
+            return _missing("interactive['action']['buttons'][]['reply']")
+        problem = _length_problem(
+            "button_title", "Button title", reply.get("title")
+        ) or _length_problem("button_id", "Button id", reply.get("id"))
+        if problem:
+            return problem
+        if reply["title"] in titles:
+            return 131009, "Button title must be unique within the message."
+        if reply["id"] in ids:
+            return 131009, "Button id must be unique within the message."
+        titles.add(reply["title"])
+        ids.add(reply["id"])
+    return None
+
+
+def _list_problem(action):
+    problem = _length_problem("list_button", "Button text", action.get("button"))
+    if problem:
+        return problem
+    sections = action.get("sections")
+    if not isinstance(sections, list):
+        return _missing("interactive['action']['sections']")
+    if not 1 <= len(sections) <= 10:
+        return (
+            131009,
+            "Invalid sections count. Min allowed sections: 1, Max allowed sections: 10",
+        )
+    ids, count = set(), 0
+    for section in sections:
+        if not isinstance(section, dict):
+            return _missing("interactive['action']['sections'][]")
+        if "title" in section or len(sections) > 1:
+            problem = _length_problem(
+                "section_title", "Section title", section.get("title")
+            )
+            if problem:
+                return problem
+        rows = section.get("rows")
+        if not isinstance(rows, list) or not rows:
+            return _missing("interactive['action']['sections'][]['rows']")
+        count += len(rows)
+        for row in rows:
+            if not isinstance(row, dict):
+                return _missing("interactive['action']['sections'][]['rows'][]")
+            problem = (
+                _length_problem("row_title", "Row title", row.get("title"))
+                or _length_problem("row_id", "Row id", row.get("id"))
+                or _length_problem(
+                    "row_description", "Row description", row.get("description", "")
+                )
+            )
+            if problem:
+                return problem
+            if row["id"] in ids:
+                return 131009, "Row id must be unique within the message."
+            ids.add(row["id"])
+    if count > 10:
+        return 131009, "Total row count exceed max allowed count: 10"
+    return None
 
 
 def _buttons_problem(buttons):

@@ -1,4 +1,4 @@
-import { Component, useEffect, useRef, useState } from "@odoo/owl";
+import { Component, useEffect, useRef, useState, useSubEnv } from "@odoo/owl";
 import { Composer } from "@mail/core/common/composer";
 import { Thread } from "@mail/core/common/thread";
 import { useMessageEdition, useMessageToReplyTo } from "@mail/utils/common/hooks";
@@ -7,6 +7,7 @@ import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { user } from "@web/core/user";
 
+import { InboxChoices, choicesToPost, newChoices } from "./inbox_choices";
 import { windowLeft } from "./inbox_rows";
 
 // tell colleagues "typing" again after this long
@@ -15,7 +16,7 @@ const TYPING_EVERY_MS = 5000;
 /** The middle pane: the chat, oldest first, and the composer below it. */
 export class InboxConversation extends Component {
     static template = "whatsapp_team.InboxConversation";
-    static components = { Composer, Dropdown, DropdownItem, Thread };
+    static components = { Composer, Dropdown, DropdownItem, InboxChoices, Thread };
     static props = ["inbox"];
 
     setup() {
@@ -25,6 +26,12 @@ export class InboxConversation extends Component {
         this.messageEdition = useMessageEdition();
         this.messageToReplyTo = useMessageToReplyTo();
         this.state = useState({ composerType: "message", jumpPresent: 0, composerFocused: false });
+        // reply buttons or a list under the reply (interactive_patch.js posts them)
+        this.choices = useState(newChoices());
+        useSubEnv({
+            whatsappChoices: () =>
+                this.state.composerType === "message" ? choicesToPost(this.choices) : undefined,
+        });
         this.typingSaidAt = 0;
         useEffect(
             (text) => {
@@ -40,6 +47,7 @@ export class InboxConversation extends Component {
                 // a new chat starts with a reply, not a note
                 this.state.composerType = "message";
                 this.messageToReplyTo.cancel();
+                Object.assign(this.choices, newChoices());
             },
             () => [this.inboxState.selectedId]
         );
@@ -127,7 +135,13 @@ export class InboxConversation extends Component {
         );
     }
 
+    toggleChoices() {
+        const open = !this.choices.open;
+        Object.assign(this.choices, newChoices(), { open });
+    }
+
     onPosted() {
+        Object.assign(this.choices, newChoices());
         this.state.jumpPresent++;
         this.messageToReplyTo.cancel();
         this.inbox.refreshSelected();

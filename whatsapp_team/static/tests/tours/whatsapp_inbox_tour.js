@@ -5,8 +5,10 @@ import { registry } from "@web/core/registry";
 /**
  * A salesperson's morning in the inbox: a customer writes while she looks at
  * her chats, the chat comes to the top with its unread count; she answers
- * with Enter, picks a quick reply with the keyboard, and sends a template
- * where the 24-hour window is closed; then she opens an unassigned chat.
+ * with Enter, picks a quick reply with the keyboard, asks a question with
+ * two buttons (WhatsApp would refuse two that say the same: she is told,
+ * corrects one and sends again), and sends a template where the 24-hour window is closed;
+ * then she opens an unassigned chat.
  *
  * The test puts the customer's webhook (body and signature) in
  * ``window.whatsappTourWebhook``: the tour posts it as Meta would.
@@ -123,6 +125,75 @@ registry.category("web_tour.tours").add("whatsapp_team_inbox_tour", {
         {
             content: "the customer gets his own name",
             trigger: ".o-whatsapp-inbox-thread .o-mail-Message-body:contains('Thank you Pedro')",
+        },
+        {
+            content: "ask him a question he answers with a tap",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "edit Which colour do you prefer?",
+        },
+        {
+            content: "add buttons under it",
+            trigger: ".o-whatsapp-inbox-choices-toggle",
+            run: "click",
+        },
+        {
+            content: "the first button",
+            trigger: ".o-whatsapp-inbox-choices .o-whatsapp-choices-button",
+            run: "edit Blue",
+        },
+        {
+            content: "add a second button",
+            trigger: ".o-whatsapp-choices-add-button",
+            run: "click",
+        },
+        {
+            content: "the second button says the same",
+            trigger: ".o-whatsapp-choices-button:eq(1)",
+            run: "edit blue",
+        },
+        {
+            content: "back to the text",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "click",
+        },
+        {
+            content: "Enter: WhatsApp would refuse it",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "press Enter",
+        },
+        {
+            content: "she is told why, and nothing was sent",
+            trigger: ".modal:contains('two buttons say “blue”') .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "her text is still there: she changes the second button",
+            trigger:
+                ".o-whatsapp-inbox-conversation .o-mail-Composer-input:value(Which colour do you prefer?)",
+            run: () => {},
+        },
+        {
+            content: "the second button",
+            trigger: ".o-whatsapp-choices-button:eq(1)",
+            run: "edit Light green",
+        },
+        {
+            content: "back to the text",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "click",
+        },
+        {
+            content: "Enter sends the question with its buttons",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+            run: "press Enter",
+        },
+        {
+            content: "the chat shows it as the customer sees it: the question and its buttons",
+            trigger: ".o-whatsapp-inbox-thread .o-mail-Message-body:contains('Which colour do you prefer?') .o-whatsapp-choice:contains('Light green')",
+        },
+        {
+            content: "once sent, the next reply has no buttons",
+            trigger: ".o-whatsapp-inbox-conversation:not(:has(.o-whatsapp-inbox-choices)) .o-whatsapp-inbox-choices-toggle.btn-light",
         },
         {
             content: "open Olga's chat, whose window is closed",
