@@ -14,6 +14,7 @@
     "data": [
         "security/whatsapp_security.xml",
         "security/ir.model.access.csv",
+        "security/whatsapp_message_contact_security.xml",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
         "data/mail_message_subtype_data.xml",
@@ -38,6 +39,7 @@
         "views/whatsapp_label_views.xml",
         "wizard/whatsapp_label_assign_views.xml",
         "views/whatsapp_menus.xml",
+        "views/whatsapp_meta_events_views.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],
     "assets": {

@@ -17,6 +17,8 @@ from . import whatsapp_conversation_inbox
 from . import whatsapp_inbox_viewer
 from . import whatsapp_label
 from . import whatsapp_message
+from . import whatsapp_message_inbound
+from . import whatsapp_message_contact
 from . import whatsapp_template
 from . import whatsapp_template_button
 from . import whatsapp_template_variable

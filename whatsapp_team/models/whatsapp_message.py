@@ -292,6 +292,7 @@ class WhatsappMessage(models.Model):
             client = message.account_id._get_graph_client()
             try:
                 content, mime_type = client.fetch_media(message.media_id)
+                message._check_media_checksum(content)
             except GraphError as error:
                 message.write(
                     {
@@ -346,7 +347,8 @@ class WhatsappMessage(models.Model):
         extension = mimetypes.guess_extension((mime_type or "").split(";")[0]) or ""
         if extension == ".oga":
             extension = ".ogg"
-        return f"{self.message_type}-{self.media_id}{extension}"
+        kind = "voice" if self.is_voice else self.message_type
+        return f"{kind}-{self.media_id}{extension}"
 
     @api.model
     def _cron_retry_media(self, limit=100):
@@ -462,12 +464,7 @@ class WhatsappMessage(models.Model):
                 % (url, label)
             )
         elif kind == "contacts":
-            parts.append(
-                Markup("👤 %s")
-                % Markup("<br/>").join(
-                    escape(line) for line in self._shared_contacts_lines()
-                )
-            )
+            parts.append(self._shared_contacts_html())
         elif kind == "unsupported":
             parts.append(
                 Markup("<i>%s</i>")
@@ -490,12 +487,20 @@ class WhatsappMessage(models.Model):
                 % _(
                     "The %(kind)s could not be downloaded from WhatsApp yet: it "
                     "will be tried again automatically.",
-                    kind=dict(MESSAGE_TYPES).get(kind, kind).lower(),
+                    kind=self._kind_label().lower(),
                 )
             )
         if not parts:
-            parts.append(Markup("<i>%s</i>") % dict(MESSAGE_TYPES).get(kind, kind))
+            parts.append(Markup("<i>%s</i>") % self._kind_label())
         return Markup("").join(parts)
+
+    def _kind_label(self):
+        """What kind of message this is, in words (a voice message, an image)."""
+        self.ensure_one()
+        kind = self.message_type
+        return dict(self._fields["message_type"]._description_selection(self.env)).get(
+            kind, kind
+        )
 
     def _shared_contacts_lines(self):
         self.ensure_one()

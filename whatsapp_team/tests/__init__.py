@@ -22,3 +22,4 @@ from . import test_inbox
 from . import test_inbox_ui
 from . import test_notifications
 from . import test_notify_ui
+from . import test_meta_events

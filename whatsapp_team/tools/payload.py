@@ -13,6 +13,9 @@ id (which could never be stored or deduplicated), raises :class:`PayloadError`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +64,29 @@ class Media:
     caption: str = ""
     voice: bool = False
     animated: bool = False
+
+
+def checksum_matches(content: bytes, checksum: str) -> bool | None:
+    """Tell whether ``content`` is the file Meta's ``sha256`` describes.
+
+    Meta writes the checksum in hexadecimal or in base64 (its webhook
+    references show both). ``None`` when there is nothing to check against:
+    no checksum, or one that is not a SHA-256 in either form.
+    """
+    text = (checksum or "").strip()
+    if not text:
+        return None
+    digest = hashlib.sha256(content or b"").digest()
+    if len(text) == 64 and all(char in "0123456789abcdefABCDEF" for char in text):
+        return bytes.fromhex(text) == digest
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            expected = decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if len(expected) == len(digest):
+            return expected == digest
+    return None
 
 
 @dataclass(frozen=True)
@@ -966,6 +992,15 @@ def parse_template_update(change: OtherChange) -> TemplateUpdate | None:
         category_change_at=_int(value.get("category_update_timestamp")),
         time=change.time,
     )
+
+
+def parse_message(raw: Any) -> InboundMessage:
+    """Read one stored inbound message (the ``messages[]`` item as Meta sent
+    it, without its envelope), e.g. to fill in fields added later.
+
+    :raises PayloadError: when it has no id.
+    """
+    return _parse_message(raw, "", "", [])
 
 
 # --------------------------------------------------------------------------

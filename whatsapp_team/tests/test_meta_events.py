@@ -1,0 +1,465 @@
+"""What Meta tells beyond a customer's words, kept in fields.
+
+The webhook bodies follow the shapes of Meta's Cloud API webhooks reference
+(developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/
+reference/...); each test names the page it follows. Values are made up.
+"""
+
+import base64
+import hashlib
+import xmlrpc.client
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import WhatsappCase
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\xdac\xfc\xcf\xc0P\x0f\x00\x04"
+    b"\x85\x01\x80\x84\xa9\x8c!\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+# messages/contacts: a card with every property Meta documents
+FULL_CARD = {
+    "addresses": [
+        {
+            "city": "Menlo Park",
+            "country": "United States",
+            "country_code": "US",
+            "state": "CA",
+            "street": "1 Lucky Shrub Way",
+            "type": "WORK",
+            "zip": "94025",
+        }
+    ],
+    "birthday": "1999-01-23",
+    "emails": [
+        {"email": "bjohnson@luckyshrub.example", "type": "WORK"},
+        {"email": "barbara@home.example", "type": "HOME"},
+    ],
+    "name": {
+        "formatted_name": "Barbara J. Johnson",
+        "first_name": "Barbara",
+        "last_name": "Johnson",
+        "middle_name": "Joana",
+        "suffix": "Esq.",
+        "prefix": "Dr.",
+    },
+    "org": {"company": "Lucky Shrub", "department": "Legal", "title": "Lawyer"},
+    "phones": [
+        {"phone": "+1 (650) 555-0134", "type": "WORK"},
+        {"phone": "+32 470 55 44 33", "type": "CELL", "wa_id": "32470554433"},
+    ],
+    "urls": [{"url": "https://www.luckyshrub.example", "type": "WORK"}],
+}
+
+
+def password(user):
+    return user.login + "x" * (8 - len(user.login))
+
+
+def rpc(case, user, model, method, *args):
+    """``model.method(*args)`` over XML-RPC as ``user`` (a ``new_test_user``)."""
+    return case.xmlrpc_object.execute_kw(
+        case.env.cr.dbname, user.id, password(user), model, method, list(args)
+    )
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEvents(WhatsappCase):
+    """Replies, voice notes, checksums and shared contact cards."""
+
+    def receive(self, kind, wa_id="32470666001", **fields):
+        record = self.deliver(self.message(wa_id, kind, **fields))
+        self.assertEqual(len(record), 1)
+        return record
+
+    # ------------------------------------------------------------
+    # Replies to buttons and lists
+    # ------------------------------------------------------------
+
+    def test_reply_buttons_list_rows_and_template_buttons_in_fields(self):
+        # messages/interactive: a reply button and a list row
+        button = self.receive(
+            "interactive",
+            interactive={
+                "type": "button_reply",
+                "button_reply": {"id": "call-me", "title": "Call me"},
+            },
+        )
+        self.assertEqual(
+            (
+                button.interactive_type,
+                button.interactive_reply_id,
+                button.interactive_reply_title,
+                button.interactive_reply_description,
+            ),
+            ("button_reply", "call-me", "Call me", False),
+        )
+        row = self.receive(
+            "interactive",
+            interactive={
+                "type": "list_reply",
+                "list_reply": {
+                    "id": "slot-tue",
+                    "title": "Tuesday",
+                    "description": "9:00 to 12:00",
+                },
+            },
+        )
+        self.assertEqual(
+            (
+                row.interactive_type,
+                row.interactive_reply_id,
+                row.interactive_reply_title,
+                row.interactive_reply_description,
+            ),
+            ("list_reply", "slot-tue", "Tuesday", "9:00 to 12:00"),
+        )
+        # messages/button: a template's quick reply, payload and text differ
+        quick = self.receive(
+            "button", button={"payload": "PROMO_STOP_42", "text": "Stop promotions"}
+        )
+        self.assertEqual(
+            (quick.button_payload, quick.button_text),
+            ("PROMO_STOP_42", "Stop promotions"),
+        )
+        self.assertFalse(quick.interactive_reply_id)
+        # usable in filters: the stored fields, searched
+        Message = self.env["whatsapp.message"]
+        self.assertEqual(
+            Message.search([("interactive_reply_id", "=", "call-me")]), button
+        )
+        self.assertEqual(
+            Message.search([("button_payload", "=", "PROMO_STOP_42")]), quick
+        )
+        self.assertEqual(
+            Message.with_user(self.user_allowed).search(
+                [("interactive_reply_title", "=", "Tuesday")]
+            ),
+            row,
+        )
+
+    def test_an_automation_rule_on_the_reply_id(self):
+        """An automation rule (base_automation, not a dependency of the
+        addon) filters the new records with its domain, then runs its server
+        action on those that match: the same here, on the reply id."""
+        label = self.env["whatsapp.label"].create({"name": "Call back"})
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Label the chats that asked for a call",
+                "model_id": self.env.ref("whatsapp_team.model_whatsapp_message").id,
+                "state": "code",
+                "code": "records.conversation_id.write("
+                f"{{'label_ids': [Command.link({label.id})]}})",
+            }
+        )
+        domain = [("interactive_reply_id", "=", "call-me")]
+        asked = self.receive(
+            "interactive",
+            wa_id="32470666011",
+            interactive={
+                "type": "button_reply",
+                "button_reply": {"id": "call-me", "title": "Call me"},
+            },
+        )
+        other = self.receive(
+            "interactive",
+            wa_id="32470666012",
+            interactive={
+                "type": "button_reply",
+                "button_reply": {"id": "no-thanks", "title": "Call me"},
+            },
+        )
+        matching = (asked | other).filtered_domain(domain)
+        self.assertEqual(matching, asked, "the id decides, not the title")
+        action.with_context(
+            active_model="whatsapp.message", active_ids=matching.ids
+        ).run()
+        self.assertEqual(asked.conversation_id.label_ids, label)
+        self.assertFalse(other.conversation_id.label_ids)
+
+    # ------------------------------------------------------------
+    # Voice notes and checksums
+    # ------------------------------------------------------------
+
+    def test_voice_notes_are_marked_as_voice(self):
+        # messages/audio: "voice": true for a note recorded in WhatsApp
+        note_id = self.graph.add_media(b"OggS voice", "audio/ogg; codecs=opus")
+        note = self.receive(
+            "audio",
+            audio={"id": note_id, "mime_type": "audio/ogg; codecs=opus", "voice": True},
+        )
+        song_id = self.graph.add_media(b"ID3 song", "audio/mpeg")
+        song = self.receive(
+            "audio",
+            wa_id="32470666002",
+            audio={"id": song_id, "mime_type": "audio/mpeg"},
+        )
+        self.assertTrue(note.is_voice)
+        self.assertFalse(song.is_voice)
+        self.assertTrue(note.attachment_ids.name.startswith("voice-"))
+        self.assertTrue(song.attachment_ids.name.startswith("audio-"))
+        self.assertIn("Voice message", note.mail_message_id.body)
+        chat = note.conversation_id
+        self.assertIn("Voice message", chat._inbox_preview_text(note))
+        self.assertNotIn("Voice message", chat._inbox_preview_text(song))
+        self.assertEqual(
+            self.env["whatsapp.message"].search([("is_voice", "=", True)]), note
+        )
+
+    def test_media_checksum_is_kept_and_checked(self):
+        # messages/image: "sha256" of the file, written in base64 there
+        checksum = base64.b64encode(hashlib.sha256(PNG).digest()).decode()
+        media_id = self.graph.add_media(b"damaged on the way", "image/png")
+        record = self.receive(
+            "image",
+            image={"id": media_id, "mime_type": "image/png", "sha256": checksum},
+        )
+        self.assertEqual(record.media_sha256, checksum)
+        # a file that is not the one Meta describes: kept out, said, retried
+        self.assertEqual(
+            (record.media_state, record.media_checksum), ("failed", "mismatch")
+        )
+        self.assertFalse(record.attachment_ids)
+        self.assertIn("checksum", record.media_error)
+        self.assertIn("could not be downloaded", record.mail_message_id.body)
+        self.assertEqual(self.events().state, "done", "the message itself is safe")
+        self.graph.media[media_id] = (PNG, "image/png")
+        self.env["whatsapp.message"]._cron_retry_media()
+        self.assertEqual((record.media_state, record.media_checksum), ("done", "match"))
+        self.assertEqual(record.attachment_ids.raw, PNG)
+        self.assertEqual(record.mail_message_id.attachment_ids, record.attachment_ids)
+        self.assertNotIn("could not be downloaded", record.mail_message_id.body)
+        # in hexadecimal, as the media endpoint writes it, it matches too
+        hex_id = self.graph.add_media(PNG, "image/png")
+        hexed = self.receive(
+            "image",
+            wa_id="32470666003",
+            image={
+                "id": hex_id,
+                "mime_type": "image/png",
+                "sha256": hashlib.sha256(PNG).hexdigest(),
+            },
+        )
+        self.assertEqual((hexed.media_state, hexed.media_checksum), ("done", "match"))
+
+    def test_a_file_that_never_matches_is_kept_at_the_last_attempt(self):
+        checksum = hashlib.sha256(b"what the customer sent").hexdigest()
+        media_id = self.graph.add_media(b"what arrives", "image/jpeg")
+        record = self.receive(
+            "image",
+            image={"id": media_id, "mime_type": "image/jpeg", "sha256": checksum},
+        )
+        for _attempt in range(10):
+            self.env["whatsapp.message"]._cron_retry_media()
+        self.assertEqual(record.media_attempts, 5)
+        self.assertEqual(
+            (record.media_state, record.media_checksum), ("done", "mismatch")
+        )
+        self.assertEqual(record.attachment_ids.raw, b"what arrives")
+        self.assertIn("may be damaged", record.mail_message_id.body)
+
+    # ------------------------------------------------------------
+    # Shared contact cards
+    # ------------------------------------------------------------
+
+    def test_a_shared_card_shows_every_field(self):
+        # messages/contacts: every property of a card, and a bare one
+        record = self.receive(
+            "contacts",
+            contacts=[FULL_CARD, {"name": {"formatted_name": "Li Wei"}}],
+        )
+        full, bare = record.shared_contact_ids
+        self.assertEqual(
+            (full.name, full.first_name, full.middle_name, full.last_name),
+            ("Barbara J. Johnson", "Barbara", "Joana", "Johnson"),
+        )
+        self.assertEqual((full.name_prefix, full.name_suffix), ("Dr.", "Esq."))
+        self.assertEqual(
+            (full.phone, full.wa_id, full.email),
+            ("+1 (650) 555-0134", "32470554433", "bjohnson@luckyshrub.example"),
+        )
+        self.assertEqual(
+            (full.organization, full.department, full.job_title),
+            ("Lucky Shrub", "Legal", "Lawyer"),
+        )
+        self.assertIn("1 Lucky Shrub Way, 94025 Menlo Park, CA", full.addresses)
+        self.assertEqual(full.birthday, "1999-01-23")
+        self.assertIn("https://www.luckyshrub.example", full.urls)
+        self.assertEqual(bare.name, "Li Wei")
+        body = record.mail_message_id.body
+        for text in (
+            "Barbara J. Johnson",
+            "+1 (650) 555-0134 (work)",
+            "+32 470 55 44 33 (mobile) · WhatsApp",
+            "bjohnson@luckyshrub.example (work)",
+            "barbara@home.example (home)",
+            "Lucky Shrub, Legal, Lawyer",
+            "1 Lucky Shrub Way, 94025 Menlo Park, CA, United States (work)",
+            'href="https://www.luckyshrub.example"',
+            "1999-01-23",
+            "Li Wei",
+            f'data-oe-model="whatsapp.message.contact" data-oe-id="{full.id}"',
+            "Add to contacts",
+        ):
+            self.assertIn(text, body)
+        self.assertEqual(
+            self.env["whatsapp.message.contact"].search([("phone", "=", full.phone)]),
+            full,
+        )
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsSharedContacts(WhatsappCase):
+    """A contact made from a shared card: by hand, as the user, never twice."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # a salesperson of the number who may create contacts
+        cls.seller = new_test_user(
+            cls.env,
+            login="wa_seller",
+            groups="whatsapp_team.group_whatsapp_user,base.group_partner_manager",
+        )
+        cls.account.user_ids |= cls.seller
+        # on the number, but not allowed to create contacts
+        cls.no_contacts = cls.user_allowed
+        cls.outsider = new_test_user(
+            cls.env,
+            login="wa_outsider",
+            groups="whatsapp_team.group_whatsapp_user,base.group_partner_manager",
+        )
+        cls.employee = new_test_user(
+            cls.env,
+            login="wa_employee",
+            groups="base.group_user,base.group_partner_manager",
+        )
+
+    def share(self, card, wa_id="32470666100"):
+        record = self.deliver(self.message(wa_id, "contacts", contacts=[card]))
+        return record.shared_contact_ids
+
+    def test_a_contact_is_made_by_hand_as_the_user(self):
+        card = self.share(FULL_CARD)
+        Partner = self.env["res.partner"]
+        self.assertFalse(
+            Partner.search([("email", "=", "bjohnson@luckyshrub.example")]),
+            "never made on its own",
+        )
+        action = card.with_user(self.seller).action_create_partner()
+        partner = Partner.browse(action["res_id"])
+        self.assertEqual(action["res_model"], "res.partner")
+        self.assertEqual(partner.create_uid, self.seller)
+        self.assertEqual(
+            (partner.name, partner.mobile, partner.phone, partner.email),
+            (
+                "Barbara J. Johnson",
+                "+32 470 55 44 33",
+                "+1 650-555-0134",
+                "bjohnson@luckyshrub.example",
+            ),
+        )
+        self.assertEqual(
+            (partner.function, partner.company_name, partner.website),
+            ("Lawyer", "Lucky Shrub", "https://www.luckyshrub.example"),
+        )
+        self.assertEqual(
+            (partner.street, partner.zip, partner.city),
+            ("1 Lucky Shrub Way", "94025", "Menlo Park"),
+        )
+        self.assertEqual(partner.country_id, self.env.ref("base.us"))
+        self.assertEqual(partner.state_id, self.env.ref("base.state_us_5"))
+        for text in ("barbara@home.example (home)", "Legal", "1999-01-23"):
+            self.assertIn(text, partner.comment)
+        self.assertEqual(card.partner_id, partner)
+        body = card.message_id.mail_message_id.body
+        self.assertIn(f'data-oe-model="res.partner" data-oe-id="{partner.id}"', body)
+        self.assertNotIn("Add to contacts", body)
+        # again: the same contact, not a second one
+        again = card.with_user(self.seller).action_create_partner()
+        self.assertEqual(again["res_id"], partner.id)
+        self.assertEqual(Partner.search_count([("name", "=", partner.name)]), 1)
+
+    def test_a_card_with_a_known_number_offers_the_contact(self):
+        known = self.env["res.partner"].create(
+            {"name": "Barbara (known)", "mobile": "+32 470 55 44 33"}
+        )
+        card = self.share(FULL_CARD)
+        action = card.with_user(self.seller).action_create_partner()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("already has this number", action["params"]["message"])
+        self.assertEqual(action["params"]["next"]["res_id"], known.id)
+        self.assertEqual(card.partner_id, known)
+        self.assertFalse(
+            self.env["res.partner"].search([("name", "=", "Barbara J. Johnson")])
+        )
+
+    def test_a_known_number_the_user_may_not_see_refuses(self):
+        other_company = self.env["res.company"].create({"name": "Elsewhere"})
+        self.env["res.partner"].create(
+            {
+                "name": "Hidden Barbara",
+                "mobile": "+32 470 55 44 33",
+                "company_id": other_company.id,
+            }
+        )
+        card = self.share(FULL_CARD)
+        with self.assertRaisesRegex(UserError, "exists already"):
+            card.with_user(self.seller).action_create_partner()
+        self.assertFalse(card.partner_id)
+
+    def test_only_those_who_may_read_the_chat_and_create_contacts(self):
+        card = self.share(FULL_CARD)
+        Partner = self.env["res.partner"]
+        # may read the chat, may not create contacts
+        with self.assertRaises(AccessError):
+            card.with_user(self.no_contacts).action_create_partner()
+        # may create contacts, may not read the chat
+        for user in (self.outsider, self.employee):
+            with self.assertRaises(AccessError):
+                card.with_user(user).action_create_partner()
+        self.assertFalse(Partner.search([("name", "=", "Barbara J. Johnson")]))
+        # over the external API the same
+        for user in (self.no_contacts, self.outsider, self.employee):
+            with self.assertRaises(xmlrpc.client.Fault):
+                rpc(
+                    self,
+                    user,
+                    "whatsapp.message.contact",
+                    "action_create_partner",
+                    [card.id],
+                )
+        self.assertFalse(Partner.search([("name", "=", "Barbara J. Johnson")]))
+        self.assertFalse(card.partner_id)
+        # cards are read as their chat: not by those who may not read it
+        for user in (self.outsider, self.employee):
+            with self.assertRaises(xmlrpc.client.Fault):
+                rpc(self, user, "whatsapp.message.contact", "read", [card.id], ["name"])
+        self.assertFalse(
+            self.env["whatsapp.message.contact"].with_user(self.outsider).search([])
+        )
+        self.assertEqual(
+            rpc(
+                self,
+                self.seller,
+                "whatsapp.message.contact",
+                "read",
+                [card.id],
+                ["name"],
+            )[0]["name"],
+            "Barbara J. Johnson",
+        )
+        # and nobody but administrators writes them
+        with self.assertRaises(AccessError):
+            card.with_user(self.seller).write({"partner_id": self.seller.partner_id.id})
+        rpc(
+            self,
+            self.seller,
+            "whatsapp.message.contact",
+            "action_create_partner",
+            [card.id],
+        )
+        self.assertEqual(card.partner_id.name, "Barbara J. Johnson")
