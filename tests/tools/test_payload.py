@@ -5,8 +5,10 @@ The sample bodies follow the shapes of Meta's "messages" webhook reference
 are made up.
 """
 
+import base64
 import copy
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -30,7 +32,9 @@ from whatsapp_team.tools.payload import (
     WebhookBatch,
     business_account_ids,
     check_depth,
+    checksum_matches,
     is_own_number,
+    parse_message,
     parse_template_update,
     parse_user_preferences,
     parse_webhook,
@@ -250,6 +254,35 @@ def test_voice_audio():
 def test_audio_voice_flag_must_be_a_real_boolean():
     parsed = parse_one(message("audio", {"id": "42", "voice": "false"}))
     assert parsed.media.voice is False
+
+
+def test_checksum_in_hexadecimal_or_base64():
+    # Meta's webhook references give media "sha256" in base64 (messages/image)
+    # and the media endpoint in hexadecimal: both are read
+    content = b"a picture"
+    digest = hashlib.sha256(content).digest()
+    for checksum in (
+        digest.hex(),
+        digest.hex().upper(),
+        base64.b64encode(digest).decode(),
+        base64.urlsafe_b64encode(digest).decode().rstrip("="),
+    ):
+        assert checksum_matches(content, checksum) is True, checksum
+        assert checksum_matches(b"another picture", checksum) is False, checksum
+    for unreadable in ("", "  ", "x", "not a checksum at all!", "ab" * 10):
+        assert checksum_matches(content, unreadable) is None, unreadable
+
+
+def test_parse_message_reads_a_stored_message():
+    stored = message("audio", {"id": "7", "voice": True, "sha256": "s"})
+    parsed = parse_message(stored)
+    assert (parsed.type, parsed.media.voice, parsed.media.sha256) == (
+        "audio",
+        True,
+        "s",
+    )
+    with pytest.raises(PayloadError):
+        parse_message({"type": "text"})
 
 
 def test_video_with_caption():
