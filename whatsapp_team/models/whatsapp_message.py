@@ -219,20 +219,23 @@ class WhatsappMessage(models.Model):
         if existing:
             return existing
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
-        conversation = Conversation_sudo._get_or_create_for(account, inbound.sender)
+        conversation = Conversation_sudo._get_or_create_for(
+            account, self._inbound_sender(inbound)
+        )
         # The identity lock is held now: a concurrent delivery of the same
         # message from the same sender has either committed or waits for us.
         existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing
-        if inbound.system_type == "user_changed_number" and inbound.new_wa_id:
-            conversation._change_number(inbound.new_wa_id)
         message = Message_sudo.create(
             self._prepare_inbound_values(conversation, inbound)
         )
         if message.media_state == "pending":
             message._fetch_media()
-        if not message._react_in_chatter():
+        if message.message_type == "system":
+            # WhatsApp's notice, never words of the customer
+            message._receive_system(inbound)
+        elif not message._react_in_chatter():
             message._post_inbound_in_chatter()
         conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
@@ -421,7 +424,7 @@ class WhatsappMessage(models.Model):
         message has been through the chat's team and assignment, so that the
         first message of a new chat reaches its salesperson too."""
         self.ensure_one()
-        if self.mail_message_id:
+        if self.mail_message_id and self.message_type != "system":
             self.conversation_id.sudo()._notify_thread(
                 self.mail_message_id, whatsapp_announce=True
             )

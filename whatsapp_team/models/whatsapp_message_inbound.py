@@ -6,6 +6,7 @@ contact cards: a salesperson reads them, a filter or an automation rule
 uses them, without digging into the raw JSON Meta sent.
 """
 
+import dataclasses
 import logging
 
 from markupsafe import Markup, escape
@@ -130,6 +131,37 @@ class WhatsappMessage(models.Model):
                 if isinstance(card, dict)
             ]
         return values
+
+    @api.model
+    def _inbound_sender(self, inbound):
+        """Who ``inbound`` comes from, to find their chat. WhatsApp's notice
+        that a customer's ids changed finds the chat by the ids it had:
+        ``previous_user_id`` when Meta gives it."""
+        sender = inbound.sender
+        if inbound.type == "system" and inbound.previous_user_id:
+            sender = dataclasses.replace(sender, user_id=inbound.previous_user_id)
+        return sender
+
+    def _receive_system(self, inbound):
+        """A system message: what it changes (the customer's number or user
+        id), then a line in the chat saying so, as a notification of the
+        system: never in the customer's name, never announced to the team."""
+        self.ensure_one()
+        conversation = self.conversation_id.sudo()
+        text = conversation._apply_identity_change(inbound) or (
+            self.body
+            or self.env._(
+                "WhatsApp sent a notice about this customer (%(kind)s).",
+                kind=inbound.system_type or self.env._("system"),
+            )
+        )
+        self.mail_message_id = conversation.with_context(
+            mail_create_nosubscribe=True
+        ).message_post(
+            body=text,
+            message_type="notification",
+            date=self.wa_timestamp or fields.Datetime.now(),
+        )
 
     # ------------------------------------------------------------
     # Media checksum

@@ -463,3 +463,157 @@ class TestMetaEventsSharedContacts(WhatsappCase):
             [card.id],
         )
         self.assertEqual(card.partner_id.name, "Barbara J. Johnson")
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsIdentity(WhatsappCase):
+    """WhatsApp's system messages: the customer's new number or user id."""
+
+    def system(self, system, wa_id="32470777001", user_id=None):
+        """A system message as in Meta's "System messages webhook reference"
+        (webhooks/reference/messages/system): no contacts array."""
+        message, _contact = self.message(
+            wa_id, "system", system={"type": "user_changed_number", **system}
+        )
+        if user_id:
+            message["from_user_id"] = user_id
+        return self.deliver((message, None))
+
+    def assert_system_line(self, record, text):
+        line = record.mail_message_id
+        self.assertEqual(line.message_type, "notification")
+        self.assertNotEqual(line.author_id, record.conversation_id.partner_id)
+        self.assertIn(text, line.body)
+        self.assertFalse(
+            record.conversation_id.message_ids.filtered(
+                lambda m: m.message_type == "comment"
+                and m.author_id == record.conversation_id.partner_id
+                and "changed" in (m.body or "")
+            ),
+            "never shown as words of the customer",
+        )
+        self.assertFalse(
+            self.env["mail.notification"].search([("mail_message_id", "=", line.id)]),
+            "nobody is told, as for a customer message",
+        )
+
+    def test_a_new_number_and_user_id(self):
+        old_bsuid, new_bsuid = "BE.1111111111111111", "BE.2222222222222222"
+        first = self.deliver(
+            self.message("32470777001", body="hi", user_id=old_bsuid, name="Ann")
+        )
+        chat = first.conversation_id
+        partner = chat.partner_id
+        self.assertEqual(partner.mobile, "+32 470 77 70 01")
+        chat.unread_count = 0
+        # the 2026 shape: the new number, the new and the previous user ids
+        notice = self.system(
+            {
+                "body": "User Ann changed from 32470777001 to 32470777002",
+                "wa_id": "32470777002",
+                "user_id": new_bsuid,
+                "previous_user_id": old_bsuid,
+            },
+            user_id=old_bsuid,
+        )
+        self.assertEqual(notice.conversation_id, chat)
+        self.assertEqual((chat.wa_id, chat.phone), ("32470777002", "+32 470 77 70 02"))
+        self.assertEqual(chat.wa_user_id, new_bsuid)
+        self.assertEqual(chat.previous_numbers, "+32 470 77 70 01")
+        self.assertEqual(chat.previous_user_ids, old_bsuid)
+        self.assertEqual(partner.mobile, "+32 470 77 70 02")
+        self.assert_system_line(
+            notice, "changed their WhatsApp number from +32 470 77 70 01 to"
+        )
+        self.assertIn(new_bsuid, notice.mail_message_id.body)
+        self.assertEqual(chat.unread_count, 0, "no customer message to read")
+        self.assertEqual(
+            self.env["whatsapp.conversation"].search(
+                [("previous_numbers", "ilike", "470 77 70 01")]
+            ),
+            chat,
+        )
+        # the customer's next words land in the same chat, by either id
+        later = self.deliver(
+            self.message("32470777002", body="new phone", user_id=new_bsuid)
+        )
+        self.assertEqual(later.conversation_id, chat)
+        by_id = self.deliver(self.message(None, body="still me", user_id=new_bsuid))
+        self.assertEqual(by_id.conversation_id, chat)
+        self.assertEqual(self.env["whatsapp.conversation"].search_count([]), 1)
+
+    def test_the_new_number_wrote_before_the_notice(self):
+        """Meta does not keep the order: a chat the new number opened is
+        merged into the customer's chat when the notice comes."""
+        old = self.deliver(self.message("32470777011", body="old phone"))
+        new = self.deliver(self.message("32470777012", body="new phone"))
+        self.assertNotEqual(old.conversation_id, new.conversation_id)
+        notice = self.system(
+            {"body": "changed", "wa_id": "32470777012"}, wa_id="32470777011"
+        )
+        chat = notice.conversation_id
+        self.assertEqual(chat, old.conversation_id)
+        self.assertEqual(new.conversation_id, chat)
+        self.assertEqual(chat.previous_numbers, "+32 470 77 70 11")
+        self.assertEqual(
+            self.env["whatsapp.conversation"].search([("phone_key", "!=", False)]),
+            chat,
+        )
+
+    def test_a_new_user_id_alone(self):
+        """A customer known by username only: no phone number is included,
+        the user id the chat knows is ``previous_user_id``."""
+        old_bsuid, new_bsuid = "BR.1502576394650001", "BR.1502576394650002"
+        first = self.deliver(
+            self.message(None, body="oi", user_id=old_bsuid, username="ana.s")
+        )
+        chat = first.conversation_id
+        message, _contact = self.message(
+            None,
+            "system",
+            user_id=old_bsuid,
+            system={
+                "body": f"User ana.s changed from {old_bsuid} to {new_bsuid}",
+                "user_id": new_bsuid,
+                "previous_user_id": old_bsuid,
+                "type": "user_changed_user_id",
+            },
+        )
+        notice = self.deliver((message, None))
+        self.assertEqual(notice.conversation_id, chat)
+        self.assertEqual(chat.wa_user_id, new_bsuid)
+        self.assertEqual(chat.previous_user_ids, old_bsuid)
+        self.assertFalse(chat.wa_id)
+        self.assert_system_line(notice, f"from {old_bsuid} to {new_bsuid}")
+        later = self.deliver(self.message(None, body="tchau", user_id=new_bsuid))
+        self.assertEqual(later.conversation_id, chat)
+
+    def test_a_notice_carrying_the_new_user_id_as_its_sender(self):
+        """Whichever id Meta puts in ``from_user_id``, ``previous_user_id``
+        finds the chat."""
+        old_bsuid, new_bsuid = "BR.1502576394650011", "BR.1502576394650012"
+        chat = self.deliver(
+            self.message(None, body="oi", user_id=old_bsuid)
+        ).conversation_id
+        message, _contact = self.message(
+            None,
+            "system",
+            user_id=new_bsuid,
+            system={
+                "body": "changed",
+                "user_id": new_bsuid,
+                "previous_user_id": old_bsuid,
+                "type": "user_changed_user_id",
+            },
+        )
+        notice = self.deliver((message, None))
+        self.assertEqual(notice.conversation_id, chat)
+        self.assertEqual(chat.wa_user_id, new_bsuid)
+        self.assertEqual(self.env["whatsapp.conversation"].search_count([]), 1)
+
+    def test_another_notice_is_a_system_line(self):
+        notice = self.system(
+            {"body": "User Ann's identity changed", "type": "customer_identity_changed"}
+        )
+        self.assert_system_line(notice, "User Ann's identity changed")
+        self.assertEqual(notice.conversation_id.wa_id, "32470777001")
