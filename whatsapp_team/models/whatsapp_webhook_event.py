@@ -16,6 +16,7 @@ from ..tools.payload import (
     business_account_ids,
     check_depth,
     is_own_number,
+    parse_user_preferences,
     parse_webhook,
     phone_number_ids,
     split_items,
@@ -539,6 +540,9 @@ class WhatsappWebhookEvent(models.Model):
         self.env["whatsapp.message"].sudo()._receive_status(status, account=account)
 
     def _process_change(self, change, signed):
+        if change.field == "user_preferences":
+            self._process_user_preferences(change, signed)
+            return
         if change.field != "message_template_status_update":
             return
         numbers = (
@@ -553,4 +557,20 @@ class WhatsappWebhookEvent(models.Model):
         if signers:
             self.env["whatsapp.template"]._apply_status_update(
                 change.business_account_id, change.value, accounts=signers
+            )
+
+    def _process_user_preferences(self, change, signed):
+        """The customers' own marketing choices (``user_preferences``), for
+        the number that signed them. One for a number not configured yet is
+        kept and retried, as a message would be."""
+        for preference in parse_user_preferences(change.value):
+            account = self._account_of(preference.phone_number_id)
+            if not account:
+                raise UnknownNumberError(
+                    f"WhatsApp number {preference.phone_number_id} is not "
+                    "configured: add it under WhatsApp > Configuration > Numbers"
+                )
+            self._check_signed(account, signed)
+            self.env["whatsapp.conversation"].sudo()._apply_marketing_preference(
+                account, preference
             )

@@ -7,6 +7,7 @@ reference/...); each test names the page it follows. Values are made up.
 
 import base64
 import hashlib
+import time
 import xmlrpc.client
 
 from odoo.exceptions import AccessError, UserError
@@ -617,3 +618,142 @@ class TestMetaEventsIdentity(WhatsappCase):
         )
         self.assert_system_line(notice, "User Ann's identity changed")
         self.assertEqual(notice.conversation_id.wa_id, "32470777001")
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsPreferences(WhatsappCase):
+    """The customer's own marketing setting in WhatsApp (user_preferences),
+    honoured as their STOP and START are."""
+
+    def preference(self, value, wa_id="32470888001", user_id=None, timestamp=None):
+        """A ``user_preferences`` body as in Meta's "user_preferences webhook
+        reference" (webhooks/reference/user_preferences)."""
+        item = {
+            "detail": f"User requested to {value} marketing messages",
+            "category": "marketing_messages",
+            "value": value,
+            "timestamp": timestamp or int(time.time()),
+        }
+        contact = {"profile": {"name": "Ann"}}
+        if wa_id:
+            item["wa_id"] = contact["wa_id"] = wa_id
+        if user_id:
+            item["user_id"] = contact["user_id"] = user_id
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.account.business_account_id,
+                    "changes": [
+                        {
+                            "field": "user_preferences",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550100100",
+                                    "phone_number_id": self.account.phone_number_id,
+                                },
+                                "contacts": [contact],
+                                "user_preferences": [item],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+    def send(self, body):
+        self.assertEqual(self.post_webhook(body).status_code, 200)
+        self.process()
+
+    def blacklisted(self, number):
+        return bool(self.env["phone.blacklist"].search([("number", "=", number)]))
+
+    def test_stop_refuses_marketing_only_and_resume_lifts_it(self):
+        chat = self.deliver(self.message("32470888001", body="Hi")).conversation_id
+        marketing = self.approved_template("promo_pref", "marketing")
+        utility = self.approved_template("receipt_pref")
+        self.send(self.preference("stop"))
+        self.assertEqual(self.events().mapped("state"), ["done", "done"])
+        self.assertTrue(self.blacklisted("+32470888001"))
+        self.assertTrue(chat.opted_out)
+        self.assertEqual(chat.marketing_preference, "stop")
+        self.assertIn(chat, chat.search([("marketing_preference", "=", "stop")]))
+        self.assertIn("stopped marketing messages", chat.message_ids[0].body)
+        self.assertEqual(chat.message_ids[0].message_type, "notification")
+        Message = self.env["whatsapp.message"]
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            Message._queue_template(chat, marketing, {})
+        # utility templates and the team's own replies still go
+        Message._queue_template(chat, utility, {})
+        chat.with_user(self.user_allowed).message_post(
+            body="Your order left today",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        outbound = chat.message_ids_wa.filtered(lambda m: m.direction == "out")
+        self.assertEqual(sorted(outbound.mapped("message_type")), ["template", "text"])
+        self.send(self.preference("resume"))
+        self.assertFalse(self.blacklisted("+32470888001"))
+        self.assertFalse(chat.opted_out)
+        self.assertEqual(chat.marketing_preference, "resume")
+        self.assertIn("resumed marketing messages", chat.message_ids[0].body)
+        Message._queue_template(chat, marketing, {})
+
+    def test_resume_lifts_a_stop_keyword_too(self):
+        chat = self.deliver(self.message("32470888002", body="STOP")).conversation_id
+        self.assertTrue(chat.opted_out)
+        self.send(self.preference("resume", wa_id="32470888002"))
+        self.assertFalse(chat.opted_out)
+
+    def test_a_late_older_choice_changes_nothing(self):
+        chat = self.deliver(self.message("32470888003", body="Hi")).conversation_id
+        now = int(time.time())
+        self.send(self.preference("resume", wa_id="32470888003", timestamp=now))
+        self.send(self.preference("stop", wa_id="32470888003", timestamp=now - 60))
+        self.assertFalse(chat.opted_out)
+        self.assertEqual(chat.marketing_preference, "resume")
+
+    def test_a_customer_known_by_username_only(self):
+        user_id = "BR.1502576394658001"
+        chat = self.deliver(
+            self.message(None, user_id=user_id, username="ana.s", body="Oi")
+        ).conversation_id
+        self.send(self.preference("stop", wa_id=None, user_id=user_id))
+        self.assertTrue(chat.user_opted_out)
+        self.assertTrue(chat.opted_out)
+        marketing = self.approved_template("promo_user_pref", "marketing")
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(chat, marketing, {})
+        self.send(self.preference("resume", wa_id=None, user_id=user_id))
+        self.assertFalse(chat.opted_out)
+
+    def test_without_a_chat(self):
+        """A number the blacklist holds goes on it without a chat being
+        opened; one it refuses (Meta's test numbers) gets a chat that keeps
+        the choice."""
+        Chat = self.env["whatsapp.conversation"]
+        self.send(self.preference("stop", wa_id="32470888004"))
+        self.assertTrue(self.blacklisted("+32470888004"))
+        self.assertFalse(Chat.search([("wa_id", "=", "32470888004")]))
+        self.assertEqual(self.events().state, "done")
+        self.send(self.preference("stop", wa_id="15550100124"))
+        chat = Chat.search([("wa_id", "=", "15550100124")])
+        self.assertTrue(chat.opted_out)
+        self.assertEqual(chat.marketing_preference, "stop")
+        # the same customer's chat opened later on another of our numbers
+        other = self.env["whatsapp.account"].create(
+            {"name": "Support", "phone_number_id": "334", "access_token": "x"}
+        )
+        self.assertTrue(
+            Chat._get_or_create_for_partner(other, chat.partner_id).opted_out
+        )
+
+    def test_a_number_not_configured_yet_is_kept(self):
+        body = self.preference("stop", wa_id="32470888005")
+        body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+        self.send(body)
+        event = self.events()
+        self.assertEqual(event.state, "pending", "kept and retried, never dropped")
+        self.assertIn("999", event.error)
+        self.assertFalse(self.blacklisted("+32470888005"))
