@@ -12,10 +12,12 @@ from odoo.tools import mute_logger
 
 from ..tools import signature
 from ..tools.payload import (
+    TEMPLATE_FIELDS,
     PayloadError,
     business_account_ids,
     check_depth,
     is_own_number,
+    parse_template_update,
     parse_user_preferences,
     parse_webhook,
     phone_number_ids,
@@ -543,7 +545,7 @@ class WhatsappWebhookEvent(models.Model):
         if change.field == "user_preferences":
             self._process_user_preferences(change, signed)
             return
-        if change.field != "message_template_status_update":
+        if change.field not in TEMPLATE_FIELDS:
             return
         numbers = (
             self.env["whatsapp.account"]
@@ -554,10 +556,14 @@ class WhatsappWebhookEvent(models.Model):
         signers = numbers.filtered(signed)
         if numbers and not signers:
             self._check_signed(numbers[0], signed)
-        if signers:
-            self.env["whatsapp.template"]._apply_status_update(
-                change.business_account_id, change.value, accounts=signers
-            )
+        if not signers:
+            return
+        update = parse_template_update(change)
+        if update:
+            self.env["whatsapp.template"]._apply_template_update(update, signers)
+        else:
+            # no template named: Meta's list of templates tells the news
+            self.env.ref("whatsapp_team.ir_cron_sync_templates").sudo()._trigger()
 
     def _process_user_preferences(self, change, signed):
         """The customers' own marketing choices (``user_preferences``), for

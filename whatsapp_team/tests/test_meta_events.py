@@ -757,3 +757,278 @@ class TestMetaEventsPreferences(WhatsappCase):
         self.assertEqual(event.state, "pending", "kept and retried, never dropped")
         self.assertIn("999", event.error)
         self.assertFalse(self.blacklisted("+32470888005"))
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsTemplates(WhatsappCase):
+    """Meta's verdicts on templates: status with its reasons, quality score
+    and category, kept on the template and told to its author."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.author = new_test_user(
+            cls.env,
+            login="wa_author",
+            groups="whatsapp_team.group_whatsapp_admin",
+            notification_type="inbox",
+        )
+
+    def submitted(self, name="spring_offer", category="marketing"):
+        template = (
+            self.env["whatsapp.template"]
+            .with_user(self.author)
+            .create(
+                {
+                    "name": name,
+                    "language": "en_US",
+                    "account_id": self.account.id,
+                    "category": category,
+                    "body": "Our spring collection is here.",
+                }
+            )
+        )
+        template.action_submit()
+        template = template.sudo()
+        self.assertEqual(template.submitted_by_id, self.author)
+        return template
+
+    def template_change(self, field, value, time_=None):
+        """A template webhook body, as in Meta's reference page of ``field``
+        (webhooks/reference/message_template_status_update,
+        message_template_quality_update, template_category_update)."""
+        body = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.account.business_account_id,
+                    "time": time_ or int(time.time()),
+                    "changes": [{"field": field, "value": value}],
+                }
+            ],
+        }
+        self.assertEqual(self.post_webhook(body).status_code, 200)
+        self.process()
+
+    def status(self, template, event, time_=None, **extra):
+        self.template_change(
+            "message_template_status_update",
+            {
+                "event": event,
+                "message_template_id": int(template.wa_template_id),
+                "message_template_name": template.name,
+                "message_template_language": template.language,
+                "reason": extra.pop("reason", "NONE"),
+                **extra,
+            },
+            time_,
+        )
+
+    def author_notices(self, template):
+        return self.env["mail.message"].search(
+            [
+                ("model", "=", "whatsapp.template"),
+                ("res_id", "=", template.id),
+                ("message_type", "=", "user_notification"),
+                ("partner_ids", "in", self.author.partner_id.id),
+            ]
+        )
+
+    def test_a_rejection_with_its_reason_and_recommendation(self):
+        template = self.submitted()
+        self.status(
+            template,
+            "REJECTED",
+            reason="INVALID_FORMAT",
+            message_template_category="MARKETING",
+            rejection_info={
+                "reason": "Variables can't be next to each other.",
+                "recommendation": "Add text between the variables.",
+            },
+        )
+        self.assertEqual(
+            (
+                template.status,
+                template.rejected_reason,
+                template.rejection_info,
+                template.rejection_recommendation,
+            ),
+            (
+                "rejected",
+                "INVALID_FORMAT",
+                "Variables can't be next to each other.",
+                "Add text between the variables.",
+            ),
+        )
+        notice = self.author_notices(template)
+        self.assertEqual(len(notice), 1)
+        for text in (
+            "spring_offer",
+            "Rejected",
+            "INVALID_FORMAT",
+            "Variables can",
+            "Add text between the variables.",
+        ):
+            self.assertIn(text, notice.body)
+        self.assertTrue(
+            self.env["mail.notification"].search(
+                [
+                    ("mail_message_id", "=", notice.id),
+                    ("res_partner_id", "=", self.author.partner_id.id),
+                    ("notification_type", "=", "inbox"),
+                ]
+            )
+        )
+        # the form shows them
+        arch = template.get_view(view_type="form")["arch"]
+        for name in ("rejection_info", "rejection_recommendation", "rejected_reason"):
+            self.assertIn(f'name="{name}"', arch)
+        # an approval later clears them
+        self.status(template, "APPROVED")
+        self.assertEqual(template.status, "approved")
+        self.assertFalse(template.rejection_info or template.rejection_recommendation)
+        self.assertEqual(len(self.author_notices(template)), 1)
+
+    def test_paused_flagged_disabled_and_reinstated(self):
+        template = self.submitted("autumn_offer")
+        self.status(template, "APPROVED")
+        self.status(template, "FLAGGED")
+        self.assertEqual((template.status, template.flagged), ("approved", True))
+        self.status(
+            template,
+            "PAUSED",
+            other_info={
+                "title": "FIRST_PAUSE",
+                "description": "Your WhatsApp message template has been paused "
+                "for 3 hours until Jun 30 at 4:30 AM UTC because of low quality.",
+            },
+        )
+        self.assertEqual(
+            (template.status, template.status_info_title),
+            ("paused", "FIRST_PAUSE"),
+        )
+        self.assertIn("paused for 3 hours", template.status_info)
+        self.status(template, "DISABLED", disable_info={"disable_date": 1751234563})
+        self.assertEqual(template.status, "disabled")
+        self.assertEqual(str(template.disabled_at), "2025-06-29 22:02:43")
+        notices = self.author_notices(template)
+        self.assertEqual(len(notices), 3, "flagged, paused, disabled")
+        self.assertIn("paused for 3 hours", notices.sorted("id")[1].body)
+        self.status(template, "REINSTATED")
+        self.assertEqual(template.status, "approved")
+        self.assertFalse(template.disabled_at or template.flagged)
+
+    def test_a_late_older_status_changes_nothing(self):
+        template = self.submitted("late_offer")
+        now = int(time.time())
+        self.status(template, "APPROVED", time_=now)
+        self.status(template, "REJECTED", time_=now - 120, reason="SCAM")
+        self.assertEqual(template.status, "approved")
+        self.assertFalse(self.author_notices(template))
+
+    def test_an_unknown_template_is_created_and_synced(self):
+        made_in_manager = self.graph.add_template(
+            "made_in_manager", category="UTILITY", status="APPROVED"
+        )
+        Template = self.env["whatsapp.template"].with_context(active_test=False)
+        self.assertFalse(Template.search([("name", "=", "made_in_manager")]))
+        cron = self.env.ref("whatsapp_team.ir_cron_sync_templates")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.template_change(
+            "message_template_status_update",
+            {
+                "event": "APPROVED",
+                "message_template_id": int(made_in_manager["id"]),
+                "message_template_name": "made_in_manager",
+                "message_template_language": "en_US",
+                "reason": "NONE",
+                "message_template_category": "UTILITY",
+            },
+        )
+        template = Template.search([("name", "=", "made_in_manager")])
+        self.assertEqual(
+            (template.status, template.category, template.wa_template_id),
+            ("approved", "utility", made_in_manager["id"]),
+        )
+        self.assertEqual(template.account_id, self.account)
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            len(triggers),
+            "the templates are synced at once",
+        )
+        chat = self.deliver(self.message("32470999001")).conversation_id
+        with self.assertRaisesRegex(UserError, "sync the templates"):
+            self.env["whatsapp.message"]._queue_template(chat, template, {})
+        self.env["whatsapp.template"]._cron_sync()
+        self.assertEqual(template.body, "made_in_manager body")
+        self.assertEqual(Template.search_count([("name", "=", "made_in_manager")]), 1)
+        self.env["whatsapp.message"]._queue_template(chat, template, {})
+
+    def test_quality_score(self):
+        template = self.submitted("quality_offer")
+        now = int(time.time())
+        value = {
+            "message_template_id": int(template.wa_template_id),
+            "message_template_name": template.name,
+            "message_template_language": "en_US",
+        }
+        self.template_change(
+            "message_template_quality_update",
+            {**value, "previous_quality_score": "GREEN", "new_quality_score": "YELLOW"},
+            now,
+        )
+        self.assertEqual(
+            (template.quality_score, template.previous_quality_score),
+            ("yellow", "green"),
+        )
+        self.template_change(
+            "message_template_quality_update",
+            {
+                **value,
+                "previous_quality_score": "UNKNOWN",
+                "new_quality_score": "GREEN",
+            },
+            now - 3600,
+        )
+        self.assertEqual(template.quality_score, "yellow", "an older score is past")
+        self.assertIn(
+            template,
+            template.search([("quality_score", "=", "yellow")]),
+        )
+        arch = template.get_view(view_type="list")["arch"]
+        self.assertIn('name="quality_score"', arch)
+
+    def test_category_announced_then_changed(self):
+        template = self.submitted("receipt_info", category="utility")
+        self.status(template, "APPROVED")
+        value = {
+            "message_template_id": int(template.wa_template_id),
+            "message_template_name": template.name,
+            "message_template_language": "en_US",
+        }
+        self.template_change(
+            "template_category_update",
+            {
+                **value,
+                "correct_category": "MARKETING",
+                "new_category": "UTILITY",
+                "category_update_timestamp": 1760711433,
+            },
+        )
+        self.assertEqual(
+            (template.category, template.upcoming_category),
+            ("utility", "marketing"),
+        )
+        self.assertEqual(str(template.upcoming_category_at), "2025-10-17 14:30:33")
+        self.template_change(
+            "template_category_update",
+            {**value, "previous_category": "UTILITY", "new_category": "MARKETING"},
+        )
+        self.assertEqual(
+            (template.category, template.previous_category, template.upcoming_category),
+            ("marketing", "utility", False),
+        )
+        # now a marketing template: a customer who opted out no longer gets it
+        chat = self.deliver(self.message("32470999002", body="STOP")).conversation_id
+        with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
+            self.env["whatsapp.message"]._queue_template(chat, template, {})
