@@ -55,7 +55,6 @@ class WhatsappTemplate(models.Model):
 
     submitted_by_id = fields.Many2one(
         "res.users",
-        string="Submitted By",
         readonly=True,
         copy=False,
         help="Who submitted the template to Meta: told when Meta rejects, "

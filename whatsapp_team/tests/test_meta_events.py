@@ -7,11 +7,13 @@ reference/...); each test names the page it follows. Values are made up.
 
 import base64
 import hashlib
+import importlib.util
 import time
 import xmlrpc.client
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.misc import file_path
 
 from .common import WhatsappCase
 
@@ -1032,3 +1034,76 @@ class TestMetaEventsTemplates(WhatsappCase):
         chat = self.deliver(self.message("32470999002", body="STOP")).conversation_id
         with self.assertRaisesRegex(UserError, "asked not to receive marketing"):
             self.env["whatsapp.message"]._queue_template(chat, template, {})
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsMigration(WhatsappCase):
+    """A database of an earlier build: the fields are filled from each
+    message's raw JSON by the update to 18.0.1.4.0."""
+
+    def test_fields_filled_from_the_raw_messages(self):
+        note_id = self.graph.add_media(b"OggS", "audio/ogg")
+        records = self.deliver(
+            self.message(
+                "32470111001",
+                "interactive",
+                interactive={
+                    "type": "list_reply",
+                    "list_reply": {"id": "r1", "title": "Tuesday", "description": "AM"},
+                },
+            ),
+            self.message(
+                "32470111002", "button", button={"payload": "P1", "text": "Yes"}
+            ),
+            self.message(
+                "32470111003",
+                "audio",
+                audio={"id": note_id, "voice": True, "sha256": "abc"},
+            ),
+            self.message("32470111004", "contacts", contacts=[FULL_CARD]),
+        )
+        row, button, note, cards = (
+            records.filtered(lambda m, kind=kind: m.message_type == kind)
+            for kind in ("interactive", "button", "audio", "contacts")
+        )
+        # as an earlier build left them
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE whatsapp_message
+               SET interactive_type = NULL, interactive_reply_id = NULL,
+                   interactive_reply_title = NULL,
+                   interactive_reply_description = NULL,
+                   button_payload = NULL, button_text = NULL,
+                   is_voice = NULL, media_sha256 = NULL
+            """
+        )
+        self.env.cr.execute("DELETE FROM whatsapp_message_contact")
+        cards.mail_message_id.body = "👤 Barbara J. Johnson +1 (650) 555-0134"
+        self.env.invalidate_all()
+        self.assertFalse(row.interactive_reply_id or cards.shared_contact_ids)
+
+        migration = importlib.util.spec_from_file_location(
+            "post_meta_events",
+            file_path("whatsapp_team/migrations/18.0.1.4.0/post-meta-events.py"),
+        )
+        module = importlib.util.module_from_spec(migration)
+        migration.loader.exec_module(module)
+        module.migrate(self.env.cr, "18.0.1.3.0")
+
+        self.assertEqual(
+            (
+                row.interactive_type,
+                row.interactive_reply_id,
+                row.interactive_reply_title,
+                row.interactive_reply_description,
+            ),
+            ("list_reply", "r1", "Tuesday", "AM"),
+        )
+        self.assertEqual((button.button_payload, button.button_text), ("P1", "Yes"))
+        self.assertEqual((note.is_voice, note.media_sha256), (True, "abc"))
+        self.assertEqual(cards.shared_contact_ids.name, "Barbara J. Johnson")
+        self.assertIn("Add to contacts", cards.mail_message_id.body)
+        # run twice, nothing doubles
+        module.migrate(self.env.cr, "18.0.1.3.0")
+        self.assertEqual(len(cards.shared_contact_ids), 1)
