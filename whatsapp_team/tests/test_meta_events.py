@@ -1107,3 +1107,35 @@ class TestMetaEventsMigration(WhatsappCase):
         # run twice, nothing doubles
         module.migrate(self.env.cr, "18.0.1.3.0")
         self.assertEqual(len(cards.shared_contact_ids), 1)
+
+
+@tagged("post_install", "-at_install", "whatsapp_meta_events")
+class TestMetaEventsByHand(WhatsappCase):
+    """What WhatsApp tells of the customer is not written by hand, even by
+    those who may write the chat."""
+
+    def test_former_ids_and_marketing_setting_are_whatsapps(self):
+        chat = self.deliver(self.message("32470222001", body="Hi")).conversation_id
+        self.assertTrue(chat.with_user(self.user_allowed).has_access("write"))
+        for values in (
+            {"previous_numbers": "+32 470 00 00 00"},
+            {"previous_user_ids": "BE.1"},
+            {"marketing_preference": "resume"},
+            {"marketing_preference_at": "2026-01-01 00:00:00"},
+        ):
+            with self.assertRaises(AccessError):
+                chat.with_user(self.user_allowed).write(values)
+            with self.assertRaises(xmlrpc.client.Fault):
+                rpc(
+                    self,
+                    self.user_allowed,
+                    "whatsapp.conversation",
+                    "write",
+                    [chat.id],
+                    values,
+                )
+        self.assertFalse(chat.previous_numbers or chat.marketing_preference)
+        # nor the message's fields, nor its cards
+        message = chat.message_ids_wa
+        with self.assertRaises(AccessError):
+            message.with_user(self.user_allowed).write({"interactive_reply_id": "x"})
