@@ -2,7 +2,7 @@
     "name": "WhatsApp Team Inbox",
     "summary": "One WhatsApp Business number, many salespeople: chats linked "
     "to partners and leads in Odoo CRM",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/CRM",
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
@@ -43,6 +43,7 @@
         "views/whatsapp_label_views.xml",
         "wizard/whatsapp_label_assign_views.xml",
         "views/whatsapp_menus.xml",
+        "views/whatsapp_meta_events_views.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],
     "assets": {

@@ -5,16 +5,22 @@ The sample bodies follow the shapes of Meta's "messages" webhook reference
 are made up.
 """
 
+import base64
 import copy
 import dataclasses
+import hashlib
 
 import pytest
 
 from whatsapp_team.tools.payload import (
     MAX_DEPTH,
     STATUS_RANK,
+    TEMPLATE_FIELDS,
     AppContact,
     AppMessage,
+    ContactAddress,
+    ContactEntry,
+    ContactPhone,
     HistoryChunk,
     Identity,
     InboundMessage,
@@ -24,15 +30,22 @@ from whatsapp_team.tools.payload import (
     OtherChange,
     PayloadError,
     SharedContact,
+    TemplateUpdate,
+    UserPreference,
     WebhookBatch,
     business_account_ids,
     check_depth,
+    checksum_matches,
     is_own_number,
     parse_app_contacts,
     parse_history,
+    parse_message,
     parse_message_echoes,
+    parse_template_update,
+    parse_user_preferences,
     parse_webhook,
     phone_number_ids,
+    shared_contacts,
     split_items,
     status_moves_forward,
 )
@@ -249,6 +262,35 @@ def test_audio_voice_flag_must_be_a_real_boolean():
     assert parsed.media.voice is False
 
 
+def test_checksum_in_hexadecimal_or_base64():
+    # Meta's webhook references give media "sha256" in base64 (messages/image)
+    # and the media endpoint in hexadecimal: both are read
+    content = b"a picture"
+    digest = hashlib.sha256(content).digest()
+    for checksum in (
+        digest.hex(),
+        digest.hex().upper(),
+        base64.b64encode(digest).decode(),
+        base64.urlsafe_b64encode(digest).decode().rstrip("="),
+    ):
+        assert checksum_matches(content, checksum) is True, checksum
+        assert checksum_matches(b"another picture", checksum) is False, checksum
+    for unreadable in ("", "  ", "x", "not a checksum at all!", "ab" * 10):
+        assert checksum_matches(content, unreadable) is None, unreadable
+
+
+def test_parse_message_reads_a_stored_message():
+    stored = message("audio", {"id": "7", "voice": True, "sha256": "s"})
+    parsed = parse_message(stored)
+    assert (parsed.type, parsed.media.voice, parsed.media.sha256) == (
+        "audio",
+        True,
+        "s",
+    )
+    with pytest.raises(PayloadError):
+        parse_message({"type": "text"})
+
+
 def test_video_with_caption():
     parsed = parse_one(
         message("video", {"id": "7", "mime_type": "video/mp4", "caption": "Look"})
@@ -321,19 +363,47 @@ def test_location_without_coordinates():
 
 
 def test_shared_contacts():
+    # Meta's "Contacts messages webhook reference" (webhooks/reference/
+    # messages/contacts): every property of a card, and a card whose phone
+    # shared only part of it
     cards = [
         {
+            "addresses": [
+                {
+                    "city": "Menlo Park",
+                    "country": "United States",
+                    "country_code": "US",
+                    "state": "CA",
+                    "street": "1 Lucky Shrub Way",
+                    "type": "HOME",
+                    "zip": "94025",
+                },
+                {"type": "WORK"},
+            ],
+            "birthday": "1999-01-23",
+            "emails": [
+                {"email": "bjohnson@example.com", "type": "WORK"},
+                {"email": "barb@example.com"},
+            ],
             "name": {
-                "formatted_name": "Barbara J. Johnson",
+                "formatted_name": "Dr. Barbara J. Johnson Esq.",
                 "first_name": "Barbara",
                 "last_name": "Johnson",
+                "middle_name": "Joana",
+                "suffix": "Esq.",
+                "prefix": "Dr.",
+            },
+            "org": {
+                "company": "Lucky Shrub",
+                "department": "Legal",
+                "title": "Lawyer",
             },
             "phones": [
                 {"phone": "+1 (940) 555-1234", "type": "HOME", "wa_id": "19405551234"},
+                {"phone": "+1 (650) 555-1234", "type": "WORK"},
                 {"type": "WORK"},
             ],
-            "emails": [{"email": "bjohnson@example.com", "type": "WORK"}],
-            "org": {"company": "Lucky Shrub", "title": "Manager"},
+            "urls": [{"url": "https://www.luckyshrub.com", "type": "WORK"}],
             "vcard": "BEGIN:VCARD...",
         },
         {"name": {"first_name": "Ann", "last_name": "Lee"}},
@@ -343,14 +413,46 @@ def test_shared_contacts():
 
     assert parsed.contacts == (
         SharedContact(
-            name="Barbara J. Johnson",
-            phones=("+1 (940) 555-1234",),
-            emails=("bjohnson@example.com",),
+            name="Dr. Barbara J. Johnson Esq.",
+            first_name="Barbara",
+            last_name="Johnson",
+            middle_name="Joana",
+            name_prefix="Dr.",
+            name_suffix="Esq.",
+            phones=(
+                ContactPhone("+1 (940) 555-1234", "HOME", "19405551234"),
+                ContactPhone("+1 (650) 555-1234", "WORK"),
+            ),
+            emails=(
+                ContactEntry("bjohnson@example.com", "WORK"),
+                ContactEntry("barb@example.com"),
+            ),
             organization="Lucky Shrub",
+            department="Legal",
+            job_title="Lawyer",
+            addresses=(
+                ContactAddress(
+                    street="1 Lucky Shrub Way",
+                    city="Menlo Park",
+                    state="CA",
+                    zip="94025",
+                    country="United States",
+                    country_code="US",
+                    type="HOME",
+                ),
+            ),
+            urls=(ContactEntry("https://www.luckyshrub.com", "WORK"),),
+            birthday="1999-01-23",
         ),
-        SharedContact(name="Ann Lee"),
+        SharedContact(name="Ann Lee", first_name="Ann", last_name="Lee"),
     )
     assert parsed.body == ""
+
+
+def test_shared_contact_phone_with_only_a_whatsapp_id():
+    card = {"name": {"formatted_name": "Li"}, "phones": [{"wa_id": "8613912345678"}]}
+    (parsed,) = shared_contacts([card])
+    assert parsed.phones == (ContactPhone("8613912345678", "", "8613912345678"),)
 
 
 def test_interactive_button_reply():
@@ -362,7 +464,10 @@ def test_interactive_button_reply():
     parsed = parse_one(msg)
 
     assert parsed.body == "Yes"
+    assert parsed.interactive_type == "button_reply"
     assert parsed.interactive_reply_id == "yes-btn"
+    assert parsed.reply_title == "Yes"
+    assert parsed.reply_description == ""
     assert parsed.reply_to_message_id == OUR_WAMID
 
 
@@ -372,7 +477,10 @@ def test_interactive_list_reply_with_description():
     parsed = parse_one(msg)
 
     assert parsed.body == "Tuesday\n9:00 to 12:00"
+    assert parsed.interactive_type == "list_reply"
     assert parsed.interactive_reply_id == "row-2"
+    assert parsed.reply_title == "Tuesday"
+    assert parsed.reply_description == "9:00 to 12:00"
 
 
 def test_interactive_list_reply_without_description():
@@ -404,6 +512,7 @@ def test_interactive_of_unknown_kind():
     }
     parsed = parse_one(message("interactive", content))
     assert parsed.body == "" and parsed.interactive_reply_id == ""
+    assert parsed.interactive_type == "call_permission_reply"
 
 
 def test_template_quick_reply_button():
@@ -416,7 +525,9 @@ def test_template_quick_reply_button():
 
     assert parsed.type == "button"
     assert parsed.body == "Stop promotions"
+    # the payload and the text differ: both are kept
     assert parsed.interactive_reply_id == "STOP_PROMOS"
+    assert parsed.reply_title == "Stop promotions"
     assert parsed.reply_to_message_id == OUR_WAMID
 
 
@@ -490,6 +601,49 @@ def test_system_user_changed_user_id():
     assert parsed.new_user_id == "US.55555555555555555555"
     assert parsed.new_wa_id == ""
     assert parsed.sender == Identity(user_id=CUSTOMER_BSUID)
+
+
+def test_system_user_changed_number_with_business_scoped_ids():
+    # Meta's "System messages webhook reference" and the changelog of
+    # Aug 11, 2026: a number change also gives a new business-scoped user id,
+    # reported with the previous one
+    system = {
+        "body": "User Sheena Nelson changed from 16505551234 to 12195555358",
+        "wa_id": "12195555358",
+        "user_id": "US.55555555555555555555",
+        "parent_user_id": "US.ENT.55555555555555555555",
+        "previous_user_id": CUSTOMER_BSUID,
+        "previous_parent_user_id": PARENT_BSUID,
+        "type": "user_changed_number",
+    }
+    msg = message("system", system, from_user_id=CUSTOMER_BSUID)
+    parsed = parse_one(msg, contacts=[])
+
+    assert parsed.new_wa_id == "12195555358"
+    assert parsed.new_user_id == "US.55555555555555555555"
+    assert parsed.new_parent_user_id == "US.ENT.55555555555555555555"
+    assert parsed.previous_user_id == CUSTOMER_BSUID
+    assert parsed.previous_parent_user_id == PARENT_BSUID
+    assert parsed.sender == Identity(wa_id=CUSTOMER, user_id=CUSTOMER_BSUID)
+
+
+def test_system_user_changed_user_id_with_the_previous_id():
+    # the same references: no phone number, only the ids
+    system = {
+        "body": "User Sheena Nelson changed from "
+        f"{CUSTOMER_BSUID} to US.66666666666666666666",
+        "user_id": "US.66666666666666666666",
+        "previous_user_id": CUSTOMER_BSUID,
+        "type": "user_changed_user_id",
+    }
+    msg = message("system", system, from_user_id=CUSTOMER_BSUID)
+    del msg["from"]
+    parsed = parse_one(msg, contacts=[])
+
+    assert parsed.system_type == "user_changed_user_id"
+    assert parsed.new_user_id == "US.66666666666666666666"
+    assert parsed.previous_user_id == CUSTOMER_BSUID
+    assert parsed.new_wa_id == ""
 
 
 def test_system_legacy_new_wa_id():
@@ -737,6 +891,236 @@ def test_other_fields_are_passed_through():
     assert len(batch.messages) == 1
 
 
+def test_other_changes_carry_the_entry_time():
+    body = envelope({"field": "account_update", "value": {"event": "x"}})
+    body["entry"][0]["time"] = 1739321024
+    (change,) = parse_webhook(body).others
+    assert change.time == 1739321024
+
+
+# --------------------------------------------------------- user_preferences
+
+
+def user_preferences_change(*items, contacts=None):
+    """A ``user_preferences`` change as in Meta's "user_preferences webhook
+    reference" (webhooks/reference/user_preferences)."""
+    return {
+        "field": "user_preferences",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": DISPLAY_NUMBER,
+                "phone_number_id": PHONE_NUMBER_ID,
+            },
+            "contacts": contacts if contacts is not None else [contact()],
+            "user_preferences": list(items),
+        },
+    }
+
+
+def test_user_preferences_stop_and_resume():
+    stop = {
+        "wa_id": CUSTOMER,
+        "user_id": CUSTOMER_BSUID,
+        "detail": "User requested to stop marketing messages",
+        "category": "marketing_messages",
+        "value": "stop",
+        "timestamp": 1731705721,
+    }
+    resume = {
+        "wa_id": CUSTOMER,
+        "detail": "User requested to resume marketing messages",
+        "category": "marketing_messages",
+        "value": "resume",
+        "timestamp": 1731705799,
+    }
+    (change,) = parse_webhook(envelope(user_preferences_change(stop, resume))).others
+    assert change.field == "user_preferences"
+
+    parsed = parse_user_preferences(change.value)
+
+    assert parsed == (
+        UserPreference(
+            phone_number_id=PHONE_NUMBER_ID,
+            user=Identity(
+                wa_id=CUSTOMER, user_id=CUSTOMER_BSUID, profile_name="Sheena Nelson"
+            ),
+            category="marketing_messages",
+            value="stop",
+            detail="User requested to stop marketing messages",
+            timestamp=1731705721,
+        ),
+        UserPreference(
+            phone_number_id=PHONE_NUMBER_ID,
+            user=Identity(
+                wa_id=CUSTOMER, user_id=CUSTOMER_BSUID, profile_name="Sheena Nelson"
+            ),
+            category="marketing_messages",
+            value="resume",
+            detail="User requested to resume marketing messages",
+            timestamp=1731705799,
+        ),
+    )
+
+
+def test_user_preferences_naming_nobody_are_left_out():
+    items = [{"value": "stop"}, "odd", {"user_id": CUSTOMER_BSUID, "value": "STOP"}]
+    parsed = parse_user_preferences(
+        user_preferences_change(*items, contacts=[])["value"]
+    )
+    assert [(p.user.user_id, p.value) for p in parsed] == [(CUSTOMER_BSUID, "stop")]
+    assert parse_user_preferences("not a value") == ()
+
+
+def test_user_preferences_name_their_number():
+    body = envelope(user_preferences_change({"wa_id": CUSTOMER, "value": "stop"}))
+    assert phone_number_ids(body) == [PHONE_NUMBER_ID]
+    assert business_account_ids(body) == []
+
+
+# --------------------------------------------------------- template updates
+
+
+def template_change(field, value, time=1739321024):
+    body = envelope({"field": field, "value": value})
+    body["entry"][0]["time"] = time
+    (change,) = parse_webhook(body).others
+    return change
+
+
+def test_template_rejected_with_rejection_info():
+    # Meta's "message_template_status_update webhook reference"
+    change = template_change(
+        "message_template_status_update",
+        {
+            "event": "REJECTED",
+            "message_template_id": 1689556908129832,
+            "message_template_name": "abandoned_cart",
+            "message_template_language": "en_US",
+            "reason": "INVALID_FORMAT",
+            "message_template_category": "MARKETING",
+            "rejection_info": {
+                "reason": "Variables can't be next to each other.",
+                "recommendation": "Add text between {{1}} and {{2}}.",
+            },
+        },
+    )
+    assert parse_template_update(change) == TemplateUpdate(
+        field="message_template_status_update",
+        business_account_id=WABA_ID,
+        template_id="1689556908129832",
+        name="abandoned_cart",
+        language="en_US",
+        event="REJECTED",
+        reason="INVALID_FORMAT",
+        category="MARKETING",
+        rejection_reason="Variables can't be next to each other.",
+        rejection_recommendation="Add text between {{1}} and {{2}}.",
+        time=1739321024,
+    )
+
+
+def test_template_paused_and_disabled():
+    paused = parse_template_update(
+        template_change(
+            "message_template_status_update",
+            {
+                "event": "PAUSED",
+                "message_template_id": 806312974732579,
+                "message_template_name": "welcome_template",
+                "message_template_language": "en-US",
+                "reason": "NONE",
+                "other_info": {
+                    "title": "FIRST_PAUSE",
+                    "description": "Your WhatsApp message template has been "
+                    "paused for 3 hours until Jun 30 at 4:30 AM UTC.",
+                },
+            },
+        )
+    )
+    assert (paused.event, paused.info_title) == ("PAUSED", "FIRST_PAUSE")
+    assert paused.info_description.startswith("Your WhatsApp message template")
+    disabled = parse_template_update(
+        template_change(
+            "message_template_status_update",
+            {
+                "event": "DISABLED",
+                "message_template_id": "806312974732579",
+                "reason": "NONE",
+                "disable_info": {"disable_date": "1751234563"},
+            },
+        )
+    )
+    assert (disabled.event, disabled.disabled_at) == ("DISABLED", 1751234563)
+
+
+def test_template_quality_update():
+    # Meta's "message_template_quality_update webhook reference"
+    change = template_change(
+        "message_template_quality_update",
+        {
+            "previous_quality_score": "GREEN",
+            "new_quality_score": "YELLOW",
+            "message_template_id": 806312974732579,
+            "message_template_name": "welcome_template",
+            "message_template_language": "en-US",
+        },
+        time=1674864290,
+    )
+    parsed = parse_template_update(change)
+    assert (parsed.previous_quality, parsed.new_quality) == ("GREEN", "YELLOW")
+    assert (parsed.template_id, parsed.time) == ("806312974732579", 1674864290)
+    assert parsed.event == ""
+
+
+def test_template_category_update_done_and_impending():
+    # Meta's "template_category_update webhook reference": a change made,
+    # and one announced 24 hours ahead (new_category is then the current one)
+    done = parse_template_update(
+        template_change(
+            "template_category_update",
+            {
+                "message_template_id": 278077987957091,
+                "message_template_name": "welcome_template",
+                "message_template_language": "en-US",
+                "previous_category": "UTILITY",
+                "new_category": "MARKETING",
+            },
+        )
+    )
+    assert (done.previous_category, done.new_category) == ("UTILITY", "MARKETING")
+    assert (done.correct_category, done.category_change_at) == ("", 0)
+    impending = parse_template_update(
+        template_change(
+            "template_category_update",
+            {
+                "message_template_id": 278077987957091,
+                "message_template_name": "welcome_template",
+                "message_template_language": "en-US",
+                "correct_category": "MARKETING",
+                "new_category": "UTILITY",
+                "category_update_timestamp": 1760711433,
+            },
+        )
+    )
+    assert (impending.correct_category, impending.new_category) == (
+        "MARKETING",
+        "UTILITY",
+    )
+    assert impending.category_change_at == 1760711433
+
+
+def test_template_update_of_another_field_or_without_template():
+    assert parse_template_update(template_change("account_update", {"x": 1})) is None
+    no_id = template_change("message_template_status_update", {"event": "APPROVED"})
+    assert parse_template_update(no_id) is None
+    assert TEMPLATE_FIELDS == (
+        "message_template_status_update",
+        "message_template_quality_update",
+        "template_category_update",
+    )
+
+
 def test_several_entries_and_changes():
     body = envelope(
         messages_change([message("text", {"body": "a"})], contacts=[contact()])
@@ -943,15 +1327,50 @@ def _rich_body():
     )
 
 
-def test_odd_shapes_never_crash():
-    body = _rich_body()
-    assert len(parse_webhook(body).messages) == 12
+def _other_fields_body():
+    """Changes of the other fields read by the addon, to be mutated."""
+    return envelope(
+        user_preferences_change({"wa_id": CUSTOMER, "value": "stop"}),
+        {
+            "field": "message_template_status_update",
+            "value": {
+                "event": "REJECTED",
+                "message_template_id": 1,
+                "rejection_info": {"reason": "r", "recommendation": "c"},
+                "other_info": {"title": "t", "description": "d"},
+                "disable_info": {"disable_date": 1},
+            },
+        },
+        {
+            "field": "template_category_update",
+            "value": {
+                "message_template_id": 1,
+                "correct_category": "MARKETING",
+                "category_update_timestamp": 1,
+            },
+        },
+    )
+
+
+def _parse_others(body):
+    batch = parse_webhook(body)
+    for change in batch.others:
+        parse_template_update(change)
+        if change.field == "user_preferences":
+            parse_user_preferences(change.value)
+
+
+@pytest.mark.parametrize("make_body", [_rich_body, _other_fields_body])
+def test_odd_shapes_never_crash(make_body):
+    body = make_body()
+    assert len(parse_webhook(body).messages) == (12 if make_body is _rich_body else 0)
     checked = 0
     for path in _paths(body):
         for odd in ODD_VALUES:
             mutated = _replaced(body, path, odd)
             for function in (
                 parse_webhook,
+                _parse_others,
                 phone_number_ids,
                 business_account_ids,
                 split_items,

@@ -20,7 +20,10 @@ from . import whatsapp_label
 from . import whatsapp_message
 from . import whatsapp_message_interactive
 from . import whatsapp_message_option
+from . import whatsapp_message_inbound
+from . import whatsapp_message_contact
 from . import whatsapp_template
+from . import whatsapp_template_review
 from . import whatsapp_template_button
 from . import whatsapp_template_variable
 from . import whatsapp_webhook_event

@@ -59,6 +59,21 @@ class WhatsappConversation(models.Model):
     wa_user_id = fields.Char("Business-Scoped User ID", readonly=True, copy=False)
     wa_username = fields.Char("WhatsApp Username", readonly=True)
     profile_name = fields.Char(readonly=True)
+    # what the customer was known by before WhatsApp told us of a change
+    # (system messages): oldest first, one per line
+    previous_numbers = fields.Text(
+        readonly=True,
+        copy=False,
+        help="The numbers this customer wrote from before they changed their "
+        "WhatsApp number, oldest first.",
+    )
+    previous_user_ids = fields.Text(
+        "Previous User IDs",
+        readonly=True,
+        copy=False,
+        help="The business-scoped user ids WhatsApp gave this customer before "
+        "the current one, oldest first.",
+    )
     message_ids_wa = fields.One2many(
         "whatsapp.message", "conversation_id", string="WhatsApp Messages"
     )
@@ -158,6 +173,8 @@ class WhatsappConversation(models.Model):
             "wa_user_id",
             "wa_username",
             "profile_name",
+            "previous_numbers",
+            "previous_user_ids",
             "last_inbound_at",
             "last_message_at",
             "window_expires_at",
@@ -389,12 +406,36 @@ class WhatsappConversation(models.Model):
             source.write({"phone_key": False, "wa_user_id": False})
         self.unlink()
 
-    def _change_number(self, new_wa_id):
-        """The customer moved to a new number (system message from Meta)."""
+    def _apply_identity_change(self, inbound):
+        """A system message (``tools.payload.InboundMessage``) telling that
+        the customer changed their number or their business-scoped user id:
+        the chat (and its partner) carry the new one, the old one is kept.
+        Returns the line the chat shows, or None for another system message."""
         self.ensure_one()
-        new_key = phone_tools.wa_id_key(new_wa_id)
+        if inbound.system_type == "user_changed_number":
+            lines = [
+                self._change_number(inbound.new_wa_id),
+                self._change_user_id(inbound.new_user_id),
+            ]
+        elif inbound.system_type == "user_changed_user_id":
+            lines = [self._change_user_id(inbound.new_user_id)]
+        else:
+            return None
+        return " ".join(line for line in lines if line) or _(
+            "WhatsApp told us the customer's number or user id changed; this "
+            "chat already had the new one."
+        )
+
+    def _change_number(self, new_wa_id):
+        """The customer moved to a new number (system message from Meta).
+
+        A chat already opened by the new number (its messages may arrive
+        before Meta's notice) is merged into this one. Returns the line the
+        chat shows, or None when the number does not change."""
+        self.ensure_one()
+        new_key = phone_tools.wa_id_key(new_wa_id) if new_wa_id else None
         if not new_key or new_key == self.phone_key:
-            return
+            return None
         self._lock_identity(new_key, None)
         clash = self.search(
             [
@@ -405,25 +446,67 @@ class WhatsappConversation(models.Model):
         )
         if clash:
             clash._merge_into(self)
-        old_phone = self.phone
+        old_phone, old_key = self.phone, self.phone_key
         self.write(
             {
                 "wa_id": new_wa_id,
                 "phone_key": new_key,
                 "phone": phone_tools.international("+" + new_wa_id),
+                "previous_numbers": _append_line(self.previous_numbers, old_phone),
             }
         )
-        if self.partner_id and not self.partner_id._whatsapp_find_by_key(
-            new_key, self.account_id
+        partner = self.partner_id
+        if partner and new_key not in (
+            partner.whatsapp_phone_key,
+            partner.whatsapp_mobile_key,
         ):
-            self.partner_id.mobile = self.phone
-        self.message_post(
-            body=_(
-                "The customer changed their WhatsApp number from %(old)s to %(new)s.",
-                old=old_phone,
-                new=self.phone,
-            ),
-            message_type="notification",
+            # the partner's field that held the old number takes the new one
+            if (
+                old_key
+                and partner.whatsapp_phone_key == old_key
+                and partner.whatsapp_mobile_key != old_key
+            ):
+                partner.phone = self.phone
+            else:
+                partner.mobile = self.phone
+        if not old_phone:
+            return _("The customer's WhatsApp number is now %(new)s.", new=self.phone)
+        return _(
+            "The customer changed their WhatsApp number from %(old)s to %(new)s.",
+            old=old_phone,
+            new=self.phone,
+        )
+
+    def _change_user_id(self, new_user_id):
+        """WhatsApp gave the customer a new business-scoped user id (a number
+        change does too). A chat the new id opened already is merged into
+        this one. Returns the line the chat shows, or None."""
+        self.ensure_one()
+        if not new_user_id or new_user_id == self.wa_user_id:
+            return None
+        self._lock_identity(None, new_user_id)
+        clash = self.search(
+            [
+                ("account_id", "=", self.account_id.id),
+                ("wa_user_id", "=", new_user_id),
+                ("id", "!=", self.id),
+            ]
+        )
+        if clash:
+            clash._merge_into(self)
+        old_user_id = self.wa_user_id
+        self.write(
+            {
+                "wa_user_id": new_user_id,
+                "previous_user_ids": _append_line(self.previous_user_ids, old_user_id),
+            }
+        )
+        if not old_user_id:
+            return _("WhatsApp gave the customer the user id %(new)s.", new=new_user_id)
+        return _(
+            "WhatsApp changed the customer's user id from %(old)s to %(new)s.",
+            old=old_user_id,
+            new=new_user_id,
         )
 
     def _e164(self):
@@ -474,3 +557,11 @@ class WhatsappConversation(models.Model):
             self._schedule_reply_activity()
         self._link_or_create_lead()
         self._send_automatic_replies(wa_message, when)
+
+
+def _append_line(lines, value):
+    """``lines`` (text, one value a line) with ``value`` added once at the end."""
+    kept = [line for line in (lines or "").splitlines() if line and line != value]
+    if value:
+        kept.append(value)
+    return "\n".join(kept) or False

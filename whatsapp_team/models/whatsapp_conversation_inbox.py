@@ -346,7 +346,9 @@ class WhatsappConversation(models.Model):
             icon, label = {
                 "image": ("📷", _("Photo")),
                 "video": ("🎥", _("Video")),
-                "audio": ("🎤", _("Voice message")),
+                "audio": ("🎤", _("Voice message"))
+                if message.is_voice
+                else ("🎵", _("Audio")),
                 "sticker": ("🖼️", _("Sticker")),
                 "document": ("📄", message.media_filename or _("Document")),
             }[kind]

@@ -1,8 +1,15 @@
+import logging
+from datetime import datetime, timezone
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools import phone as phone_tools
 from ..tools import replies
+
+_logger = logging.getLogger(__name__)
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -36,8 +43,28 @@ class WhatsappConversation(models.Model):
         copy=False,
     )
 
+    # the customer's own setting in WhatsApp (user_preferences webhook):
+    # marketing messages stopped or resumed, and when they said so
+    marketing_preference = fields.Selection(
+        [("stop", "Stopped"), ("resume", "Resumed")],
+        string="Marketing in WhatsApp",
+        readonly=True,
+        copy=False,
+        help="What the customer chose in WhatsApp's own settings for our "
+        "marketing messages. Stopped, it is honoured as an opt-out keyword: "
+        "marketing templates are refused, other messages still go.",
+    )
+    marketing_preference_at = fields.Datetime(
+        "Marketing Choice Made", readonly=True, copy=False
+    )
+
     def _whatsapp_system_fields(self):
-        return super()._whatsapp_system_fields() | {"user_opted_out", "phone_sanitized"}
+        return super()._whatsapp_system_fields() | {
+            "user_opted_out",
+            "phone_sanitized",
+            "marketing_preference",
+            "marketing_preference_at",
+        }
 
     def write(self, vals):
         if "user_opted_out" in vals and not self.env.su:
@@ -156,18 +183,13 @@ class WhatsappConversation(models.Model):
         return False
 
     def _opt_out(self, word):
-        number = self._blacklist_number()
-        if number:
-            self.env["phone.blacklist"].sudo()._add(
-                [number], message=_("Opted out on WhatsApp (%(word)s).", word=word)
-            )
+        if self._opt_out_number(_("Opted out on WhatsApp (%(word)s).", word=word)):
             body = _(
                 "The customer wrote “%(word)s”: their number is on the blacklist "
                 "and marketing templates are no longer sent to them.",
                 word=word,
             )
         else:
-            self.sudo().user_opted_out = True
             body = _(
                 "The customer wrote “%(word)s”: marketing templates are no longer "
                 "sent to them.",
@@ -175,7 +197,37 @@ class WhatsappConversation(models.Model):
             )
         self.message_post(body=body, message_type="notification")
 
+    def _opt_out_number(self, reason):
+        """Put the customer's number on the blacklist with ``reason``, or,
+        where the blacklist cannot hold it, keep their choice on the chat.
+        Returns whether the number went on the blacklist."""
+        self.ensure_one()
+        number = self._blacklist_number()
+        if number:
+            self.env["phone.blacklist"].sudo()._add([number], message=reason)
+            return True
+        self.sudo().user_opted_out = True
+        return False
+
     def _opt_in(self, word):
+        if self._opt_in_number(_("Opted in again on WhatsApp (%(word)s).", word=word)):
+            body = _(
+                "The customer wrote “%(word)s”: their number is off the blacklist.",
+                word=word,
+            )
+        else:
+            body = _(
+                "The customer wrote “%(word)s”: marketing templates may be sent "
+                "to them again.",
+                word=word,
+            )
+        self.message_post(body=body, message_type="notification")
+
+    def _opt_in_number(self, reason):
+        """Lift the customer's opt-out: the number off the blacklist (with
+        ``reason``) and the chat's own choice, on each chat of the number.
+        Returns whether the number is one the blacklist holds."""
+        self.ensure_one()
         number = self._blacklist_number()
         flagged_sudo = self.sudo().search(
             [
@@ -190,18 +242,112 @@ class WhatsappConversation(models.Model):
         if flagged_sudo:
             flagged_sudo.user_opted_out = False
         if number:
-            self.env["phone.blacklist"].sudo()._remove(
-                [number],
-                message=_("Opted in again on WhatsApp (%(word)s).", word=word),
+            self.env["phone.blacklist"].sudo()._remove([number], message=reason)
+            return True
+        return False
+
+    # ------------------------------------------------------------
+    # WhatsApp's own setting: user_preferences
+    # ------------------------------------------------------------
+
+    @api.model
+    def _apply_marketing_preference(self, account, preference):
+        """The customer stopped or resumed marketing messages in WhatsApp's
+        settings (``tools.payload.UserPreference``): honoured as their STOP
+        and START are, on their chat with ``account``. Without a chat, a
+        number the blacklist holds goes on it (or off it) alone; any other
+        customer gets a chat to keep their choice."""
+        if preference.category != "marketing_messages" or preference.value not in (
+            "stop",
+            "resume",
+        ):
+            _logger.info(
+                "WhatsApp preference %s=%s not handled",
+                preference.category,
+                preference.value,
             )
-            body = _(
-                "The customer wrote “%(word)s”: their number is off the blacklist.",
-                word=word,
+            return self.browse()
+        when = (
+            datetime.fromtimestamp(preference.timestamp, tz=timezone.utc).replace(
+                tzinfo=None
             )
+            if preference.timestamp
+            else fields.Datetime.now()
+        )
+        user = preference.user
+        phone_key = phone_tools.wa_id_key(user.wa_id) if user.wa_id else None
+        self._lock_identity(phone_key, user.user_id or None)
+        domains = []
+        if phone_key:
+            domains.append([("phone_key", "=", phone_key)])
+        if user.user_id:
+            domains.append([("wa_user_id", "=", user.user_id)])
+        chat_sudo = self.sudo().search(
+            expression.AND([[("account_id", "=", account.id)], expression.OR(domains)]),
+            order="id",
+            limit=1,
+        )
+        if not chat_sudo:
+            number = self._preference_blacklist_number(user.wa_id)
+            if number:
+                Blacklist_sudo = self.env["phone.blacklist"].sudo()
+                if preference.value == "stop":
+                    Blacklist_sudo._add([number], message=self._stop_reason())
+                else:
+                    Blacklist_sudo._remove([number], message=self._resume_reason())
+                return self.browse()
+            chat_sudo = self.sudo()._get_or_create_for(account, user)
+        chat_sudo._set_marketing_preference(preference.value, when)
+        return chat_sudo
+
+    @api.model
+    def _preference_blacklist_number(self, wa_id):
+        """The number of ``wa_id`` as the blacklist stores it, or False."""
+        if not wa_id:
+            return False
+        return self._phone_format_number(
+            "+" + wa_id.lstrip("+"),
+            country=self.env["res.country"],
+            force_format="E164",
+        )
+
+    def _stop_reason(self):
+        return _("Stopped marketing messages in WhatsApp's settings.")
+
+    def _resume_reason(self):
+        return _("Resumed marketing messages in WhatsApp's settings.")
+
+    def _set_marketing_preference(self, value, when):
+        """Apply the customer's choice made at ``when``; an older choice
+        Meta delivers late changes nothing."""
+        self.ensure_one()
+        if self.marketing_preference_at and when < self.marketing_preference_at:
+            _logger.info(
+                "WhatsApp chat %s: a marketing preference older than the last "
+                "one, ignored",
+                self.id,
+            )
+            return False
+        self.sudo().write(
+            {"marketing_preference": value, "marketing_preference_at": when}
+        )
+        if value == "stop":
+            if self._opt_out_number(self._stop_reason()):
+                body = _(
+                    "The customer stopped marketing messages in WhatsApp's "
+                    "settings: their number is on the blacklist and marketing "
+                    "templates are no longer sent to them."
+                )
+            else:
+                body = _(
+                    "The customer stopped marketing messages in WhatsApp's "
+                    "settings: marketing templates are no longer sent to them."
+                )
         else:
+            self._opt_in_number(self._resume_reason())
             body = _(
-                "The customer wrote “%(word)s”: marketing templates may be sent "
-                "to them again.",
-                word=word,
+                "The customer resumed marketing messages in WhatsApp's settings: "
+                "marketing templates may be sent to them again."
             )
-        self.message_post(body=body, message_type="notification")
+        self.sudo().message_post(body=body, message_type="notification")
+        return True

@@ -219,20 +219,23 @@ class WhatsappMessage(models.Model):
         if existing:
             return existing
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
-        conversation = Conversation_sudo._get_or_create_for(account, inbound.sender)
+        conversation = Conversation_sudo._get_or_create_for(
+            account, self._inbound_sender(inbound)
+        )
         # The identity lock is held now: a concurrent delivery of the same
         # message from the same sender has either committed or waits for us.
         existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing
-        if inbound.system_type == "user_changed_number" and inbound.new_wa_id:
-            conversation._change_number(inbound.new_wa_id)
         message = Message_sudo.create(
             self._prepare_inbound_values(conversation, inbound)
         )
         if message.media_state == "pending":
             message._fetch_media()
-        if not message._react_in_chatter():
+        if message.message_type == "system":
+            # WhatsApp's notice, never words of the customer
+            message._receive_system(inbound)
+        elif not message._react_in_chatter():
             message._post_inbound_in_chatter()
         conversation._inbox_on_messages(message)
         conversation._on_inbound(message)
@@ -292,6 +295,7 @@ class WhatsappMessage(models.Model):
             client = message.account_id._get_graph_client()
             try:
                 content, mime_type = client.fetch_media(message.media_id)
+                message._check_media_checksum(content)
             except GraphError as error:
                 message.write(
                     {
@@ -346,7 +350,8 @@ class WhatsappMessage(models.Model):
         extension = mimetypes.guess_extension((mime_type or "").split(";")[0]) or ""
         if extension == ".oga":
             extension = ".ogg"
-        return f"{self.message_type}-{self.media_id}{extension}"
+        kind = "voice" if self.is_voice else self.message_type
+        return f"{kind}-{self.media_id}{extension}"
 
     @api.model
     def _cron_retry_media(self, limit=100):
@@ -419,7 +424,7 @@ class WhatsappMessage(models.Model):
         message has been through the chat's team and assignment, so that the
         first message of a new chat reaches its salesperson too."""
         self.ensure_one()
-        if self.mail_message_id:
+        if self.mail_message_id and self.message_type != "system":
             self.conversation_id.sudo()._notify_thread(
                 self.mail_message_id, whatsapp_announce=True
             )
@@ -462,12 +467,7 @@ class WhatsappMessage(models.Model):
                 % (url, label)
             )
         elif kind == "contacts":
-            parts.append(
-                Markup("👤 %s")
-                % Markup("<br/>").join(
-                    escape(line) for line in self._shared_contacts_lines()
-                )
-            )
+            parts.append(self._shared_contacts_html())
         elif kind == "unsupported":
             parts.append(
                 Markup("<i>%s</i>")
@@ -490,12 +490,20 @@ class WhatsappMessage(models.Model):
                 % _(
                     "The %(kind)s could not be downloaded from WhatsApp yet: it "
                     "will be tried again automatically.",
-                    kind=dict(MESSAGE_TYPES).get(kind, kind).lower(),
+                    kind=self._kind_label().lower(),
                 )
             )
         if not parts:
-            parts.append(Markup("<i>%s</i>") % dict(MESSAGE_TYPES).get(kind, kind))
+            parts.append(Markup("<i>%s</i>") % self._kind_label())
         return Markup("").join(parts)
+
+    def _kind_label(self):
+        """What kind of message this is, in words (a voice message, an image)."""
+        self.ensure_one()
+        kind = self.message_type
+        return dict(self._fields["message_type"]._description_selection(self.env)).get(
+            kind, kind
+        )
 
     def _shared_contacts_lines(self):
         self.ensure_one()

@@ -20,6 +20,7 @@ from ..tools import outbound
 from ..tools import templates as tpl_tools
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import GraphError, TokenError
+from ..tools.payload import OtherChange, parse_template_update
 
 _logger = logging.getLogger(__name__)
 
@@ -496,6 +497,7 @@ class WhatsappTemplate(models.Model):
                 "header_handle": handle or False,
                 "components": json.dumps(payload["components"]),
                 "rejected_reason": False,
+                "submitted_by_id": self.env.uid,
             }
         )
 
@@ -650,20 +652,23 @@ class WhatsappTemplate(models.Model):
 
     @api.model
     def _apply_status_update(self, business_account_id, value, accounts=None):
-        """Meta's ``message_template_status_update`` webhook; only to the
-        templates_sudo of ``accounts`` when given (the numbers that signed it)."""
-        domain = [
-            ("wa_template_id", "=", str(value.get("message_template_id") or "")),
-            ("account_id.business_account_id", "=", business_account_id),
-        ]
-        if accounts is not None:
-            domain.append(("account_id", "in", accounts.ids))
-        templates_sudo = self.sudo().with_context(active_test=False).search(domain)
-        status = _status(value.get("event"))
-        reason = _reason(value.get("reason"))
-        if templates_sudo and status:
-            templates_sudo.write({"status": status, "rejected_reason": reason})
-        return templates_sudo
+        """Meta's ``message_template_status_update`` webhook (its change's
+        value); only to the templates of ``accounts`` when given (the numbers
+        that signed it), else of every number of the business account. See
+        ``_apply_template_update``."""
+        if accounts is None:
+            accounts = (
+                self.env["whatsapp.account"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("business_account_id", "=", business_account_id)])
+            )
+        update = parse_template_update(
+            OtherChange("message_template_status_update", business_account_id, value)
+        )
+        if not update:
+            return self.sudo().browse()
+        return self._apply_template_update(update, accounts)
 
     # ------------------------------------------------------------
     # Variables from the record sent from
@@ -802,6 +807,14 @@ class WhatsappTemplate(models.Model):
 
     def _check_sendable(self):
         self.ensure_one()
+        if not self.body and self.status != "draft":
+            raise UserError(
+                _(
+                    "The template %(name)s is known only from a notice of Meta: "
+                    "sync the templates to bring its text first.",
+                    name=self.display_name,
+                )
+            )
         if self.header_type in SAMPLE_TYPES and not self.header_file:
             raise UserError(
                 _(

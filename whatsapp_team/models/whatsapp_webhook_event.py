@@ -12,10 +12,13 @@ from odoo.tools import mute_logger
 
 from ..tools import signature
 from ..tools.payload import (
+    TEMPLATE_FIELDS,
     PayloadError,
     business_account_ids,
     check_depth,
     is_own_number,
+    parse_template_update,
+    parse_user_preferences,
     parse_webhook,
     phone_number_ids,
     split_items,
@@ -539,7 +542,10 @@ class WhatsappWebhookEvent(models.Model):
         self.env["whatsapp.message"].sudo()._receive_status(status, account=account)
 
     def _process_change(self, change, signed):
-        if change.field != "message_template_status_update":
+        if change.field == "user_preferences":
+            self._process_user_preferences(change, signed)
+            return
+        if change.field not in TEMPLATE_FIELDS:
             return
         numbers = (
             self.env["whatsapp.account"]
@@ -550,7 +556,27 @@ class WhatsappWebhookEvent(models.Model):
         signers = numbers.filtered(signed)
         if numbers and not signers:
             self._check_signed(numbers[0], signed)
-        if signers:
-            self.env["whatsapp.template"]._apply_status_update(
-                change.business_account_id, change.value, accounts=signers
+        if not signers:
+            return
+        update = parse_template_update(change)
+        if update:
+            self.env["whatsapp.template"]._apply_template_update(update, signers)
+        else:
+            # no template named: Meta's list of templates tells the news
+            self.env.ref("whatsapp_team.ir_cron_sync_templates").sudo()._trigger()
+
+    def _process_user_preferences(self, change, signed):
+        """The customers' own marketing choices (``user_preferences``), for
+        the number that signed them. One for a number not configured yet is
+        kept and retried, as a message would be."""
+        for preference in parse_user_preferences(change.value):
+            account = self._account_of(preference.phone_number_id)
+            if not account:
+                raise UnknownNumberError(
+                    f"WhatsApp number {preference.phone_number_id} is not "
+                    "configured: add it under WhatsApp > Configuration > Numbers"
+                )
+            self._check_signed(account, signed)
+            self.env["whatsapp.conversation"].sudo()._apply_marketing_preference(
+                account, preference
             )

@@ -24,3 +24,4 @@ from . import test_notifications
 from . import test_notify_ui
 from . import test_coexistence
 from . import test_interactive
+from . import test_meta_events

@@ -17,6 +17,9 @@ id (which could never be stored or deduplicated), raises :class:`PayloadError`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +70,29 @@ class Media:
     animated: bool = False
 
 
+def checksum_matches(content: bytes, checksum: str) -> bool | None:
+    """Tell whether ``content`` is the file Meta's ``sha256`` describes.
+
+    Meta writes the checksum in hexadecimal or in base64 (its webhook
+    references show both). ``None`` when there is nothing to check against:
+    no checksum, or one that is not a SHA-256 in either form.
+    """
+    text = (checksum or "").strip()
+    if not text:
+        return None
+    digest = hashlib.sha256(content or b"").digest()
+    if len(text) == 64 and all(char in "0123456789abcdefABCDEF" for char in text):
+        return bytes.fromhex(text) == digest
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            expected = decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if len(expected) == len(digest):
+            return expected == digest
+    return None
+
+
 @dataclass(frozen=True)
 class Location:
     """A shared location pin."""
@@ -79,13 +105,55 @@ class Location:
 
 
 @dataclass(frozen=True)
+class ContactPhone:
+    """A number of a shared contact card; ``wa_id`` when it uses WhatsApp."""
+
+    phone: str
+    type: str = ""
+    wa_id: str = ""
+
+
+@dataclass(frozen=True)
+class ContactEntry:
+    """An e-mail address or a web address of a shared contact card."""
+
+    value: str
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    """A postal address of a shared contact card."""
+
+    street: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country: str = ""
+    country_code: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True)
 class SharedContact:
-    """One contact card of a ``contacts`` message."""
+    """One contact card of a ``contacts`` message, with every field Meta
+    documents (names, numbers, e-mails, organisation, addresses, web
+    addresses, birthday); what the customer's phone did not share is empty."""
 
     name: str
-    phones: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
+    first_name: str = ""
+    last_name: str = ""
+    middle_name: str = ""
+    name_prefix: str = ""
+    name_suffix: str = ""
+    phones: tuple[ContactPhone, ...] = ()
+    emails: tuple[ContactEntry, ...] = ()
     organization: str = ""
+    department: str = ""
+    job_title: str = ""
+    addresses: tuple[ContactAddress, ...] = ()
+    urls: tuple[ContactEntry, ...] = ()
+    birthday: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,11 +178,22 @@ class InboundMessage:
     forwarded: bool = False
     reaction_to_message_id: str = ""
     reaction_emoji: str = ""
+    # interactive replies: Meta's kind (button_reply, list_reply, nfm_reply),
+    # the reply's id and title, a list row's description; a template's quick
+    # reply button (type "button"): its payload and its text
+    interactive_type: str = ""
     interactive_reply_id: str = ""
+    reply_title: str = ""
+    reply_description: str = ""
     errors: tuple[MetaError, ...] = ()
+    # system messages: the customer's new number and business-scoped ids,
+    # and the ids they had before
     system_type: str = ""
     new_wa_id: str = ""
     new_user_id: str = ""
+    new_parent_user_id: str = ""
+    previous_user_id: str = ""
+    previous_parent_user_id: str = ""
     order: dict | None = None
     referral: dict | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
@@ -137,11 +216,71 @@ class StatusUpdate:
 
 @dataclass(frozen=True)
 class OtherChange:
-    """A change of any field other than ``messages``, left unparsed."""
+    """A change of any field other than ``messages``, left unparsed;
+    ``time`` is the entry's (when Meta sent it, 0 when absent)."""
 
     field: str
     business_account_id: str
     value: dict
+    time: int = 0
+
+
+@dataclass(frozen=True)
+class UserPreference:
+    """An item of a ``user_preferences`` change: the customer stopped or
+    resumed marketing messages (``category`` ``marketing_messages``,
+    ``value`` ``stop`` or ``resume``) in WhatsApp's settings."""
+
+    phone_number_id: str
+    user: Identity
+    category: str
+    value: str
+    detail: str = ""
+    timestamp: int = 0
+
+
+# the template webhooks: their changes name a business account, not a number
+TEMPLATE_FIELDS = (
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+)
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    """A change of one of :data:`TEMPLATE_FIELDS` about one template.
+
+    Status updates fill ``event`` (``APPROVED``, ``REJECTED``, ``PAUSED``…),
+    ``reason`` (Meta's code), ``category`` and, when Meta gives them, the
+    rejection's explanation and recommendation, a pause's or lock's title
+    and description and when it was disabled. Quality updates fill the
+    previous and new quality score (``GREEN``, ``YELLOW``, ``RED``,
+    ``UNKNOWN``); category updates the previous and new category, or the
+    category Meta will give it (``correct_category``) and when. ``time``
+    is when Meta sent it (the entry's time).
+    """
+
+    field: str
+    business_account_id: str
+    template_id: str
+    name: str = ""
+    language: str = ""
+    event: str = ""
+    reason: str = ""
+    category: str = ""
+    rejection_reason: str = ""
+    rejection_recommendation: str = ""
+    info_title: str = ""
+    info_description: str = ""
+    disabled_at: int = 0
+    previous_quality: str = ""
+    new_quality: str = ""
+    previous_category: str = ""
+    new_category: str = ""
+    correct_category: str = ""
+    category_change_at: int = 0
+    time: int = 0
 
 
 @dataclass(frozen=True)
@@ -313,15 +452,22 @@ def _entries(payload: Any) -> list:
 
 
 def _changes(entries: list):
-    """Yield ``(business_account_id, field, value)`` for every readable change."""
+    """Yield ``(business_account_id, field, value, time)`` for every readable
+    change; ``time`` is the entry's."""
     for entry in entries:
         entry = _dict(entry)
         account_id = _str(entry.get("id"))
+        time = _int(entry.get("time"))
         for change in _list(entry.get("changes")):
             change = _dict(change)
             if not change:
                 continue
-            yield account_id, _str(change.get("field")), _dict(change.get("value"))
+            yield (
+                account_id,
+                _str(change.get("field")),
+                _dict(change.get("value")),
+                time,
+            )
 
 
 def phone_number_ids(payload: dict) -> list[str]:
@@ -334,7 +480,7 @@ def phone_number_ids(payload: dict) -> list[str]:
     :raises PayloadError: when the envelope is not a WhatsApp webhook.
     """
     found: list[str] = []
-    for _account_id, _field, value in _changes(_entries(payload)):
+    for _account_id, _field, value, _time in _changes(_entries(payload)):
         number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
         if number_id and number_id not in found:
             found.append(number_id)
@@ -348,7 +494,7 @@ def business_account_ids(payload: dict) -> list[str]:
     :raises PayloadError: when the envelope is not a WhatsApp webhook.
     """
     found: list[str] = []
-    for account_id, _field, value in _changes(_entries(payload)):
+    for account_id, _field, value, _time in _changes(_entries(payload)):
         number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
         if not number_id and account_id and account_id not in found:
             found.append(account_id)
@@ -509,9 +655,9 @@ def parse_webhook(payload: dict) -> WebhookBatch:
     statuses: list[StatusUpdate] = []
     others: list[OtherChange] = []
     errors: list[MetaError] = []
-    for account_id, field_name, value in _changes(_entries(payload)):
+    for account_id, field_name, value, time in _changes(_entries(payload)):
         if field_name != "messages":
-            others.append(OtherChange(field_name, account_id, value))
+            others.append(OtherChange(field_name, account_id, value, time))
             continue
         metadata = _dict(value.get("metadata"))
         phone_number_id = _str(metadata.get("phone_number_id"))
@@ -660,32 +806,67 @@ def _read_location(msg: dict) -> dict:
 
 def _shared_contact(card: dict) -> SharedContact:
     name = _dict(card.get("name"))
+    first_name = _str(name.get("first_name"))
+    last_name = _str(name.get("last_name"))
     full_name = _str(name.get("formatted_name")) or " ".join(
-        part
-        for part in (_str(name.get("first_name")), _str(name.get("last_name")))
-        if part
+        part for part in (first_name, last_name) if part
     )
     phones = tuple(
-        phone
-        for phone in (_str(_dict(p).get("phone")) for p in _list(card.get("phones")))
-        if phone
+        ContactPhone(
+            phone=_str(entry.get("phone")) or _str(entry.get("wa_id")),
+            type=_str(entry.get("type")),
+            wa_id=_str(entry.get("wa_id")),
+        )
+        for entry in map(_dict, _list(card.get("phones")))
+        if _str(entry.get("phone")) or _str(entry.get("wa_id"))
     )
     emails = tuple(
-        email
-        for email in (_str(_dict(e).get("email")) for e in _list(card.get("emails")))
-        if email
+        ContactEntry(_str(entry.get("email")), _str(entry.get("type")))
+        for entry in map(_dict, _list(card.get("emails")))
+        if _str(entry.get("email"))
     )
+    urls = tuple(
+        ContactEntry(_str(entry.get("url")), _str(entry.get("type")))
+        for entry in map(_dict, _list(card.get("urls")))
+        if _str(entry.get("url"))
+    )
+    address_keys = ("street", "city", "state", "zip", "country", "country_code")
+    addresses = tuple(
+        ContactAddress(
+            **{key: _str(entry.get(key)) for key in address_keys},
+            type=_str(entry.get("type")),
+        )
+        for entry in map(_dict, _list(card.get("addresses")))
+        if any(_str(entry.get(key)) for key in address_keys)
+    )
+    org = _dict(card.get("org"))
     return SharedContact(
         name=full_name,
+        first_name=first_name,
+        last_name=last_name,
+        middle_name=_str(name.get("middle_name")),
+        name_prefix=_str(name.get("prefix")),
+        name_suffix=_str(name.get("suffix")),
         phones=phones,
         emails=emails,
-        organization=_str(_dict(card.get("org")).get("company")),
+        organization=_str(org.get("company")),
+        department=_str(org.get("department")),
+        job_title=_str(org.get("title")),
+        addresses=addresses,
+        urls=urls,
+        birthday=_str(card.get("birthday")),
+    )
+
+
+def shared_contacts(cards: Any) -> tuple[SharedContact, ...]:
+    """Read the ``contacts`` of a contacts message (a list of cards)."""
+    return tuple(
+        _shared_contact(card) for card in _list(cards) if isinstance(card, dict)
     )
 
 
 def _read_contacts(msg: dict) -> dict:
-    cards = [c for c in _list(msg.get("contacts")) if isinstance(c, dict)]
-    return {"contacts": tuple(_shared_contact(card) for card in cards)}
+    return {"contacts": shared_contacts(msg.get("contacts"))}
 
 
 def _read_interactive(msg: dict) -> dict:
@@ -695,28 +876,37 @@ def _read_interactive(msg: dict) -> dict:
     if kind == "button_reply":
         return {
             "body": _str(reply.get("title")),
+            "interactive_type": kind,
             "interactive_reply_id": _str(reply.get("id")),
+            "reply_title": _str(reply.get("title")),
         }
     if kind == "list_reply":
         return {
             "body": _lines(_str(reply.get("title")), _str(reply.get("description"))),
+            "interactive_type": kind,
             "interactive_reply_id": _str(reply.get("id")),
+            "reply_title": _str(reply.get("title")),
+            "reply_description": _str(reply.get("description")),
         }
     if kind == "nfm_reply":
         # Flows and address messages: the answer itself is in
         # nfm_reply.response_json, left in raw for the caller.
         return {
             "body": _str(reply.get("body")),
+            "interactive_type": kind,
             "interactive_reply_id": _str(reply.get("name")),
         }
-    return {}
+    return {"interactive_type": kind}
 
 
 def _read_button(msg: dict) -> dict:
     content = _dict(msg.get("button"))
+    # the payload is what the template defined, the text what the customer
+    # read on the button: they differ
     return {
         "body": _str(content.get("text")),
         "interactive_reply_id": _str(content.get("payload")),
+        "reply_title": _str(content.get("text")),
     }
 
 
@@ -745,6 +935,9 @@ def _read_system(msg: dict) -> dict:
         # new_wa_id is the pre-v12 name of the same field.
         "new_wa_id": _str(content.get("wa_id")) or _str(content.get("new_wa_id")),
         "new_user_id": _str(content.get("user_id")),
+        "new_parent_user_id": _str(content.get("parent_user_id")),
+        "previous_user_id": _str(content.get("previous_user_id")),
+        "previous_parent_user_id": _str(content.get("previous_parent_user_id")),
     }
 
 
@@ -1004,6 +1197,85 @@ _COEXISTENCE_SPLITTERS = {
     HISTORY_FIELD: _split_history,
     APP_CONTACTS_FIELD: _split_app_contacts,
 }
+# Other fields: the customer's preferences, template updates
+# --------------------------------------------------------------------------
+
+
+def parse_user_preferences(value: Any) -> tuple[UserPreference, ...]:
+    """Read the value of a ``user_preferences`` change.
+
+    Each item names the customer by ``wa_id`` and, since 2026, by
+    business-scoped user id; the change's ``contacts`` give their profile.
+    Items naming nobody are left out.
+    """
+    value = _dict(value)
+    phone_number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
+    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+    found = []
+    for item in map(_dict, _list(value.get("user_preferences"))):
+        user = _identity(
+            contacts,
+            _str(item.get("wa_id")),
+            _str(item.get("user_id")),
+            _str(item.get("parent_user_id")),
+        )
+        if not (user.wa_id or user.user_id):
+            continue
+        found.append(
+            UserPreference(
+                phone_number_id=phone_number_id,
+                user=user,
+                category=_str(item.get("category")),
+                value=_str(item.get("value")).lower(),
+                detail=_str(item.get("detail")),
+                timestamp=_int(item.get("timestamp")),
+            )
+        )
+    return tuple(found)
+
+
+def parse_template_update(change: OtherChange) -> TemplateUpdate | None:
+    """Read a change of one of :data:`TEMPLATE_FIELDS`; ``None`` for another
+    field or a change naming no template."""
+    if change.field not in TEMPLATE_FIELDS:
+        return None
+    value = _dict(change.value)
+    template_id = _str(value.get("message_template_id"))
+    if not template_id:
+        return None
+    rejection = _dict(value.get("rejection_info"))
+    other = _dict(value.get("other_info"))
+    return TemplateUpdate(
+        field=change.field,
+        business_account_id=change.business_account_id,
+        template_id=template_id,
+        name=_str(value.get("message_template_name")),
+        language=_str(value.get("message_template_language")),
+        event=_str(value.get("event")).upper(),
+        reason=_str(value.get("reason")),
+        category=_str(value.get("message_template_category")).upper(),
+        rejection_reason=_str(rejection.get("reason")),
+        rejection_recommendation=_str(rejection.get("recommendation")),
+        info_title=_str(other.get("title")),
+        info_description=_str(other.get("description")),
+        disabled_at=_int(_dict(value.get("disable_info")).get("disable_date")),
+        previous_quality=_str(value.get("previous_quality_score")).upper(),
+        new_quality=_str(value.get("new_quality_score")).upper(),
+        previous_category=_str(value.get("previous_category")).upper(),
+        new_category=_str(value.get("new_category")).upper(),
+        correct_category=_str(value.get("correct_category")).upper(),
+        category_change_at=_int(value.get("category_update_timestamp")),
+        time=change.time,
+    )
+
+
+def parse_message(raw: Any) -> InboundMessage:
+    """Read one stored inbound message (the ``messages[]`` item as Meta sent
+    it, without its envelope), e.g. to fill in fields added later.
+
+    :raises PayloadError: when it has no id.
+    """
+    return _parse_message(raw, "", "", [])
 
 
 # --------------------------------------------------------------------------
