@@ -44,8 +44,10 @@
         "wizard/whatsapp_label_assign_views.xml",
         "views/whatsapp_menus.xml",
         "views/whatsapp_meta_events_views.xml",
+        "views/whatsapp_reporting_menus.xml",
+        "views/whatsapp_rate_views.xml",
     ],
-    "demo": ["demo/whatsapp_demo.xml"],
+    "demo": ["demo/whatsapp_demo.xml", "demo/whatsapp_rate_demo.xml"],
     "assets": {
         "web.assets_backend": ["whatsapp_team/static/src/**/*"],
         "web.assets_tests": ["whatsapp_team/static/tests/tours/**/*"],

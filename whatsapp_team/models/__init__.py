@@ -31,6 +31,10 @@ from . import whatsapp_account_coexistence
 from . import whatsapp_conversation_coexistence
 from . import whatsapp_message_coexistence
 from . import whatsapp_webhook_event_coexistence
+from . import whatsapp_rate
+from . import whatsapp_message_pricing
+from . import whatsapp_conversation_pricing
+from . import crm_lead_pricing
 
 # reads the chat's constants: after the chat's own files
 from . import res_users

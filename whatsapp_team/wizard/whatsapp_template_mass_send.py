@@ -32,6 +32,12 @@ class WhatsappTemplateMassSend(models.TransientModel):
         store=True,
         readonly=False,
     )
+    campaign_id = fields.Many2one(
+        "utm.campaign",
+        help="The campaign this send belongs to: its messages' cost is summed "
+        "per campaign in the WhatsApp cost report. Empty: a campaign is made "
+        "for this send.",
+    )
     report = fields.Text(readonly=True)
     state = fields.Selection([("draft", "Draft"), ("done", "Done")], default="draft")
 
@@ -137,6 +143,7 @@ class WhatsappTemplateMassSend(models.TransientModel):
         Conversation = self.env["whatsapp.conversation"]
         Message = self.env["whatsapp.message"]
         sent, skipped = 0, []
+        queued = Message
         for record in records:
             partner = self._customer_of(record)
             reason = self._skip_reason(record, partner)
@@ -181,8 +188,12 @@ class WhatsappTemplateMassSend(models.TransientModel):
                     _("%(record)s: the customer opted out", record=record.display_name)
                 )
                 continue
-            Message._queue_template(conversation, self.template_id, body, header)
+            queued |= Message._queue_template(
+                conversation, self.template_id, body, header
+            )
             sent += 1
+        if queued:
+            self._tag_campaign(queued)
         lines = [
             _(
                 "%(count)s messages queued with %(template)s.",
@@ -201,6 +212,24 @@ class WhatsappTemplateMassSend(models.TransientModel):
             "view_mode": "form",
             "target": "new",
         }
+
+    def _tag_campaign(self, messages):
+        """The messages of this send belong to its campaign (made for it
+        when none was chosen): their cost is summed per campaign."""
+        if not self.campaign_id:
+            self.campaign_id = self.env["utm.campaign"].create(
+                {
+                    "title": _(
+                        "WhatsApp: %(template)s, %(date)s",
+                        template=self.template_id.name,
+                        date=fields.Datetime.context_timestamp(
+                            self, fields.Datetime.now()
+                        ).strftime("%Y-%m-%d %H:%M"),
+                    )
+                }
+            )
+        # the messages are written by the addon only; the user queued them
+        messages.sudo().write({"campaign_id": self.campaign_id.id})
 
 
 class WhatsappTemplateMassSendLine(models.TransientModel):
