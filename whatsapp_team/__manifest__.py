@@ -19,6 +19,7 @@
         "data/mail_message_subtype_data.xml",
         "data/utm_data.xml",
         "data/whatsapp_coexistence_data.xml",
+        "data/whatsapp_call_data.xml",
         "views/whatsapp_inbox_views.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_account_coexistence_views.xml",
@@ -46,6 +47,7 @@
         "views/whatsapp_meta_events_views.xml",
         "views/whatsapp_reporting_menus.xml",
         "views/whatsapp_rate_views.xml",
+        "views/whatsapp_call_views.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml", "demo/whatsapp_rate_demo.xml"],
     "assets": {

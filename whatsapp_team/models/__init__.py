@@ -35,6 +35,8 @@ from . import whatsapp_rate
 from . import whatsapp_message_pricing
 from . import whatsapp_conversation_pricing
 from . import crm_lead_pricing
+from . import whatsapp_call
+from . import whatsapp_webhook_event_calls
 
 # reads the chat's constants: after the chat's own files
 from . import res_users

@@ -1151,6 +1151,130 @@ def parse_app_contacts(value: dict) -> tuple[AppContact, ...]:
     return tuple(contacts)
 
 
+# --------------------------------------------------------------------------
+# Calls (Calling API): the ``calls`` field
+# --------------------------------------------------------------------------
+
+CALLS_FIELD = "calls"
+USER_INITIATED = "USER_INITIATED"
+BUSINESS_INITIATED = "BUSINESS_INITIATED"
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """An item of a ``calls`` change: a call's ``connect`` or ``terminate``
+    (``kind`` ``"call"``, ``event``), or a status of a call the business
+    placed (``kind`` ``"status"``, ``event`` ``RINGING``, ``ACCEPTED``,
+    ``REJECTED``…). ``customer`` is the WhatsApp user on the other end;
+    ``incoming`` tells whether they called. ``status`` is how a terminated
+    call ended (``COMPLETED``, ``FAILED``…); times are epoch seconds, 0 when
+    absent; ``duration`` is in seconds, ``None`` when Meta gives none."""
+
+    kind: str
+    phone_number_id: str
+    call_id: str
+    event: str
+    customer: Identity
+    incoming: bool
+    timestamp: int = 0
+    status: str = ""
+    start_time: int = 0
+    end_time: int = 0
+    duration: int | None = None
+    errors: tuple[MetaError, ...] = ()
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _call_direction(raw: dict, display: str) -> bool:
+    """Whether the customer placed the call: Meta's ``direction``, else (a
+    ``connect`` may come without it) whether the business is not the
+    caller."""
+    direction = _str(raw.get("direction")).upper()
+    if direction in (USER_INITIATED, BUSINESS_INITIATED):
+        return direction == USER_INITIATED
+    caller = phone.wa_id_key(_str(raw.get("from")))
+    own = phone.wa_id_key("".join(char for char in display if char.isdigit()))
+    return not (caller and own and caller == own)
+
+
+def parse_calls(value: dict) -> tuple[CallEvent, ...]:
+    """Read the ``value`` of a ``calls`` change: its ``calls[]`` (connect,
+    terminate) and ``statuses[]`` (of calls the business placed).
+
+    :raises PayloadError: when an item has no call id.
+    """
+    value = _dict(value)
+    number_id, display = _number(value)
+    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+    events = []
+    for raw in map(_dict, _list(value.get("calls"))):
+        call_id = _str(raw.get("id"))
+        if not call_id:
+            raise PayloadError("a call event has no call id")
+        incoming = _call_direction(raw, display)
+        wa_id = _str(raw.get("from") if incoming else raw.get("to"))
+        user_id = _str(raw.get("from_user_id") if incoming else raw.get("to_user_id"))
+        events.append(
+            CallEvent(
+                kind="call",
+                phone_number_id=number_id,
+                call_id=call_id,
+                event=_str(raw.get("event")).lower(),
+                customer=_identity(contacts, wa_id, user_id, ""),
+                incoming=incoming,
+                timestamp=_int(raw.get("timestamp")),
+                status=_str(raw.get("status")).upper(),
+                start_time=_int(raw.get("start_time")),
+                end_time=_int(raw.get("end_time")),
+                duration=_opt_int(raw.get("duration")),
+                errors=_errors(raw.get("errors")),
+                raw=raw,
+            )
+        )
+    for raw in map(_dict, _list(value.get("statuses"))):
+        call_id = _str(raw.get("id"))
+        if not call_id:
+            raise PayloadError("a call status has no call id")
+        events.append(
+            CallEvent(
+                kind="status",
+                phone_number_id=number_id,
+                call_id=call_id,
+                event=_str(raw.get("status")).upper(),
+                customer=_identity(
+                    contacts,
+                    _str(raw.get("recipient_id")),
+                    _str(raw.get("recipient_user_id")),
+                    "",
+                ),
+                incoming=False,
+                timestamp=_int(raw.get("timestamp")),
+                errors=_errors(raw.get("errors")),
+                raw=raw,
+            )
+        )
+    return tuple(events)
+
+
+def _split_calls(value: dict, number_id: str):
+    """Each call event and each call status is an item of its own, with the
+    keys of its customer (the caller of a call they placed, else the one
+    called): one customer's events keep their order, and one that cannot be
+    stored does not hold back the others."""
+    base = {k: v for k, v in value.items() if k not in ("calls", "statuses")}
+    for key in ("calls", "statuses"):
+        for raw in _list(value.get(key)):
+            item = _dict(raw)
+            if key == "statuses":
+                party = _str(item.get("recipient_id"))
+            elif _str(item.get("direction")).upper() == BUSINESS_INITIATED:
+                party = _str(item.get("to"))
+            else:
+                party = _str(item.get("from"))
+            keys = _party_keys(number_id, _customer(party))
+            yield "call", {**base, key: [raw]}, keys
+
+
 def _split_echoes(value: dict, number_id: str):
     base = {key: item for key, item in value.items() if key != "message_echoes"}
     for raw in _list(value.get("message_echoes")):
@@ -1196,6 +1320,7 @@ _COEXISTENCE_SPLITTERS = {
     ECHOES_FIELD: _split_echoes,
     HISTORY_FIELD: _split_history,
     APP_CONTACTS_FIELD: _split_app_contacts,
+    CALLS_FIELD: _split_calls,
 }
 # Other fields: the customer's preferences, template updates
 # --------------------------------------------------------------------------
