@@ -49,8 +49,9 @@ class WhatsappRate(models.Model):
         help="The country of the customers' phone numbers. Empty: every "
         'market without a line of its own (Meta\'s "Other").',
     )
+    # a sum of prices means nothing
     price = fields.Float(
-        "Price per Message", digits=(16, 4), required=True, default=0.0
+        "Price per Message", digits=(16, 4), required=True, default=0.0, aggregator=None
     )
     currency_id = fields.Many2one(
         "res.currency",

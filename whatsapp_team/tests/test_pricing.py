@@ -303,3 +303,38 @@ class TestPricing(WhatsappCase):
         )
         self.assertEqual(groups[0][0], wizard.campaign_id)
         self.assertAlmostEqual(groups[0][1], 2 * 0.0592, places=4)
+
+    def test_demo_costs_and_calls(self):
+        sandbox = self.env["whatsapp.account"].create(
+            {
+                "name": "Try",
+                "mode": "sandbox",
+                "display_phone_number": "+1 555 010 0100",
+            }
+        )
+        self.env["whatsapp.rate"].create(
+            {
+                "account_id": sandbox.id,
+                "category": "marketing",
+                "country_id": self.env.ref("base.be").id,
+                "price": 0.0592,
+                "currency_id": self.currency.id,
+            }
+        )
+        Sandbox = self.env["whatsapp.sandbox.message"]
+        # the customers the demo's conversations bring
+        for name, phone in (
+            ("Ana Souza", "+55 11 98765-4321"),
+            ("Li Wei", "+86 138 0013 8000"),
+        ):
+            Sandbox._simulate(
+                sandbox, {"name": name, "phone": phone, "type": "text", "body": "Hi"}
+            )
+        Sandbox._load_demo_costs_and_calls(sandbox.id)
+        messages = self.env["whatsapp.message"].search(
+            [("account_id", "=", sandbox.id), ("cost_state", "!=", False)]
+        )
+        self.assertEqual(sorted(messages.mapped("cost_state")), ["free", "priced"])
+        self.assertAlmostEqual(sum(messages.mapped("cost")), 0.0592, places=4)
+        calls = self.env["whatsapp.call"].search([("account_id", "=", sandbox.id)])
+        self.assertEqual(sorted(calls.mapped("state")), ["completed", "missed"])
