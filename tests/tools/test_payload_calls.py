@@ -146,3 +146,10 @@ def test_each_call_event_is_an_item_and_one_without_id_fails_alone():
         parse_calls(parse_webhook(first.payload).others[0].value)
     (event,) = parse_calls(parse_webhook(second.payload).others[0].value)
     assert event.call_id == "wacid.C"
+
+
+def test_a_call_naming_no_customer_is_refused():
+    payload = body([{"id": "wacid.D", "to": BUSINESS, "event": "connect"}])
+    (item,) = split_items(payload)
+    with pytest.raises(PayloadError):
+        parse_calls(parse_webhook(item.payload).others[0].value)

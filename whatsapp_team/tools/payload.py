@@ -1201,7 +1201,8 @@ def parse_calls(value: dict) -> tuple[CallEvent, ...]:
     """Read the ``value`` of a ``calls`` change: its ``calls[]`` (connect,
     terminate) and ``statuses[]`` (of calls the business placed).
 
-    :raises PayloadError: when an item has no call id.
+    :raises PayloadError: when an item has no call id, or a call names no
+        customer.
     """
     value = _dict(value)
     number_id, display = _number(value)
@@ -1214,6 +1215,8 @@ def parse_calls(value: dict) -> tuple[CallEvent, ...]:
         incoming = _call_direction(raw, display)
         wa_id = _str(raw.get("from") if incoming else raw.get("to"))
         user_id = _str(raw.get("from_user_id") if incoming else raw.get("to_user_id"))
+        if not (wa_id or user_id):
+            raise PayloadError(f"call {call_id} names no customer")
         events.append(
             CallEvent(
                 kind="call",
