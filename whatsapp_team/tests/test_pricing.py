@@ -284,13 +284,16 @@ class TestPricing(WhatsappCase):
                 {"name": "Customer B", "mobile": "+32 470 55 51 02"},
             ]
         )
+        # a salesperson sends: the campaign is made with their own rights
         wizard = (
             self.env["whatsapp.template.mass.send"]
+            .with_user(self.ana)
             .with_context(active_model="res.partner", active_ids=partners.ids)
             .create({"account_id": self.account.id, "template_id": template.id})
         )
         wizard.action_send()
         self.assertTrue(wizard.campaign_id)
+        self.assertIn("spring_offer", wizard.campaign_id.title)
         messages = self.env["whatsapp.message"].search(
             [("campaign_id", "=", wizard.campaign_id.id)]
         )
