@@ -319,8 +319,8 @@ class TestPricing(WhatsappCase):
             {
                 "account_id": sandbox.id,
                 "category": "marketing",
-                "country_id": self.env.ref("base.be").id,
-                "price": 0.0592,
+                "country_id": self.env.ref("base.br").id,
+                "price": 0.0625,
                 "currency_id": self.currency.id,
             }
         )
@@ -328,6 +328,7 @@ class TestPricing(WhatsappCase):
         # the customers the demo's conversations bring
         for name, phone in (
             ("Ana Souza", "+55 11 98765-4321"),
+            ("Jorge Pérez", "+52 1 55 1234 5678"),
             ("Li Wei", "+86 138 0013 8000"),
         ):
             Sandbox._simulate(
@@ -338,6 +339,15 @@ class TestPricing(WhatsappCase):
             [("account_id", "=", sandbox.id), ("cost_state", "!=", False)]
         )
         self.assertEqual(sorted(messages.mapped("cost_state")), ["free", "priced"])
-        self.assertAlmostEqual(sum(messages.mapped("cost")), 0.0592, places=4)
+        self.assertAlmostEqual(sum(messages.mapped("cost")), 0.0625, places=4)
+        # no customer of its own: the demo's chats stay the demo's
+        self.assertEqual(
+            len(
+                self.env["whatsapp.conversation"].search(
+                    [("account_id", "=", sandbox.id)]
+                )
+            ),
+            3,
+        )
         calls = self.env["whatsapp.call"].search([("account_id", "=", sandbox.id)])
         self.assertEqual(sorted(calls.mapped("state")), ["completed", "missed"])

@@ -50,22 +50,12 @@ class WhatsappSandboxMessage(models.TransientModel):
 
     @api.model
     def _load_demo_costs_and_calls(self, account_id):
-        """Lotte, a Belgian customer, gets a marketing template (priced by the
-        demo's rates) and Ana a free reply in her window; Ana calls and talks
-        for two minutes, Li Wei calls and nobody answers."""
+        """Ana gets a marketing template (priced by the demo's rates) and
+        Jorge a free reply in his window; Ana calls and talks for two
+        minutes, Li Wei calls and nobody answers."""
         account = self.env["whatsapp.account"].browse(account_id)
         now = int(time.time())
         Message_sudo = self.env["whatsapp.message"].sudo()
-        lotte = self._simulate(
-            account,
-            {
-                "name": "Lotte Janssens",
-                "phone": "+32 470 12 34 56",
-                "type": "text",
-                "body": "Do you deliver to Ghent?",
-                "timestamp": now - 3 * 24 * 3600,
-            },
-        ).conversation_id
         chats = {
             conversation.partner_id.name: conversation
             for conversation in self.env["whatsapp.conversation"]
@@ -74,18 +64,18 @@ class WhatsappSandboxMessage(models.TransientModel):
         }
         sent = [
             (
-                lotte,
+                chats.get("Ana Souza"),
                 "template",
-                "Hi Lotte, we have news about the products you "
-                "asked about. Shall we talk?",
+                "Hi Ana, we have news about the products you asked about. "
+                "Shall we talk?",
                 "marketing",
                 "regular",
                 True,
             ),
             (
-                chats.get("Ana Souza"),
+                chats.get("Jorge Pérez"),
                 "text",
-                "Yes, in blue too! 💙",
+                "¡Sí! Enviamos a Monterrey en 3 días.",
                 "service",
                 "free_customer_service",
                 False,
