@@ -220,3 +220,19 @@ class TestOutboundThrottling(OutboundCase):
         message = self.outbound()
         self.assertEqual((message.state, message.error_code), ("failed", 131026))
         self.assertIn("may not use WhatsApp", message.error_explanation)
+
+    def test_waiting_message_tour(self):
+        """In a real browser: a held-back message shows why it waits."""
+        admin = self.env.ref("base.user_admin")
+        self.account.user_ids += admin
+        admin.groups_id += self.env.ref("whatsapp_team.group_whatsapp_user")
+        self.graph.fail_next(130429, path_contains="/messages")
+        self.send("See you at 9")
+        self.run_queue()
+        self.assertEqual(self.outbound().state, "queued")
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_conversation_action/"
+            f"{self.conversation.id}",
+            "whatsapp_team_waiting_message_tour",
+            login="admin",
+        )
