@@ -27,6 +27,7 @@ import importlib
 import statistics
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,9 +154,8 @@ def run(args, settings, db):
                 due = min(filter(None, pending.mapped("next_attempt_at")), default=None)
                 pause = 0.2
                 if due:
-                    pause = max(
-                        0.05, (due - odoo.fields.Datetime.now()).total_seconds()
-                    )
+                    # to the microsecond: Datetime.now() drops them
+                    pause = max(0.05, (due - datetime.utcnow()).total_seconds())
                 time.sleep(min(pause, 5))
                 waited += min(pause, 5)
             elapsed = time.perf_counter() - started

@@ -27,6 +27,7 @@ import argparse
 import importlib
 import io
 import logging
+import os
 import random
 import statistics
 import sys
@@ -130,6 +131,22 @@ def insert_partners(cr, phone, args, rng, company_ids):
     return total, lookups, shared
 
 
+def time_lookups(env, account, phone, method, lookups):
+    """Wall and CPU seconds of ``method(key, account)`` for each wa_id, and
+    how many numbers of a partner it found."""
+    wall, cpu, found = [], [], 0
+    for wa_id, known in lookups:
+        env.invalidate_all()
+        # the webhook holds its number already: only the partners are cold
+        account.company_id  # noqa: B018
+        started, cpu_started = time.perf_counter(), time.process_time()
+        partner = method(phone.wa_id_key(wa_id), account)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        found += bool(partner) and known
+    return wall, cpu, found
+
+
 def run(args, settings, db):
     import odoo  # noqa: PLC0415 - configured below, after the database exists
     from odoo import api
@@ -158,16 +175,28 @@ def run(args, settings, db):
         find = Partner._whatsapp_find_by_key
         for wa_id, _known in lookups[:50]:  # warm PostgreSQL's and Odoo's caches
             find(phone.wa_id_key(wa_id), account)
-        timings = []
-        found = 0
-        for wa_id, known in lookups:
-            env.invalidate_all()
-            # the webhook holds its number already: only the partners are cold
-            account.company_id  # noqa: B018
-            started = time.perf_counter()
-            partner = find(phone.wa_id_key(wa_id), account)
-            timings.append(time.perf_counter() - started)
-            found += bool(partner) and known
+
+        def orm_search(key, account):
+            # the same conditions through the ORM's search, as the method
+            # did before it sent its own query
+            return Partner.sudo().search(
+                [
+                    "|",
+                    ("whatsapp_phone_key", "=", key),
+                    ("whatsapp_mobile_key", "=", key),
+                    ("company_id", "in", [False, account.company_id.id]),
+                    "!",
+                    ("user_ids.share", "=", False),
+                ],
+                order="id",
+            )
+
+        load_before = os.getloadavg()[0]
+        timings, cpu, found = time_lookups(env, account, phone, find, lookups)
+        orm_timings, _orm_cpu, _found = time_lookups(
+            env, account, phone, orm_search, lookups
+        )
+        load_after = os.getloadavg()[0]
         # the queries of one lookup of a number two partners share
         key = phone.wa_id_key(shared_wa_id)
         catcher = SqlCatcher()
@@ -201,21 +230,31 @@ def run(args, settings, db):
         chosen_name = chosen.name
         cr.rollback()
 
-    ms = [t * 1000 for t in timings]
+    def figures(seconds):
+        ms = [t * 1000 for t in seconds]
+        return (
+            f"{statistics.median(ms):.3f} / {harness.percentile(ms, 0.99):.3f} / "
+            f"{max(ms):.3f}"
+        )
+
     print()
     print("=" * 78)
     print(f"RESULTS: partner matching among {total:,} partners")
     print("=" * 78)
-    print(f"  lookups through res.partner._whatsapp_find_by_key  {len(ms)}")
+    print(f"  lookups through res.partner._whatsapp_find_by_key  {len(timings)}")
     known = sum(1 for _wa_id, known in lookups if known)
     print(
         f"  numbers of a partner found                          {found} of {known}"
         " (the others: archived, or of another company)"
     )
+    print(f"  per lookup p50 / p99 / max (ms)                     {figures(timings)}")
+    print(f"  same, CPU time of this process (ms)                 {figures(cpu)}")
     print(
-        f"  per lookup p50 / p99 / max (ms)                     "
-        f"{statistics.median(ms):.3f} / {harness.percentile(ms, 0.99):.3f} / "
-        f"{max(ms):.3f}"
+        f"  the same conditions as an ORM search (ms)           {figures(orm_timings)}"
+    )
+    print(
+        f"  load average (1 min) before / after, {os.cpu_count()} CPUs        "
+        f"{load_before:.1f} / {load_after:.1f}"
     )
     print(f"  number {key} of {sharing} partners: chose {chosen_name!r}")
     for query, plan, execution in plans:

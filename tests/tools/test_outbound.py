@@ -389,13 +389,13 @@ def test_throttle_delay_grows_with_jitter_up_to_its_cap():
     def high(hits, scope="number"):
         return outbound.throttle_delay(scope, hits, rand=lambda: 1.0)
 
-    assert [high(hits) for hits in range(1, 6)] == [2, 4, 8, 16, 32]
-    assert [low(hits) for hits in range(1, 4)] == [1, 2, 4]
+    assert [high(hits) for hits in range(1, 6)] == [1, 2, 4, 8, 16]
+    assert [low(hits) for hits in range(1, 4)] == [0.5, 1, 2]
     assert high(30) == high(200) == outbound.THROTTLE_MAX_DELAY == 900
     assert low(30) == 450
     assert (high(1, "pair"), high(1, "account"), high(1, "app")) == (6, 60, 60)
     assert high(5, "app") == 900
-    delays = {outbound.throttle_delay("number", 4) for _ in range(50)}
+    delays = {outbound.throttle_delay("number", 5) for _ in range(50)}
     assert len(delays) > 1 and all(8 <= delay <= 16 for delay in delays)
 
 

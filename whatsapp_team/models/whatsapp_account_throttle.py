@@ -1,3 +1,4 @@
+import math
 from datetime import timedelta
 
 from odoo import fields, models
@@ -45,8 +46,9 @@ class WhatsappAccount(models.Model):
         numbers_sudo = self.sudo()._throttled_numbers(scope)
         hits = max(numbers_sudo.mapped("throttle_hits")) + 1
         now = fields.Datetime.now()
+        # whole seconds, as the queue's clock (Odoo's now) counts them
         until = now + timedelta(
-            seconds=outbound.throttle_delay(scope, hits, retry_after)
+            seconds=math.ceil(outbound.throttle_delay(scope, hits, retry_after))
         )
         for number_sudo in numbers_sudo:
             number_sudo.write(

@@ -1,4 +1,5 @@
 import logging
+import math
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -57,7 +58,7 @@ class WhatsappConversation(models.Model):
         hits = chat_sudo.throttle_hits + 1
         now = fields.Datetime.now()
         until = now + timedelta(
-            seconds=outbound.throttle_delay("pair", hits, retry_after)
+            seconds=math.ceil(outbound.throttle_delay("pair", hits, retry_after))
         )
         chat_sudo.write(
             {

@@ -66,6 +66,11 @@ STALE_SENDING = timedelta(minutes=10)
 PAIR_BURST = 10
 PAIR_WINDOW = timedelta(seconds=60)
 PAIR_RETRY = timedelta(seconds=6)
+# Meta's throttling pauses of at most SHORT_PAUSE seconds are waited out in
+# the send cron, up to MAX_PAUSES_WAITED seconds a run; longer ones end the
+# run and the cron comes back when they end.
+SHORT_PAUSE = 5
+MAX_PAUSES_WAITED = 60
 
 
 class WhatsappMessage(models.Model):
@@ -808,6 +813,7 @@ class WhatsappMessage(models.Model):
         self._fail_stale_sending()
         recent = defaultdict(deque)  # account id -> send times in the last second
         done = 0
+        waited = 0.0
         while done < limit:
             # the SQL below reads messages and numbers (token state)
             self.env.flush_all()
@@ -835,7 +841,17 @@ class WhatsappMessage(models.Model):
             )
             row = self.env.cr.fetchone()
             if not row:
-                self._trigger_for_paced(now)
+                ready_at = self._next_ready_at(now)
+                # a pause of a second or two (a number's throughput) is waited
+                # out here: a trigger in the future only runs at the cron's
+                # next poll, up to a minute later. Committed, nothing locked.
+                wait = ready_at and (ready_at - datetime.utcnow()).total_seconds()
+                if auto_commit and wait and 0 < wait <= SHORT_PAUSE:
+                    if waited + wait <= MAX_PAUSES_WAITED:
+                        time.sleep(wait)
+                        waited += wait
+                        continue
+                self._trigger_for_paced(now, ready_at)
                 break
             message = self.browse(row[0])
             message._wait_for_rate(recent[message.account_id.id])
@@ -849,10 +865,10 @@ class WhatsappMessage(models.Model):
         return done
 
     @api.model
-    def _trigger_for_paced(self, now):
-        """Come back for messages held by a customer's pair rate, or by
-        Meta's throttling of their customer or number: when the first of
-        them may go."""
+    def _next_ready_at(self, now):
+        """When the first queued message may go, as far as its own retry
+        delay and Meta's throttling of its customer or number say (``now``
+        for one held by the pair rate only); None when none is queued."""
         self.env.cr.execute(
             """
             SELECT min(GREATEST(m.next_attempt_at, a.throttled_until,
@@ -862,11 +878,16 @@ class WhatsappMessage(models.Model):
               JOIN whatsapp_conversation c ON c.id = m.conversation_id
              WHERE m.state = 'queued' AND m.direction = 'out'
                AND a.token_state = 'valid' AND a.active
-               AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %(now)s)
             """,
             {"now": now},
         )
-        ready_at = self.env.cr.fetchone()[0]
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _trigger_for_paced(self, now, ready_at):
+        """Come back for messages held by a customer's pair rate, or by
+        Meta's throttling of their customer or number: when the first of
+        them may go."""
         if ready_at:
             self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger(
                 max(ready_at, now + PAIR_RETRY)

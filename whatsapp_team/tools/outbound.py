@@ -16,8 +16,9 @@ from html.parser import HTMLParser
 # or of the app (4), which Meta may keep throttled for up to an hour.
 THROTTLE_SCOPES = {131056: "pair", 130429: "number", 80007: "account", 4: "app"}
 # first wait after a limit was hit, in seconds, doubled at each new hit in a
-# row up to THROTTLE_MAX_DELAY: the pair rate allows about a message every 6 s
-THROTTLE_FIRST_DELAY = {"pair": 6, "number": 2, "account": 60, "app": 60}
+# row up to THROTTLE_MAX_DELAY: a number's throughput is counted per second,
+# the pair rate allows about a message every 6 s
+THROTTLE_FIRST_DELAY = {"pair": 6, "number": 1, "account": 60, "app": 60}
 THROTTLE_MAX_DELAY = 15 * 60
 # a message kept back this long by throttling fails, so someone looks at it
 THROTTLE_GIVE_UP = 24 * 3600
