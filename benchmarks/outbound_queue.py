@@ -1,16 +1,23 @@
 """1,000 template messages through the outbound queue, with throttling errors.
 
 Usage: python3 benchmarks/outbound_queue.py [--messages 1000] [--throttle-every 7]
+       [--window 120 [--window-code 80007] [--window-retry-after 30]]
 
 1. Installs ``whatsapp_team`` on a throwaway database and opens it in this
    process (a real Odoo registry and PostgreSQL).
 2. Serves the fake Graph API over HTTP on 127.0.0.1 and points a number at
    it. Every Nth send is answered with Meta's throughput error (130429),
    every Mth with the pair-rate error (131056), and one in 50 with HTTP 503.
+   With ``--window S``, Meta throttles the number for S seconds of wall time
+   once ``--window-after`` sends went through: every send in that window is
+   answered with ``--window-code`` (130429 by default; 80007 or 4 for the
+   business account's or the app's limit), with a ``Retry-After`` header
+   when ``--window-retry-after`` is given.
 3. Queues the template to N customers through the "Send template" wizard,
    then runs the send cron until every message is sent (waiting for the
    retry delays as the cron would), and prints how long it took, how fast
-   it went and how many retries it needed.
+   it went, how many retries it needed, and whether each message reached
+   Meta exactly once (one accepted message per customer, none twice).
 
 The database is dropped at the end, whatever happens.
 """
@@ -20,6 +27,7 @@ import importlib
 import statistics
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,19 +35,38 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 harness = importlib.import_module("harness")
 
 
-def make_graph(fake_graph, throttle_every, pair_every, unavailable_every):
+def make_graph(fake_graph, args):
     """A fake Graph API that answers some sends with Meta's throttling errors."""
+    throttle_every, pair_every = args.throttle_every, args.pair_every
+    unavailable_every = args.unavailable_every
 
     class ThrottlingGraph(fake_graph.FakeGraph):
         sends = 0
-        injected = {130429: 0, 131056: 0, 503: 0}
+        injected = {130429: 0, 131056: 0, 503: 0, "window": 0}
         send_times = []
+        # wall time of the throttling window: opened at the Nth send
+        window = None
+
+        def in_window(self, n):
+            if not args.window:
+                return False
+            now = time.monotonic()
+            if self.window is None and n > args.window_after:
+                type(self).window = (now, now + args.window)
+            return self.window is not None and self.window[0] <= now < self.window[1]
 
         def handle(self, method, path, query, headers, body):
             if method == "POST" and path.endswith("/messages"):
                 type(self).sends += 1
                 n = type(self).sends
-                if n % throttle_every == 0:
+                if self.in_window(n):
+                    self.fail_next(
+                        args.window_code,
+                        path_contains="/messages",
+                        retry_after=args.window_retry_after,
+                    )
+                    self.injected["window"] += 1
+                elif n % throttle_every == 0:
                     self.fail_next(130429, path_contains="/messages")
                     self.injected[130429] += 1
                 elif n % pair_every == 0:
@@ -67,9 +94,7 @@ def run(args, settings, db):
     fake_graph = importlib.import_module(
         tools.phone.__name__.rsplit(".", 1)[0] + ".fake_graph"
     )
-    graph = make_graph(
-        fake_graph, args.throttle_every, args.pair_every, args.unavailable_every
-    )
+    graph = make_graph(fake_graph, args)
     graph.add_template(
         "order_update",
         components=[{"type": "BODY", "text": "Hello {{1}}, order {{2}} ships today."}],
@@ -129,9 +154,8 @@ def run(args, settings, db):
                 due = min(filter(None, pending.mapped("next_attempt_at")), default=None)
                 pause = 0.2
                 if due:
-                    pause = max(
-                        0.05, (due - odoo.fields.Datetime.now()).total_seconds()
-                    )
+                    # to the microsecond: Datetime.now() drops them
+                    pause = max(0.05, (due - datetime.utcnow()).total_seconds())
                 time.sleep(min(pause, 5))
                 waited += min(pause, 5)
             elapsed = time.perf_counter() - started
@@ -146,6 +170,24 @@ def run(args, settings, db):
             sends = graph.sends
             accepted = len(graph.messages)
             delays = sorted(graph.send_times)
+            # exactly once: Meta accepted one message per customer, and each
+            # of ours holds the wamid of one of them
+            per_customer = {}
+            for sent in graph.messages:
+                per_customer[sent["to"]] = per_customer.get(sent["to"], 0) + 1
+            twice = sum(1 for count in per_customer.values() if count > 1)
+            wamids = set(messages.mapped("wa_message_id"))
+            exactly_once = (
+                len(per_customer) == len(messages) == accepted
+                and not twice
+                and len(wamids) == len(messages)
+                and states == {"sent": len(messages)}
+            )
+            longest_wait = max(
+                (m.wa_timestamp - m.create_date).total_seconds()
+                for m in messages
+                if m.wa_timestamp
+            )
     finally:
         server.stop()
         Registry.delete(db)
@@ -164,7 +206,23 @@ def run(args, settings, db):
             "errors injected: 130429 / 131056 / HTTP 503",
             f"{injected[130429]} / {injected[131056]} / {injected[503]}",
         ),
+        (
+            f"window: {args.window:.0f} s of {args.window_code}"
+            + (
+                f" (Retry-After {args.window_retry_after} s)"
+                if args.window_retry_after
+                else ""
+            )
+            + ", sends refused in it",
+            str(injected["window"]) if args.window else "-",
+        ),
         ("sends Meta saw / accepted", f"{sends} / {accepted}"),
+        (
+            "each message accepted by Meta exactly once",
+            f"{'yes' if exactly_once else 'NO'} ({len(per_customer)} customers, "
+            f"{twice} got one twice, {len(wamids)} distinct wamids)",
+        ),
+        ("longest a message waited in the queue (s)", f"{longest_wait:.1f}"),
         (
             "cron runs / time spent waiting for retry delays (s)",
             f"{cron_runs} / {waited:.1f}",
@@ -188,6 +246,12 @@ def main():
     parser.add_argument("--pair-every", type=int, default=23)
     parser.add_argument("--unavailable-every", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--window", type=float, default=0, help="seconds Meta throttles the number"
+    )
+    parser.add_argument("--window-after", type=int, default=300)
+    parser.add_argument("--window-code", type=int, default=130429)
+    parser.add_argument("--window-retry-after", type=int, default=None)
     args = parser.parse_args()
     harness.run_on_throwaway_db(
         "wa_bench_out", lambda settings, db: run(args, settings, db)

@@ -23,6 +23,7 @@ from whatsapp_team.tools.graph_api import (
     UnsupportedError,
     WindowClosedError,
     error_from_response,
+    retry_after_seconds,
 )
 
 TOKEN = "EAAtest-token-123"
@@ -414,6 +415,55 @@ def test_fail_next_times_and_path_filter(client, graph):
 
     assert media_id in graph.media
     assert client.send_text(CUSTOMER, "free").startswith("wamid.")
+
+
+def test_throttling_answer_carries_the_wait_meta_asked_for(client, graph):
+    graph.fail_next(80007, path_contains="/messages", retry_after=1800)
+    graph.fail_next(130429, path_contains="/messages")
+
+    with pytest.raises(ThrottleError) as asked:
+        client.send_text(CUSTOMER, "busy")
+    with pytest.raises(ThrottleError) as silent:
+        client.send_text(CUSTOMER, "busy")
+
+    assert (asked.value.code, asked.value.retry_after) == (80007, 1800)
+    assert (silent.value.code, silent.value.retry_after) == (130429, None)
+    assert pickle.loads(pickle.dumps(asked.value)).retry_after == 1800
+    graph.fail_next(130429, times=5)
+    graph.clear_failures()
+    assert client.send_text(CUSTOMER, "free").startswith("wamid.")
+
+
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({}, None),
+        ({"Retry-After": "120"}, 120),
+        ({"retry-after": "soon"}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),  # past
+        (
+            {
+                "X-Business-Use-Case-Usage": json.dumps(
+                    {
+                        "102290129340398": [
+                            {
+                                "type": "whatsapp_business_management",
+                                "call_count": 100,
+                                "estimated_time_to_regain_access": 12,
+                            }
+                        ]
+                    }
+                ),
+                "Retry-After": "60",
+            },
+            720,
+        ),
+        ({"X-App-Usage": '{"call_count": 100}'}, None),
+        ({"X-App-Usage": "not json"}, None),
+    ],
+)
+def test_retry_after_seconds(headers, seconds):
+    assert retry_after_seconds(headers) == seconds
 
 
 def test_unknown_code_is_plain_graph_error(client, graph):

@@ -363,3 +363,45 @@ def test_interactive_payload_refuses_what_meta_would():
 )
 def test_split_choices(text, body, choices):
     assert outbound.split_choices(text) == (body, choices)
+
+
+@pytest.mark.parametrize(
+    "code, http_status, scope",
+    [
+        (131056, 400, "pair"),
+        (130429, 400, "number"),
+        (80007, 400, "account"),
+        (4, 400, "app"),
+        (None, 429, "number"),
+        (133016, 400, None),  # registration attempts: no sending limit
+        (131026, 400, None),
+        (None, 503, None),
+    ],
+)
+def test_throttle_scope(code, http_status, scope):
+    assert outbound.throttle_scope(code, http_status) == scope
+
+
+def test_throttle_delay_grows_with_jitter_up_to_its_cap():
+    def low(hits, scope="number"):
+        return outbound.throttle_delay(scope, hits, rand=lambda: 0.0)
+
+    def high(hits, scope="number"):
+        return outbound.throttle_delay(scope, hits, rand=lambda: 1.0)
+
+    assert [high(hits) for hits in range(1, 6)] == [1, 2, 4, 8, 16]
+    assert [low(hits) for hits in range(1, 4)] == [0.5, 1, 2]
+    assert high(30) == high(200) == outbound.THROTTLE_MAX_DELAY == 900
+    assert low(30) == 450
+    assert (high(1, "pair"), high(1, "account"), high(1, "app")) == (6, 60, 60)
+    assert high(5, "app") == 900
+    delays = {outbound.throttle_delay("number", 5) for _ in range(50)}
+    assert len(delays) > 1 and all(8 <= delay <= 16 for delay in delays)
+
+
+def test_throttle_delay_honours_the_wait_meta_asked_for():
+    assert outbound.throttle_delay("number", 1, retry_after=300) == 300
+    # a shorter wait than the backoff's does not shorten it
+    assert outbound.throttle_delay("app", 5, retry_after=10, rand=lambda: 1) == 900
+    # a wait beyond a day is not believed
+    assert outbound.throttle_delay("number", 1, retry_after=10**9) == 24 * 3600

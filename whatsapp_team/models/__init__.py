@@ -28,8 +28,10 @@ from . import whatsapp_template_button
 from . import whatsapp_template_variable
 from . import whatsapp_webhook_event
 from . import whatsapp_account_coexistence
+from . import whatsapp_account_throttle
 from . import whatsapp_conversation_coexistence
 from . import whatsapp_message_coexistence
+from . import whatsapp_message_throttle
 from . import whatsapp_webhook_event_coexistence
 from . import whatsapp_rate
 from . import whatsapp_message_pricing

@@ -1,4 +1,6 @@
 import logging
+import math
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
@@ -30,9 +32,41 @@ class WhatsappConversation(models.Model):
         copy=False,
         help="The customer's latest message we told WhatsApp was read.",
     )
+    # Meta's pair rate (131056): too many messages to this customer in a
+    # short time. Their messages wait; other customers' go on.
+    throttled_until = fields.Datetime(
+        "Sending Paused Until",
+        readonly=True,
+        copy=False,
+        help="WhatsApp limits how many messages this customer may get in a "
+        "short time: messages to them wait until then.",
+    )
+    throttle_hits = fields.Integer(readonly=True, copy=False)
 
     def _whatsapp_system_fields(self):
-        return super()._whatsapp_system_fields() | {"last_read_wa_id"}
+        return super()._whatsapp_system_fields() | {
+            "last_read_wa_id",
+            "throttled_until",
+            "throttle_hits",
+        }
+
+    def _pause_sending(self, retry_after=None):
+        """Hold back messages to this customer after Meta's pair rate
+        answer; return until when."""
+        self.ensure_one()
+        chat_sudo = self.sudo()
+        hits = chat_sudo.throttle_hits + 1
+        now = fields.Datetime.now()
+        until = now + timedelta(
+            seconds=math.ceil(outbound.throttle_delay("pair", hits, retry_after))
+        )
+        chat_sudo.write(
+            {
+                "throttle_hits": hits,
+                "throttled_until": max(until, chat_sudo.throttled_until or now),
+            }
+        )
+        return chat_sudo.throttled_until
 
     def action_reply(self):
         """Reply from the partner or lead form, in a dialog."""

@@ -20,6 +20,7 @@ from ..tools import outbound
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import (
     GraphError,
+    ThrottleError,
     TokenError,
     TransientError,
     UnconfirmedSendError,
@@ -65,6 +66,11 @@ STALE_SENDING = timedelta(minutes=10)
 PAIR_BURST = 10
 PAIR_WINDOW = timedelta(seconds=60)
 PAIR_RETRY = timedelta(seconds=6)
+# Meta's throttling pauses of at most SHORT_PAUSE seconds are waited out in
+# the send cron, up to MAX_PAUSES_WAITED seconds a run; longer ones end the
+# run and the cron comes back when they end.
+SHORT_PAUSE = 5
+MAX_PAUSES_WAITED = 60
 
 
 class WhatsappMessage(models.Model):
@@ -700,7 +706,10 @@ class WhatsappMessage(models.Model):
             "whatsapp_state": state,
             "notification_status": NOTIFICATION_STATUS[state],
             "failure_type": "whatsapp_refused" if failed else False,
-            "failure_reason": failed.error_explanation if failed else False,
+            # why it waits, when Meta's throughput limits hold it back
+            "failure_reason": failed.error_explanation
+            if failed
+            else self.filtered("waiting_reason")[:1].waiting_reason or False,
         }
 
     def write(self, vals):
@@ -804,6 +813,7 @@ class WhatsappMessage(models.Model):
         self._fail_stale_sending()
         recent = defaultdict(deque)  # account id -> send times in the last second
         done = 0
+        waited = 0.0
         while done < limit:
             # the SQL below reads messages and numbers (token state)
             self.env.flush_all()
@@ -812,9 +822,12 @@ class WhatsappMessage(models.Model):
                 """
                 SELECT m.id FROM whatsapp_message m
                   JOIN whatsapp_account a ON a.id = m.account_id
+                  JOIN whatsapp_conversation c ON c.id = m.conversation_id
                  WHERE m.state = 'queued' AND m.direction = 'out'
                    AND a.token_state = 'valid' AND a.active
                    AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %(now)s)
+                   AND (a.throttled_until IS NULL OR a.throttled_until <= %(now)s)
+                   AND (c.throttled_until IS NULL OR c.throttled_until <= %(now)s)
                    AND (SELECT count(*) FROM whatsapp_message p
                          WHERE p.conversation_id = m.conversation_id
                            AND p.direction = 'out'
@@ -828,7 +841,17 @@ class WhatsappMessage(models.Model):
             )
             row = self.env.cr.fetchone()
             if not row:
-                self._trigger_for_paced(now)
+                ready_at = self._next_ready_at(now)
+                # a pause of a second or two (a number's throughput) is waited
+                # out here: a trigger in the future only runs at the cron's
+                # next poll, up to a minute later. Committed, nothing locked.
+                wait = ready_at and (ready_at - datetime.utcnow()).total_seconds()
+                if auto_commit and wait and 0 < wait <= SHORT_PAUSE:
+                    if waited + wait <= MAX_PAUSES_WAITED:
+                        time.sleep(wait)
+                        waited += wait
+                        continue
+                self._trigger_for_paced(now, ready_at)
                 break
             message = self.browse(row[0])
             message._wait_for_rate(recent[message.account_id.id])
@@ -842,22 +865,32 @@ class WhatsappMessage(models.Model):
         return done
 
     @api.model
-    def _trigger_for_paced(self, now):
-        """Come back for messages held by a customer's pair rate."""
+    def _next_ready_at(self, now):
+        """When the first queued message may go, as far as its own retry
+        delay and Meta's throttling of its customer or number say (``now``
+        for one held by the pair rate only); None when none is queued."""
         self.env.cr.execute(
             """
-            SELECT 1 FROM whatsapp_message m
+            SELECT min(GREATEST(m.next_attempt_at, a.throttled_until,
+                                c.throttled_until, %(now)s))
+              FROM whatsapp_message m
               JOIN whatsapp_account a ON a.id = m.account_id
+              JOIN whatsapp_conversation c ON c.id = m.conversation_id
              WHERE m.state = 'queued' AND m.direction = 'out'
                AND a.token_state = 'valid' AND a.active
-               AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)
-             LIMIT 1
             """,
-            [now],
+            {"now": now},
         )
-        if self.env.cr.fetchone():
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _trigger_for_paced(self, now, ready_at):
+        """Come back for messages held by a customer's pair rate, or by
+        Meta's throttling of their customer or number: when the first of
+        them may go."""
+        if ready_at:
             self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger(
-                now + PAIR_RETRY
+                max(ready_at, now + PAIR_RETRY)
             )
 
     def _wait_for_rate(self, sent_times):
@@ -919,6 +952,7 @@ class WhatsappMessage(models.Model):
                 "send_attempts": self.send_attempts + 1,
                 "sending_since": False,
                 "next_attempt_at": False,
+                "throttled_since": False,
                 "error_code": 0,
                 "error_title": False,
                 "error_message": False,
@@ -926,6 +960,7 @@ class WhatsappMessage(models.Model):
             }
         )
         conversation.last_message_at = self.wa_timestamp
+        self._end_throttling()
         return True
 
     def _prepare_send_payload(self, client):
@@ -1016,7 +1051,16 @@ class WhatsappMessage(models.Model):
                 send_attempts=attempts,
             )
             return
-        if error.retryable and attempts < SEND_ATTEMPTS:
+        scope = (
+            outbound.throttle_scope(error.code, error.http_status)
+            if isinstance(error, ThrottleError)
+            else None
+        )
+        if scope:
+            if self._record_throttle(error, scope, values):
+                return
+            # throttled for a whole day: it fails, someone must look
+        elif error.retryable and attempts - self.throttled_attempts < SEND_ATTEMPTS:
             self.write(
                 {
                     **values,
@@ -1110,10 +1154,26 @@ class WhatsappMessage(models.Model):
                 "or the customer's app is out of date. Check the number or "
                 "contact the customer another way."
             ),
-            130429: _("too many messages at once. It is retried automatically."),
+            # a throttled message fails only after waiting a whole day
+            130429: _(
+                "WhatsApp kept limiting how fast this number may send for a "
+                "whole day. Send it again later; if it keeps happening, ask an "
+                "administrator to check the number's throughput in WhatsApp "
+                "Manager."
+            ),
             131056: _(
-                "too many messages to this customer in a short time. It is "
-                "retried automatically."
+                "WhatsApp kept limiting how many messages this customer may get "
+                "for a whole day. Send it again later."
+            ),
+            80007: _(
+                "WhatsApp kept limiting this business account's sending for a "
+                "whole day. Send it again later; an administrator can check the "
+                "account's limits in WhatsApp Manager."
+            ),
+            4: _(
+                "WhatsApp kept limiting the app's calls for a whole day. Send it "
+                "again later; an administrator can check the app's rate limit "
+                "in the Meta App Dashboard."
             ),
             131048: _(
                 "Meta limits this number because customers reported messages "

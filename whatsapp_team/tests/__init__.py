@@ -5,6 +5,7 @@ from . import test_crm
 from . import test_inbound_types
 from . import test_leads_labels
 from . import test_outbound
+from . import test_outbound_throttling
 from . import test_partner_matching
 from . import test_sandbox
 from . import test_security

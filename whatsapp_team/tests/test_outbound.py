@@ -17,8 +17,9 @@ from .common import WhatsappCase
 MESSAGE_LOGGER = "odoo.addons.whatsapp_team.models.whatsapp_message"
 
 
-@tagged("post_install", "-at_install", "whatsapp_outbound")
-class TestOutbound(WhatsappCase):
+class OutboundCase(WhatsappCase):
+    """A customer who just wrote, and helpers to answer and run the queue."""
+
     def setUp(self):
         super().setUp()
         self.inbound = self.deliver(self.message("32470111222", body="Do you deliver?"))
@@ -40,6 +41,9 @@ class TestOutbound(WhatsappCase):
     def run_queue(self):
         return self.env["whatsapp.message"]._cron_send_queue()
 
+
+@tagged("post_install", "-at_install", "whatsapp_outbound")
+class TestOutbound(OutboundCase):
     def test_send_message_goes_to_the_customer(self):
         # the web client posts HTML as Markup
         mail_message = self.send(Markup("<p>Yes, <b>tomorrow</b>!</p>"))

@@ -327,11 +327,13 @@ class FakeGraph:
         message: str = "",
         details: str = "",
         subcode: int | None = None,
+        retry_after: int | None = None,
     ):
         """Answer the next ``times`` matching requests with Meta's error for ``code``.
 
         ``http_status`` defaults to the status Meta uses for that code (400 for
-        most, 401 for token errors, 5xx for server-side ones).
+        most, 401 for token errors, 5xx for server-side ones). ``retry_after``
+        (seconds) adds a ``Retry-After`` header to the answer.
         """
         if http_status is None:
             http_status = ERROR_TABLE.get(code, ("", 400))[1]
@@ -346,8 +348,14 @@ class FakeGraph:
                     message=message,
                     details=details,
                     subcode=subcode,
+                    retry_after=retry_after,
                 )
             )
+
+    def clear_failures(self):
+        """Forget the failures and delays not used yet; keep everything else."""
+        with self._lock:
+            self._rules.clear()
 
     def fail_http(self, http_status: int, *, times: int = 1, path_contains: str = ""):
         """Answer the next matching requests with a bare HTTP error and an HTML body,
@@ -449,13 +457,16 @@ class FakeGraph:
             return status, {"Content-Type": "text/html"}, page.encode()
         if rule:
             values = rule.values
-            return self._error(
+            status, out, content = self._error(
                 values["http_status"],
                 values["code"],
                 message=values["message"],
                 details=values["details"],
                 subcode=values["subcode"],
             )
+            if values["retry_after"] is not None:
+                out["Retry-After"] = str(values["retry_after"])
+            return status, out, content
 
         if path.startswith("/download/"):
             return self._download(method, path, query)

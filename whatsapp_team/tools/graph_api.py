@@ -15,6 +15,8 @@ import hashlib
 import json as jsonlib
 import logging
 import ssl
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
@@ -44,7 +46,10 @@ class GraphError(Exception):
     ``message`` (Meta's message, usually "(#code) Title"), ``title``
     (``error_user_title``), ``details`` (``error_data.details``),
     ``fbtrace_id`` and ``error_type`` (e.g. ``OAuthException``).
-    ``retryable`` tells whether sending the same request later may succeed.
+    ``retryable`` tells whether sending the same request later may succeed;
+    ``retry_after`` is how many seconds Meta asked to wait before trying
+    again (its ``Retry-After`` or usage headers), ``None`` when it said
+    nothing.
     """
 
     retryable = False
@@ -60,6 +65,7 @@ class GraphError(Exception):
         details="",
         fbtrace_id="",
         error_type="",
+        retry_after=None,
     ):
         super().__init__(message)
         self.message = message or ""
@@ -70,6 +76,7 @@ class GraphError(Exception):
         self.details = details or ""
         self.fbtrace_id = fbtrace_id or ""
         self.error_type = error_type or ""
+        self.retry_after = retry_after
 
     def __str__(self):
         text = self.message or self.__class__.__name__
@@ -97,6 +104,7 @@ class GraphError(Exception):
             "details": self.details,
             "fbtrace_id": self.fbtrace_id,
             "error_type": self.error_type,
+            "retry_after": self.retry_after,
         }
 
 
@@ -288,6 +296,55 @@ def error_from_response(http_status: int, body: dict | None) -> GraphError:
         fbtrace_id=error.get("fbtrace_id") or "",
         error_type=error.get("type") or "",
     )
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Seconds an answer asks to wait before calling again, or ``None``.
+
+    Reads the standard ``Retry-After`` (seconds or an HTTP date) and the
+    ``estimated_time_to_regain_access`` (minutes) of Graph's usage headers
+    (``X-Business-Use-Case-Usage``, ``X-App-Usage``); the longest wins.
+    """
+    headers = {str(key).lower(): value for key, value in (headers or {}).items()}
+    waits = []
+    retry_after = (headers.get("retry-after") or "").strip()
+    if retry_after:
+        waits.append(_seconds_until(retry_after))
+    for name in ("x-business-use-case-usage", "x-app-usage"):
+        try:
+            usage = jsonlib.loads(headers.get(name) or "null")
+        except ValueError:
+            continue
+        waits.extend(60 * minutes for minutes in _regain_minutes(usage))
+    waits = [wait for wait in waits if wait > 0]
+    return max(waits) if waits else None
+
+
+def _seconds_until(retry_after):
+    # delay-seconds, or an HTTP date; anything else says nothing
+    try:
+        return float(retry_after)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(retry_after)
+        except (TypeError, ValueError):
+            return 0
+    return (moment - datetime.now(moment.tzinfo)).total_seconds()
+
+
+def _regain_minutes(usage):
+    # {"<business id>": [{"type": ..., "estimated_time_to_regain_access": 5}]}
+    # for business use cases; a flat object for the app's usage
+    if isinstance(usage, dict):
+        minutes = _as_int(usage.get("estimated_time_to_regain_access"))
+        if minutes:
+            yield minutes
+        for value in usage.values():
+            if isinstance(value, list | dict):
+                yield from _regain_minutes(value)
+    elif isinstance(usage, list):
+        for item in usage:
+            yield from _regain_minutes(item)
 
 
 # ---------------------------------------------------------------------------
@@ -515,6 +572,7 @@ class GraphClient:
         if body is None and response.content and not error.details:
             # A proxy or load balancer page: keep a short trace for debugging.
             error.details = " ".join(response.text.split())[:200]
+        error.retry_after = retry_after_seconds(response.headers)
         return error
 
     def _json(self, method, path, **kwargs) -> dict:

@@ -4,9 +4,52 @@ No ORM here: the models pass plain values and get plain values back.
 """
 
 import html
+import random
 import re
 import unicodedata
 from html.parser import HTMLParser
+
+# Meta's throughput limits (Cloud API error codes) are no failures: the
+# message waits and goes out when the limit lifts. What each one holds back:
+# one customer (131056, the business/consumer pair rate), the number (130429,
+# its messages per second), or every number of the business account (80007)
+# or of the app (4), which Meta may keep throttled for up to an hour.
+THROTTLE_SCOPES = {131056: "pair", 130429: "number", 80007: "account", 4: "app"}
+# first wait after a limit was hit, in seconds, doubled at each new hit in a
+# row up to THROTTLE_MAX_DELAY: a number's throughput is counted per second,
+# the pair rate allows about a message every 6 s
+THROTTLE_FIRST_DELAY = {"pair": 6, "number": 1, "account": 60, "app": 60}
+THROTTLE_MAX_DELAY = 15 * 60
+# a message kept back this long by throttling fails, so someone looks at it
+THROTTLE_GIVE_UP = 24 * 3600
+
+
+def throttle_scope(code, http_status=None):
+    """What a throttling error holds back: ``"pair"``, ``"number"``,
+    ``"account"`` or ``"app"``; ``None`` when it is no throughput limit.
+    An HTTP 429 without a known code counts as the number's limit."""
+    scope = THROTTLE_SCOPES.get(code)
+    if scope is None and code is None and http_status == 429:
+        return "number"
+    return scope
+
+
+def throttle_delay(scope, hits, retry_after=None, rand=random.random):
+    """Seconds to wait after the ``hits``-th throttling in a row of ``scope``.
+
+    Exponential from the scope's first delay, capped at
+    :data:`THROTTLE_MAX_DELAY`, with jitter (between half and all of it) so
+    that messages held together do not all come back at the same second.
+    A wait Meta asked for (``retry_after``, seconds) is always honoured.
+    """
+    ceiling = min(
+        THROTTLE_MAX_DELAY, THROTTLE_FIRST_DELAY[scope] * 2 ** max(hits - 1, 0)
+    )
+    delay = ceiling * (0.5 + rand() / 2)
+    if retry_after:
+        delay = max(delay, min(float(retry_after), THROTTLE_GIVE_UP))
+    return delay
+
 
 # Meta's accepted media types and size limits (Cloud API "supported media
 # types"). Anything else is refused before a call is made.

@@ -11,19 +11,24 @@ const WHATSAPP_STATES = {
     read: { icon: "fa fa-check-circle text-primary", title: () => _t("Read") },
     failed: { icon: "fa fa-exclamation-triangle", title: () => _t("Failed") },
 };
+const WAITING = { icon: "fa fa-hourglass-o", title: () => _t("Waiting") };
 
 patch(Notification.prototype, {
     setup() {
         super.setup(...arguments);
         /** @type {string|undefined} state of the WhatsApp message */
         this.whatsapp_state = undefined;
-        /** @type {string|false|undefined} why it failed, in plain words */
+        /** @type {string|false|undefined} why it failed (or waits), in plain words */
         this.failure_reason = undefined;
     },
     get isWhatsapp() {
         return this.notification_type === "whatsapp";
     },
     get whatsappState() {
+        if (this.whatsapp_state === "queued" && this.failure_reason) {
+            // Meta's throughput limits hold it back: it goes out by itself
+            return WAITING;
+        }
         return WHATSAPP_STATES[this.whatsapp_state];
     },
     get icon() {
