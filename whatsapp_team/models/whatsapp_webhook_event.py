@@ -641,14 +641,21 @@ class WhatsappWebhookEvent(models.Model):
         return signed
 
     def _account_of(self, phone_number_id):
-        return (
-            self.env["whatsapp.account"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("phone_number_id", "=", phone_number_id)], limit=1)
-            if phone_number_id
-            else self.env["whatsapp.account"]
-        )
+        """The number (archived ones included) of ``phone_number_id``, found
+        among the numbers kept in memory (``_webhook_signers``)."""
+        Account_sudo = self.env["whatsapp.account"].sudo()
+        if not phone_number_id:
+            return Account_sudo.browse()
+        return Account_sudo.browse(
+            next(
+                (
+                    number[0]
+                    for number in Account_sudo._webhook_signers()
+                    if number[1] == phone_number_id
+                ),
+                (),
+            )
+        ).with_context(active_test=False)
 
     @staticmethod
     def _check_signed(account, signed):
