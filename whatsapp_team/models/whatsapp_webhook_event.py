@@ -78,12 +78,14 @@ PERMANENT_ERRORS = (PayloadError, ForeignSignatureError)
 class WhatsappWebhookEvent(models.Model):
     """A webhook body exactly as Meta sent it, stored before anything else.
 
-    The controller only verifies and stores; processing happens in a cron
-    triggered at once. An event that fails stays here with its error and is
-    tried again with growing delays, so no customer message is ever lost to a
-    bug or an outage. The items of a body (messages, statuses, template
-    updates) are processed one by one: one that fails moves to an event of
-    its own (``parent_id``) and does not hold back the others.
+    The controller only verifies and stores; processing happens in the
+    processors' crons, triggered at once, several customers at a time and
+    each customer's bodies in their order (see :meth:`_take_next`). An event
+    that fails stays here with its error and is tried again with growing
+    delays, so no customer message is ever lost to a bug or an outage. The
+    items of a body (messages, statuses, template updates) are processed one
+    by one: one that fails moves to an event of its own (``parent_id``) and
+    does not hold back the others.
     """
 
     _name = "whatsapp.webhook.event"
@@ -416,8 +418,8 @@ class WhatsappWebhookEvent(models.Model):
     def action_process(self):
         """Queue these events for processing now (after fixing their cause).
 
-        The cron does the work: only one instance of it runs at a time, so
-        events are never processed by two transactions at once.
+        The processors do the work: each event is locked by the one
+        processing it, so it is never processed by two transactions at once.
         Administrators only, like the events themselves.
         """
         self.check_access("write")
