@@ -1,6 +1,7 @@
 import hashlib
 import json
 import logging
+import time
 import traceback
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from ..tools.payload import (
     phone_number_ids,
     split_items,
 )
+from .crm_team_member import TURN_TAKEN
 
 _logger = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ def lock_keys(payload):
 
 # pending events a processor looks at, oldest first, to find one it may take
 SCAN_SIZE = 100
+# a processor commits after this many events, or this many seconds
+COMMIT_EVERY = 10
+COMMIT_AFTER = 0.5
 
 
 class _Busy(Exception):
@@ -283,16 +288,27 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     def _cron_process(self, limit=BATCH_SIZE):
-        """Process pending events, each in its own transaction.
+        """Process pending events, a few to a transaction.
 
         Several processors (the crons of :data:`PROCESSOR_CRONS`, run by
         any cron thread of any server on the database) work at once, each
         on other customers: see :meth:`_take_next`. A processor that finds
         more work than its own wakes the others.
+
+        A processor commits every :data:`COMMIT_EVERY` events or
+        :data:`COMMIT_AFTER` seconds, whichever comes first: the numbers,
+        teams and salespeople it reads stay in its cache from one event to
+        the next, and a commit (a disk flush) serves several messages. An
+        event that gave a chat to a salesperson is committed at once, so
+        that the other processors see whose turn it was. A concurrency
+        error rolls the uncommitted events back; they are still pending and
+        taken again with a fresh snapshot.
         """
         auto_commit = not odoo_module.current_test
         done = 0
         woken = False
+        batch = 0
+        batch_started = time.monotonic()
         while done < limit:
             # the previous event's outcome (e.g. its retry delay) must be in
             # the database before we look for the next one
@@ -309,13 +325,22 @@ class WhatsappWebhookEvent(models.Model):
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if not auto_commit:
                     raise
-                # another transaction touched the same rows: the event is
-                # still pending and is taken again with a fresh snapshot
                 self.env.cr.rollback()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
+                batch, batch_started, woken = 0, time.monotonic(), False
                 continue
-            if auto_commit:
+            batch += 1
+            if auto_commit and (
+                batch >= COMMIT_EVERY
+                or time.monotonic() - batch_started >= COMMIT_AFTER
+                # a salesperson's turn taken: the other processors must see
+                # it now, not collide on it
+                or self.env.cr.precommit.data.get(TURN_TAKEN)
+            ):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+                batch, batch_started = 0, time.monotonic()
+        if auto_commit and batch:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         if done >= limit and self._take_next(lock=False)[0]:
             self._wake_processors(others=False)
         return done
