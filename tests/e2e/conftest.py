@@ -1,13 +1,14 @@
 """One real Odoo for the whole end-to-end session.
 
 Installing the addon takes about half a minute, so the database is created
-once, a ``--workers=2 --max-cron-threads=1`` server is started on it, and one
+once, a ``--workers=2 --max-cron-threads=2`` server is started on it, and one
 WhatsApp number (``whatsapp.account``) is created over XML-RPC. Everything is
 torn down at the end: server stopped (SIGTERM, then SIGKILL of its process
 group), database dropped, filestore removed. The server log stays in
 ``var/e2e/<db>.log``; its tail is attached to the report of a failing test.
 """
 
+import os
 import secrets
 import signal
 from dataclasses import dataclass
@@ -97,7 +98,12 @@ def e2e():
     settings = harness.Settings.from_env()
     db = harness.unique_db_name("wa_e2e")
     log_path = harness.LOG_DIR / f"{db}.log"
-    server = harness.OdooServer(settings, db, log_path, workers=2, max_cron_threads=1)
+    # several processors by default: the cron threads take different
+    # customers at once (WA_E2E_CRON_THREADS=1 for the single-processor case)
+    cron_threads = int(os.environ.get("WA_E2E_CRON_THREADS", "2"))
+    server = harness.OdooServer(
+        settings, db, log_path, workers=2, max_cron_threads=cron_threads
+    )
     _SERVERS.append(server)
     try:
         harness.install_db(settings, db, log_path)

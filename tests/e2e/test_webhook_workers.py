@@ -268,6 +268,56 @@ def test_redelivery_under_load(e2e):
         assert messages_in_conversations_of(e2e, key) == 5, key
 
 
+def test_processors_keep_each_customers_order(e2e):
+    """Several processors at once (the server's cron threads): 12 customers
+    each write 6 messages, one after the other, all customers at the same
+    time. Every message is stored once, and each customer's messages are
+    processed in the order their webhooks were stored, whichever processor
+    took them."""
+    customers = [fresh_wa_id(e2e, "br") for _ in range(12)]
+    wamids = {wa_id: [harness.new_wamid() for _ in range(6)] for wa_id in customers}
+    before = e2e.last_event_id()
+    # one thread per customer: its webhooks arrive in their order
+    calls = [
+        harness.Call(
+            lambda wa_id=wa_id: [
+                e2e.post(e2e.payload(wa_id, f"message {n}", wamid))
+                for n, wamid in enumerate(wamids[wa_id])
+            ]
+        )
+        for wa_id in customers
+    ]
+    for call in calls:
+        call.join()
+        assert call.error is None, call.error
+        assert_posted(call.result)
+    every = [wamid for ids in wamids.values() for wamid in ids]
+    wait_processed(e2e, before, len(every), every)
+    assert e2e.events_state(before) == {"done": len(every)}
+    assert e2e.message_counts(every) == dict.fromkeys(every, 1)
+    for wa_id, ids in wamids.items():
+        # stored (event ids) and processed (message ids) in the same order
+        stored = [
+            row[0]
+            for row in e2e.sql(
+                "SELECT payload::json #>> '{entry,0,changes,0,value,messages,0,id}'"
+                " FROM whatsapp_webhook_event WHERE id > %s AND payload LIKE %s"
+                " ORDER BY id",
+                [before, f"%{wa_id}%"],
+            )
+        ]
+        processed = [
+            row[0]
+            for row in e2e.sql(
+                "SELECT wa_message_id FROM whatsapp_message"
+                " WHERE wa_message_id = ANY(%s) ORDER BY id",
+                [ids],
+            )
+        ]
+        assert stored == ids, wa_id
+        assert processed == stored, wa_id
+
+
 def test_refused_bodies_store_nothing(e2e):
     """Bad or missing signature: 403; not JSON: 400; over 3 MB: 413. Nothing
     is stored for any of them."""

@@ -7,6 +7,7 @@ from . import phone_blacklist
 from . import res_partner
 from . import resource_calendar
 from . import whatsapp_account
+from . import whatsapp_account_webhook
 from . import whatsapp_conversation
 from . import whatsapp_conversation_sending
 from . import whatsapp_conversation_auto_reply

@@ -5,6 +5,8 @@ from odoo import api, fields, models
 
 # conversations that count against a member's capacity
 OPEN_STATES = ("open", "pending")
+# set on the transaction (``cr.precommit.data``) when a member took a turn
+TURN_TAKEN = "whatsapp_team.turn_taken"
 
 
 class CrmTeamMember(models.Model):
@@ -126,3 +128,6 @@ class CrmTeamMember(models.Model):
         self.sudo().write(
             {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
         )
+        # a processor commits this at once: other processors see the turn
+        # taken instead of colliding on this row (_cron_process)
+        self.env.cr.precommit.data[TURN_TAKEN] = True

@@ -237,7 +237,9 @@ class WhatsappMessage(models.Model):
             self._prepare_inbound_values(conversation, inbound)
         )
         if message.media_state == "pending":
-            message._fetch_media()
+            # downloaded apart (_cron_fetch_media): a slow media server holds
+            # up no other message; the file joins the chat when it arrives
+            self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
         if message.message_type == "system":
             # WhatsApp's notice, never words of the customer
             message._receive_system(inbound)
@@ -310,6 +312,11 @@ class WhatsappMessage(models.Model):
                         "media_error": str(error)[:500],
                     }
                 )
+                if message.mail_message_id and message.media_attempts == 1:
+                    # shown while the file was on its way: now it says so
+                    message.mail_message_id.sudo().write(
+                        {"body": message._chatter_body()}
+                    )
                 _logger.info(
                     "WhatsApp media %s of message %s not downloaded: %s",
                     message.media_id,
@@ -358,6 +365,41 @@ class WhatsappMessage(models.Model):
             extension = ".ogg"
         kind = "voice" if self.is_voice else self.message_type
         return f"{kind}-{self.media_id}{extension}"
+
+    @api.model
+    def _cron_fetch_media(self, limit=100):
+        """Download the media of received messages, one message at a time,
+        each in its own transaction.
+
+        The message is in the chat already; its file follows here, out of
+        the way of the other customers' messages. The message row is locked
+        while its file is fetched (``SKIP LOCKED``): several runs never
+        download one file twice.
+        """
+        auto_commit = not odoo_module.current_test
+        done = 0
+        while done < limit:
+            # the previous download's outcome is what the next look sees
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT id FROM whatsapp_message
+                 WHERE media_state = 'pending'
+                 ORDER BY id
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            done += 1
+            self.sudo().browse(row[0])._fetch_media()
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        if done >= limit:
+            self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
+        return done
 
     @api.model
     def _cron_retry_media(self, limit=100):

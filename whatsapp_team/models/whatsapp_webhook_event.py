@@ -1,11 +1,13 @@
+import hashlib
 import json
 import logging
+import time
 import traceback
 from datetime import timedelta
 
 from psycopg2 import IntegrityError
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.modules import module as odoo_module
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import mute_logger
@@ -16,6 +18,7 @@ from ..tools.payload import (
     PayloadError,
     business_account_ids,
     check_depth,
+    customer_keys,
     is_own_number,
     parse_template_update,
     parse_user_preferences,
@@ -23,6 +26,7 @@ from ..tools.payload import (
     phone_number_ids,
     split_items,
 )
+from .crm_team_member import TURN_TAKEN
 
 _logger = logging.getLogger(__name__)
 
@@ -32,6 +36,35 @@ MAX_ATTEMPTS = 10
 BATCH_SIZE = 200
 # a unique key taken by a concurrent transaction: retried at once this often
 QUICK_RETRIES = 3
+# the processors: crons taking pending events of different customers at once;
+# the webhook wakes the first, which wakes the others when work piles up
+PROCESSOR_CRONS = (
+    "whatsapp_team.ir_cron_process_webhook_events",
+    "whatsapp_team.ir_cron_process_webhook_events_2",
+    "whatsapp_team.ir_cron_process_webhook_events_3",
+    "whatsapp_team.ir_cron_process_webhook_events_4",
+)
+
+
+def lock_keys(payload):
+    """The customers of a body as advisory lock keys (signed 64-bit)."""
+    return [
+        int.from_bytes(
+            hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        for key in customer_keys(payload)
+    ]
+
+
+# pending events a processor looks at, oldest first, to find one it may take
+SCAN_SIZE = 100
+# a processor commits after this many events, or this many seconds
+COMMIT_EVERY = 10
+COMMIT_AFTER = 0.5
+
+
+class _Busy(Exception):
+    """The event or one of its customers is taken by another processor."""
 
 
 class UnknownNumberError(Exception):
@@ -50,12 +83,14 @@ PERMANENT_ERRORS = (PayloadError, ForeignSignatureError)
 class WhatsappWebhookEvent(models.Model):
     """A webhook body exactly as Meta sent it, stored before anything else.
 
-    The controller only verifies and stores; processing happens in a cron
-    triggered at once. An event that fails stays here with its error and is
-    tried again with growing delays, so no customer message is ever lost to a
-    bug or an outage. The items of a body (messages, statuses, template
-    updates) are processed one by one: one that fails moves to an event of
-    its own (``parent_id``) and does not hold back the others.
+    The controller only verifies and stores; processing happens in the
+    processors' crons, triggered at once, several customers at a time and
+    each customer's bodies in their order (see :meth:`_take_next`). An event
+    that fails stays here with its error and is tried again with growing
+    delays, so no customer message is ever lost to a bug or an outage. The
+    items of a body (messages, statuses, template updates) are processed one
+    by one: one that fails moves to an event of its own (``parent_id``) and
+    does not hold back the others.
     """
 
     _name = "whatsapp.webhook.event"
@@ -107,9 +142,18 @@ class WhatsappWebhookEvent(models.Model):
     # Receiving
     # ------------------------------------------------------------
 
+    def init(self):
+        # The customers of each body (see :func:`lock_keys`), read by the
+        # processors to work on different customers at once. Not a field:
+        # the ORM has no type for it, and only SQL reads and writes it.
+        self.env.cr.execute(
+            "ALTER TABLE whatsapp_webhook_event"
+            " ADD COLUMN IF NOT EXISTS lock_keys bigint[]"
+        )
+
     @api.model
     def _receive(self, body, signature_header):
-        """Check and store one webhook body.
+        """Check and store one webhook body, and wake the processors.
 
         Returns ``(http_status, text, event)``; ``event`` is empty unless stored.
 
@@ -117,6 +161,10 @@ class WhatsappWebhookEvent(models.Model):
         The signature header is stored with the body: each change is checked
         again against its own number when processed, which also covers
         numbers configured only after the body arrived.
+
+        This runs while Meta waits for the answer, for every webhook: the
+        numbers' secrets come from memory, and the body is stored and the
+        processors woken by one SQL statement, without the ORM.
         """
         if len(body) > MAX_BODY_SIZE:
             return 413, "Payload Too Large", self.browse()
@@ -128,6 +176,7 @@ class WhatsappWebhookEvent(models.Model):
             check_depth(payload)
             pnids = phone_number_ids(payload)
             waba_ids = business_account_ids(payload)
+            keys = lock_keys(payload)
         except (ValueError, RecursionError, PayloadError):
             return 400, "Bad Request", self.browse()
         account = self._signing_account(body, signature_header, pnids, waba_ids)
@@ -137,11 +186,61 @@ class WhatsappWebhookEvent(models.Model):
                 pnids,
             )
             return 403, "Forbidden", self.browse()
-        event_sudo = self.sudo().create(
-            {"account_id": account.id, "payload": text, "signature": signature_header}
+        event_id = self._insert_and_wake(account.id, text, signature_header, keys)
+        return 200, "OK", self.sudo().browse(event_id)
+
+    @api.model
+    def _insert_and_wake(self, account_id, text, signature_header, keys):
+        """Store a body and wake the first processor, in one statement.
+
+        The trigger is due at the statement's own clock: a processor that
+        started before it (and may have looked for work before this body
+        was committed) runs once more.
+        """
+        self.env.cr.execute(
+            """
+            WITH event AS (
+                INSERT INTO whatsapp_webhook_event
+                       (account_id, payload, signature, lock_keys, state,
+                        attempts, message_count, status_count,
+                        create_uid, write_uid, create_date, write_date)
+                VALUES (%(account)s, %(payload)s, %(signature)s, %(keys)s,
+                        'pending', 0, 0, 0, %(uid)s, %(uid)s,
+                        now() at time zone 'UTC', now() at time zone 'UTC')
+                RETURNING id
+            ), wake AS (
+                INSERT INTO ir_cron_trigger
+                       (cron_id, call_at, create_uid, write_uid, create_date,
+                        write_date)
+                VALUES (%(cron)s, clock_timestamp() at time zone 'UTC',
+                        %(uid)s, %(uid)s, now() at time zone 'UTC',
+                        now() at time zone 'UTC')
+            )
+            SELECT id FROM event
+            """,
+            {
+                "account": account_id,
+                "payload": text,
+                "signature": signature_header,
+                "keys": keys,
+                "uid": self.env.uid,
+                "cron": self._processor_cron_ids()[0],
+            },
         )
-        self.env.ref("whatsapp_team.ir_cron_process_webhook_events").sudo()._trigger()
-        return 200, "OK", event_sudo
+        event_id = self.env.cr.fetchone()[0]
+        # the cron workers listen for this, as for Odoo's own triggers
+        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
+        return event_id
+
+    @api.model
+    @tools.ormcache()
+    def _processor_cron_ids(self):
+        """The ids of the processors' crons, the first one first."""
+        return tuple(
+            self.env.ref(xmlid).id
+            for xmlid in PROCESSOR_CRONS
+            if self.env.ref(xmlid, raise_if_not_found=False)
+        )
 
     @api.model
     def _signing_account(self, body, signature_header, pnids, waba_ids):
@@ -157,48 +256,31 @@ class WhatsappWebhookEvent(models.Model):
         - a body naming nothing configured (a number added later) is kept
           when one of our app secrets signed it, and checked against that
           number's own secret when it is processed.
+
+        The numbers are those kept in memory (``_webhook_signers``): no query.
         """
-        Account_sudo = (
-            self.env["whatsapp.account"].sudo().with_context(active_test=False)
-        )
+        Account = self.env["whatsapp.account"]
+        numbers = Account._webhook_signers()
         verified = {}
 
-        def signed(account):
-            secret = account.app_secret
+        def signed(number):
+            secret = number[3]
             if secret not in verified:
                 verified[secret] = signature.verify(secret, body, signature_header)
             return verified[secret]
 
-        named = (
-            Account_sudo.search([("phone_number_id", "in", pnids)])
-            if pnids
-            else Account_sudo
-        )
-        if not all(signed(account) for account in named):
+        named = [number for number in numbers if number[1] in pnids]
+        if not all(signed(number) for number in named):
             return None
-        signers = named.sorted(lambda a: pnids.index(a.phone_number_id))
-        by_waba = (
-            Account_sudo.search([("business_account_id", "in", waba_ids)])
-            if waba_ids
-            else Account_sudo
-        )
+        signers = sorted(named, key=lambda number: pnids.index(number[1]))
         for waba_id in waba_ids:
-            numbers = by_waba.filtered(lambda a, w=waba_id: a.business_account_id == w)
-            if numbers and not any(signed(account) for account in numbers):
+            of_waba = [number for number in numbers if number[2] == waba_id]
+            if of_waba and not any(signed(number) for number in of_waba):
                 return None
-            signers |= numbers.filtered(signed)
-        if signers:
-            return signers[0]
-        return next(
-            (
-                account
-                for account in Account_sudo.with_context(active_test=True).search(
-                    [("app_secret", "!=", False)]
-                )
-                if signed(account)
-            ),
-            None,
-        )
+            signers += [n for n in of_waba if signed(n) and n not in signers]
+        if not signers:
+            signers = [n for n in numbers if n[4] and n[3] and signed(n)]
+        return Account.browse(signers[0][0]) if signers else None
 
     # ------------------------------------------------------------
     # Processing
@@ -206,54 +288,163 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     def _cron_process(self, limit=BATCH_SIZE):
-        """Process pending events, each in its own transaction.
+        """Process pending events, a few to a transaction.
 
-        Each event row is locked while it is processed (``SKIP LOCKED``), so
-        several workers never process the same event twice at once.
+        Several processors (the crons of :data:`PROCESSOR_CRONS`, run by
+        any cron thread of any server on the database) work at once, each
+        on other customers: see :meth:`_take_next`. A processor that finds
+        more work than its own wakes the others.
+
+        A processor commits every :data:`COMMIT_EVERY` events or
+        :data:`COMMIT_AFTER` seconds, whichever comes first: the numbers,
+        teams and salespeople it reads stay in its cache from one event to
+        the next, and a commit (a disk flush) serves several messages. An
+        event that gave a chat to a salesperson is committed at once, so
+        that the other processors see whose turn it was. A concurrency
+        error rolls the uncommitted events back; they are still pending and
+        taken again with a fresh snapshot.
         """
         auto_commit = not odoo_module.current_test
         done = 0
+        woken = False
+        batch = 0
+        batch_started = time.monotonic()
         while done < limit:
             # the previous event's outcome (e.g. its retry delay) must be in
             # the database before we look for the next one
             self.flush_model()
-            self.env.cr.execute(
-                """
-                SELECT id FROM whatsapp_webhook_event
-                 WHERE state = 'pending'
-                   AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                 ORDER BY id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED
-                """,
-                [fields.Datetime.now()],
-            )
-            row = self.env.cr.fetchone()
-            if not row:
+            event_id, waiting = self._take_next()
+            if not event_id:
                 break
+            if waiting and not woken and auto_commit:
+                self._wake_processors()
+                woken = True
             done += 1
             try:
-                self.browse(row[0])._process()
+                self.browse(event_id)._process()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if not auto_commit:
                     raise
-                # another transaction touched the same rows: the event is
-                # still pending and is taken again with a fresh snapshot
                 self.env.cr.rollback()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
+                batch, batch_started, woken = 0, time.monotonic(), False
                 continue
-            if auto_commit:
+            batch += 1
+            if auto_commit and (
+                batch >= COMMIT_EVERY
+                or time.monotonic() - batch_started >= COMMIT_AFTER
+                # a salesperson's turn taken: the other processors must see
+                # it now, not collide on it
+                or self.env.cr.precommit.data.get(TURN_TAKEN)
+            ):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        remaining = self.search_count([("state", "=", "pending")])
-        if remaining and done >= limit:
-            self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+                batch, batch_started = 0, time.monotonic()
+        if auto_commit and batch:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        if done >= limit and self._take_next(lock=False)[0]:
+            self._wake_processors(others=False)
         return done
+
+    @api.model
+    def _take_next(self, lock=True):
+        """Lock the oldest pending event whose customers no other processor
+        holds; return ``(event id or None, whether more events wait)``.
+
+        Each customer of a body (:func:`lock_keys`) is a transaction-level
+        advisory lock, held until the event's transaction ends; the event
+        row is locked too (``FOR UPDATE SKIP LOCKED``), so no event is ever
+        processed twice. Events are looked at oldest first, and once one is
+        passed over (its customer is busy elsewhere) every later event of
+        the same customers is passed over in this look too: a customer's
+        events are processed in the order they arrived, whichever processor
+        takes them. An event that waits for its retry delay holds nothing.
+        """
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT id, lock_keys FROM whatsapp_webhook_event
+             WHERE state = 'pending'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+             ORDER BY id
+             LIMIT %s
+            """,
+            [fields.Datetime.now(), SCAN_SIZE],
+        )
+        rows = cr.fetchall()
+        if not lock:
+            return (rows[0][0] if rows else None), len(rows) > 1
+        busy = set()
+        for index, (event_id, keys) in enumerate(rows):
+            if keys is None:
+                # stored before bodies were keyed, or split off by the ORM
+                keys = self.browse(event_id)._lock_keys()
+            if busy.intersection(keys):
+                busy.update(keys)
+                continue
+            if self._try_lock(event_id, keys):
+                return event_id, index + 1 < len(rows)
+            busy.update(keys)
+        return None, False
+
+    def _lock_keys(self):
+        self.ensure_one()
+        try:
+            return lock_keys(json.loads(self.payload))
+        except (ValueError, RecursionError):
+            return []  # unreadable: fails when processed, holds no customer
+
+    @api.model
+    def _try_lock(self, event_id, keys):
+        """Lock the event and its customers, or nothing (savepoint)."""
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    """
+                    SELECT id FROM whatsapp_webhook_event
+                     WHERE id = %s AND state = 'pending'
+                       FOR UPDATE SKIP LOCKED
+                    """,
+                    [event_id],
+                )
+                if not cr.fetchone():
+                    raise _Busy
+                cr.execute(
+                    "SELECT coalesce(bool_and(pg_try_advisory_xact_lock(key)), true)"
+                    " FROM unnest(%s::bigint[]) AS key",
+                    [list(keys)],
+                )
+                if not cr.fetchone()[0]:
+                    raise _Busy
+        except _Busy:
+            return False
+        return True
+
+    @api.model
+    def _wake_processors(self, others=True):
+        """Trigger the processors (all but the first when ``others``: it was
+        woken by the webhook) in one statement."""
+        ids = list(self._processor_cron_ids()[1 if others else 0 :])
+        if not ids:
+            return
+        self.env.cr.execute(
+            """
+            INSERT INTO ir_cron_trigger
+                   (cron_id, call_at, create_uid, write_uid, create_date,
+                    write_date)
+            SELECT id, clock_timestamp() at time zone 'UTC', %(uid)s, %(uid)s,
+                   now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM unnest(%(ids)s::int[]) AS id
+            """,
+            {"ids": ids, "uid": self.env.uid},
+        )
+        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
 
     def action_process(self):
         """Queue these events for processing now (after fixing their cause).
 
-        The cron does the work: only one instance of it runs at a time, so
-        events are never processed by two transactions at once.
+        The processors do the work: each event is locked by the one
+        processing it, so it is never processed by two transactions at once.
         Administrators only, like the events themselves.
         """
         self.check_access("write")
@@ -477,14 +668,21 @@ class WhatsappWebhookEvent(models.Model):
         return signed
 
     def _account_of(self, phone_number_id):
-        return (
-            self.env["whatsapp.account"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("phone_number_id", "=", phone_number_id)], limit=1)
-            if phone_number_id
-            else self.env["whatsapp.account"]
-        )
+        """The number (archived ones included) of ``phone_number_id``, found
+        among the numbers kept in memory (``_webhook_signers``)."""
+        Account_sudo = self.env["whatsapp.account"].sudo()
+        if not phone_number_id:
+            return Account_sudo.browse()
+        return Account_sudo.browse(
+            next(
+                (
+                    number[0]
+                    for number in Account_sudo._webhook_signers()
+                    if number[1] == phone_number_id
+                ),
+                (),
+            )
+        ).with_context(active_test=False)
 
     @staticmethod
     def _check_signed(account, signed):

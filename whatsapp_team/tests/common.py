@@ -148,7 +148,10 @@ class WhatsappCase(HttpCase):
         return self.url_open("/whatsapp/webhook", data=body, headers=headers)
 
     def process(self):
-        return self.env["whatsapp.webhook.event"]._cron_process()
+        done = self.env["whatsapp.webhook.event"]._cron_process()
+        # the files follow the messages, as the media cron does
+        self.env["whatsapp.message"]._cron_fetch_media()
+        return done
 
     def deliver(self, *messages, statuses=(), account=None):
         """Post the messages as Meta would, process them, return the records."""

@@ -348,17 +348,21 @@ class TestCrmChatters(WhatsappCase):
         inbound = self.deliver(first)
         chat, lead = inbound.conversation_id, inbound.conversation_id.lead_id
         self.assertTrue(lead)
-        linked = lead.message_ids.filtered(lambda m: "Linked to" in m.body)
-        self.assertEqual(linked.attachment_ids.raw, png, "the first photo")
+        # the photo is downloaded after the message is in the chat: it
+        # follows the message to the lead
+        first_note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
+        self.assertEqual(first_note.attachment_ids.raw, png, "the first photo")
         self.assertEqual(
-            linked.attachment_ids.mapped("res_model"), ["crm.lead"], "a copy"
+            first_note.attachment_ids.mapped("res_model"), ["crm.lead"], "a copy"
         )
         # a photo whose download fails at first, and arrives on retry
         media_id, late = image("in blue")
         self.graph.fail_next(131052, path_contains=media_id)
         self.deliver(late)
         self.env["whatsapp.message"]._cron_retry_media()
-        late_note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
+        late_note = lead.message_ids.filtered(
+            lambda m: "downloaded late" in m.body and m != first_note
+        )
         self.assertEqual(late_note.attachment_ids.raw, png)
         # the salesperson answers with a file
         quote = self.env["ir.attachment"].create(

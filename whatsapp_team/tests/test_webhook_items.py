@@ -262,3 +262,32 @@ class TestWebhookItems(WhatsappCase):
         self.assertEqual(
             self.env["whatsapp.webhook.event"].search_count([("note", "!=", False)]), 2
         )
+
+    def test_each_body_is_stored_with_its_customers_lock_keys(self):
+        """The processors keep a customer's bodies in order by the customers'
+        keys stored with each body: one customer's message and the status of
+        a message sent to them share a key; another customer has another;
+        a body with both customers holds both keys."""
+
+        def stored_keys(payload):
+            self.assertEqual(self.post_webhook(payload).status_code, 200)
+            self.env.cr.execute(
+                "SELECT lock_keys FROM whatsapp_webhook_event ORDER BY id DESC LIMIT 1"
+            )
+            return set(self.env.cr.fetchone()[0])
+
+        ana = stored_keys(self.payload([self.message("32470111111")]))
+        ana_status = stored_keys(
+            self.payload(statuses=[self.status("wamid.x", "read", "32470111111")])
+        )
+        bob = stored_keys(self.payload([self.message("32470222222")]))
+        both = stored_keys(
+            self.payload([self.message("32470111111"), self.message("32470222222")])
+        )
+        self.assertEqual(len(ana), 1)
+        self.assertEqual(ana, ana_status)
+        self.assertFalse(ana & bob)
+        self.assertEqual(both, ana | bob)
+        # all of them are processed, in the order they came
+        self.assertEqual(self.process(), 4)
+        self.assertEqual(set(self.events().mapped("state")), {"done"})

@@ -487,6 +487,42 @@ def phone_number_ids(payload: dict) -> list[str]:
     return found
 
 
+def customer_keys(payload: dict) -> list[str]:
+    """Return the distinct customers a webhook body speaks of, as keys that
+    keep each customer's changes in their order when several processors
+    work at once.
+
+    A message or status names its customer by ``wa_id`` and, when given,
+    ``user_id`` (one key each, per business number): two bodies of one
+    customer share a key whichever names they carry. Any other change (the
+    business app's echoes and history, template updates) takes one key for
+    its whole number or business account, so those stay in order too.
+
+    :raises PayloadError: when the envelope is not a WhatsApp webhook.
+    """
+    found: dict[str, None] = {}
+    for account_id, kind, value, _time in _changes(_entries(payload)):
+        number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
+        messages = _list(value.get("messages"))
+        statuses = _list(value.get("statuses"))
+        if kind != "messages" or not (messages or statuses):
+            found[f"{number_id or account_id}:{kind}"] = None
+            continue
+        for raws, id_fields in (
+            (messages, ("from", "from_user_id")),
+            (statuses, ("recipient_id", "recipient_user_id")),
+        ):
+            for raw in raws:
+                wa_id, user_id = (_str(_dict(raw).get(f)) for f in id_fields)
+                if wa_id:
+                    found[f"{number_id}:wa:{wa_id}"] = None
+                if user_id:
+                    found[f"{number_id}:user:{user_id}"] = None
+                if not (wa_id or user_id):
+                    found[f"{number_id}:anonymous"] = None
+    return list(found)
+
+
 def business_account_ids(payload: dict) -> list[str]:
     """Return the distinct business account ids (``entry[].id``) of the
     changes that name no phone number, such as template and account updates.

@@ -140,9 +140,12 @@ class WhatsappSandboxMessage(models.TransientModel):
         # this process, and the event is not visible to the cron until commit.
         event._process()
         wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-        return (
+        message_sudo = (
             self.env["whatsapp.message"].sudo().search([("wa_message_id", "=", wamid)])
         )
+        # its file too, here: the media cron would not find the sandbox's
+        message_sudo.filtered(lambda m: m.media_state == "pending")._fetch_media()
+        return message_sudo
 
     def action_send(self):
         self.ensure_one()
