@@ -1,5 +1,6 @@
 from . import crm_lead
 from . import crm_team
+from . import crm_team_satisfaction
 from . import crm_team_member
 from . import ir_actions_server
 from . import mail_notification
@@ -31,6 +32,9 @@ from . import whatsapp_account_coexistence
 from . import whatsapp_conversation_coexistence
 from . import whatsapp_message_coexistence
 from . import whatsapp_webhook_event_coexistence
+from . import whatsapp_conversation_satisfaction
+from . import whatsapp_message_satisfaction
+from . import rating_rating
 
 # reads the chat's constants: after the chat's own files
 from . import res_users
