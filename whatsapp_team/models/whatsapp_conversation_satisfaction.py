@@ -322,6 +322,7 @@ class WhatsappConversation(models.Model):
             ),
         )
 
+    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         # mail's web route lets a post carry a rating: a chat's rating is
         # the customer's tap, never typed in by whoever writes in the chat
