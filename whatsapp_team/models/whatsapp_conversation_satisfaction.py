@@ -87,8 +87,8 @@ class WhatsappConversation(models.Model):
             )
 
     def _wrote_since_last_survey(self):
-        """Whether the customer wrote (not a survey answer) since the last
-        survey of this chat, or ever when there was none."""
+        """Whether the customer wrote (not a survey answer nor its comment)
+        since the last survey of this chat, or ever when there was none."""
         self.ensure_one()
         Message_sudo = self.env["whatsapp.message"].sudo()
         last_survey = Message_sudo.search(
@@ -165,7 +165,7 @@ class WhatsappConversation(models.Model):
                 )
                 return Message
         except UserError as error:
-            conversation._log_no_survey(str(error))
+            conversation._log_no_survey(str(error).rstrip("."))
             return Message
         message.rating_id = conversation._rating_request_record()
         return message
@@ -287,6 +287,8 @@ class WhatsappConversation(models.Model):
             rating_sudo.feedback = "\n".join(
                 filter(None, [rating_sudo.feedback, wa_message.body])
             )
+            # part of the answer: no reason to ask again on the next "done"
+            wa_message.sudo().rating_id = rating_sudo
 
     def _on_agent_reply(self):
         # once the team answers, the customer's words are a new conversation
@@ -347,3 +349,46 @@ class WhatsappConversation(models.Model):
         action["view_mode"] = "list,form"
         action["views"] = [(False, "list"), (False, "form")]
         return action
+
+    # ------------------------------------------------------------
+    # In the inbox
+    # ------------------------------------------------------------
+
+    def inbox_open(self):
+        result = super().inbox_open()
+        result["satisfaction"] = self._inbox_satisfaction()
+        return result
+
+    def _inbox_satisfaction(self):
+        """The customer's ratings of the chat as the inbox's right pane shows
+        them (read with the caller's rights), or False when there is none
+        and none is asked."""
+        self.ensure_one()
+        ratings = self.env["rating.rating"].search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("consumed", "=", True),
+            ],
+            order="id desc",
+        )
+        if not ratings and not self.rating_request_at:
+            return False
+        last = ratings[:1]
+        texts = dict(last._fields["rating_text"]._description_selection(self.env))
+        return {
+            "count": len(ratings),
+            "average": round(sum(ratings.mapped("rating")) / len(ratings), 1)
+            if ratings
+            else 0,
+            "last": {
+                "rating": last.rating,
+                "text": texts.get(last.rating_text, ""),
+                "image_url": last.rating_image_url,
+                "feedback": last.feedback or "",
+            }
+            if last
+            else False,
+            "asking_at": self.rating_request_at
+            and fields.Datetime.to_string(self.rating_request_at),
+        }

@@ -63,6 +63,10 @@ class WhatsappMessage(models.Model):
 
     def _announce_to_team(self):
         # a survey's answer is a rating, not a question: nobody is called
-        if self.direction == "in" and self.rating_id:
+        if (
+            self.direction == "in"
+            and self.mail_message_id
+            and self.rating_id.message_id == self.mail_message_id
+        ):
             return
         super()._announce_to_team()

@@ -407,3 +407,23 @@ class TestSatisfaction(WhatsappCase):
                 ]
             )
         )
+
+    def test_the_inbox_shows_the_rating_and_the_survey_to_come(self):
+        inbox = self.chat.with_user(self.user_allowed)
+        self.assertFalse(inbox.inbox_open()["satisfaction"])
+        self.chat.action_done()
+        self.assertTrue(inbox.inbox_open()["satisfaction"]["asking_at"])
+        self.chat.action_reopen()
+        survey = self.done_and_asked()
+        self.tap(survey, "rating_1", "😞 Bad")
+        self.deliver(self.message(CUSTOMER, name="Rita Rater", body="Too slow"))
+        shown = inbox.inbox_open()["satisfaction"]
+        self.assertEqual(shown["count"], 1)
+        self.assertEqual(shown["last"]["rating"], 1)
+        self.assertEqual(shown["last"]["text"], "Dissatisfied")
+        self.assertEqual(shown["last"]["feedback"], "Too slow")
+        self.assertFalse(shown["asking_at"])
+        # the comment reopened the chat; closed again, the customer is not
+        # asked twice about the same conversation
+        self.chat.action_done()
+        self.assertFalse(self.chat.rating_request_at)
