@@ -427,3 +427,33 @@ class TestSatisfaction(WhatsappCase):
         # asked twice about the same conversation
         self.chat.action_done()
         self.assertFalse(self.chat.rating_request_at)
+
+    def test_the_report_by_salesperson_team_and_label(self):
+        label = self.env["whatsapp.label"].create({"name": "VIP"})
+        self.chat.label_ids = label
+        self.tap(self.done_and_asked(), "rating_1", "😞 Bad")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "whatsapp_team.rating_rating_action_whatsapp"
+        )
+        Rating = self.env["rating.rating"].with_user(self.leader)
+        # the manager opens the report's own views
+        views = Rating.get_views(action["views"])
+        self.assertIn("whatsapp_happy", views["views"]["pivot"]["arch"])
+        domain = ast.literal_eval(action["domain"])
+        groups = Rating.read_group(
+            domain,
+            ["rating:avg", "whatsapp_happy:avg"],
+            ["rated_partner_id", "parent_res_name", "whatsapp_label_ids"],
+            lazy=False,
+        )
+        self.assertEqual(len(groups), 1)
+        self.assertEqual(
+            groups[0]["rated_partner_id"][0], self.user_allowed.partner_id.id
+        )
+        self.assertEqual(groups[0]["parent_res_name"], "Showroom")
+        self.assertEqual(groups[0]["whatsapp_label_ids"][0], label.id)
+        self.assertEqual((groups[0]["rating"], groups[0]["whatsapp_happy"]), (1, 0))
+        # a label put on the chat later follows to its ratings
+        other = self.env["whatsapp.label"].create({"name": "Wholesale"})
+        self.chat.label_ids |= other
+        self.assertEqual(self.chat.rating_ids.whatsapp_label_ids, label | other)
