@@ -47,10 +47,6 @@ class WhatsappConversation(models.Model):
             "rating_feedback_until",
         }
 
-    def _rating_get_parent_field_name(self):
-        # a rating is also the team's: reports group by it
-        return "team_id"
-
     def write(self, vals):
         closing = self.browse()
         if vals.get("state") == "done":
@@ -125,7 +121,16 @@ class WhatsappConversation(models.Model):
         )
         for conversation in due:
             conversation.rating_request_at = False
-            conversation._send_rating_request()
+            try:
+                # one chat that cannot be asked holds up no other
+                with self.env.cr.savepoint():
+                    conversation._send_rating_request()
+            except Exception:
+                _logger.exception(
+                    "WhatsApp chat %s: the satisfaction survey failed", conversation.id
+                )
+        if len(due) == limit:
+            self.env.ref("whatsapp_team.ir_cron_send_rating_requests").sudo()._trigger()
         return due
 
     def _send_rating_request(self):
@@ -211,21 +216,29 @@ class WhatsappConversation(models.Model):
             order="id desc",
             limit=1,
         )
+        # the team answering when the customer is asked: reports group by
+        # it. Not the mixin's parent field, which rewrites a chat's ratings
+        # when the chat changes team, reading them as the user who moved it
+        # (whom the move may have just shut out of the chat).
         values = {
             "partner_id": self._rating_get_partner().id,
             "rated_partner_id": self._rating_get_operator().id,
+            "parent_res_model_id": self.env["ir.model"]._get_id("crm.team")
+            if self.team_id
+            else False,
+            "parent_res_id": self.team_id.id,
         }
-        if rating_sudo:
-            rating_sudo.write(values)
-            return rating_sudo
-        return Rating_sudo.create(
-            {
-                **values,
-                "res_model_id": self.env["ir.model"]._get_id(self._name),
-                "res_id": self.id,
-                "is_internal": False,
-            }
-        )
+        if not rating_sudo:
+            rating_sudo = Rating_sudo.create(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id(self._name),
+                    "res_id": self.id,
+                    "is_internal": False,
+                }
+            )
+        # written apart: rating's create sets the parent from the mixin's
+        rating_sudo.write(values)
+        return rating_sudo
 
     # ------------------------------------------------------------
     # The customer's answer and comment

@@ -457,3 +457,14 @@ class TestSatisfaction(WhatsappCase):
         other = self.env["whatsapp.label"].create({"name": "Wholesale"})
         self.chat.label_ids |= other
         self.assertEqual(self.chat.rating_ids.whatsapp_label_ids, label | other)
+
+    def test_a_rating_stays_with_the_team_that_was_rated(self):
+        survey = self.done_and_asked()
+        self.tap(survey, "rating_5", "😀 Great")
+        export = self.env["crm.team"].create({"name": "Export"})
+        # the leader hands the chat to a team they do not see: the move goes
+        # through, and the rating stays the Showroom's
+        self.chat.with_user(self.leader).write({"team_id": export.id, "user_id": False})
+        self.assertEqual(self.chat.team_id, export)
+        self.assertEqual(survey.rating_id.parent_res_id, self.team.id)
+        self.assertEqual(survey.rating_id.parent_res_name, "Showroom")

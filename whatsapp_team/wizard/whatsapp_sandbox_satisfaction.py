@@ -6,8 +6,9 @@ from ..tools import satisfaction
 
 # Customers of the demo who rate their chat once it is done: (name, phone,
 # salesperson's demo user, the button they tap, what they write after it).
+# Mia's comes last: the round-robin's turns stay as the demo's first chats
+# left them (Leo's turn next).
 DEMO_RATINGS = [
-    ("Nina Keller", "+41 79 555 12 34", "user_mia_demo", "rating_5", ""),
     ("Omar Haddad", "+971 50 555 1234", "user_leo_demo", "rating_5", "Super fast!"),
     (
         "Paul Girard",
@@ -16,6 +17,7 @@ DEMO_RATINGS = [
         "rating_1",
         "I waited two days for the price list.",
     ),
+    ("Nina Keller", "+41 79 555 12 34", "user_mia_demo", "rating_5", ""),
 ]
 
 
