@@ -7,19 +7,21 @@
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
     "license": "LGPL-3",
-    "depends": ["mail", "phone_validation", "crm", "resource", "utm"],
+    "depends": ["mail", "phone_validation", "crm", "resource", "utm", "rating"],
     "external_dependencies": {
         "python": ["phonenumbers", "requests", "python-dateutil"]
     },
     "data": [
         "security/whatsapp_security.xml",
         "security/ir.model.access.csv",
+        "security/whatsapp_satisfaction_security.xml",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
         "data/mail_message_subtype_data.xml",
         "data/utm_data.xml",
         "data/whatsapp_coexistence_data.xml",
         "data/whatsapp_call_data.xml",
+        "data/whatsapp_satisfaction_data.xml",
         "views/whatsapp_inbox_views.xml",
         "views/whatsapp_account_views.xml",
         "views/whatsapp_account_coexistence_views.xml",
@@ -48,6 +50,7 @@
         "views/whatsapp_reporting_menus.xml",
         "views/whatsapp_rate_views.xml",
         "views/whatsapp_call_views.xml",
+        "views/whatsapp_satisfaction_views.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml", "demo/whatsapp_rate_demo.xml"],
     "assets": {

@@ -17,7 +17,7 @@ import pytest
 
 MODULE = "whatsapp_team"
 ADDON = harness.ROOT / MODULE
-SECURITY_XML = ADDON / "security" / "whatsapp_security.xml"
+SECURITY_XMLS = sorted((ADDON / "security").glob("*.xml"))
 PREVIOUS_VERSION = "18.0.1.0.0"
 WIDE = "[(1, '=', 1)]"
 WIDENED = ("whatsapp_conversation_rule_user", "whatsapp_message_rule_user")
@@ -28,11 +28,12 @@ CUSTOM_DOMAIN = "[('id', '!=', 0)]"
 def xml_rules():
     """``{xml id: (name, domain)}`` of the ``ir.rule`` records of the XML."""
     rules = {}
-    for record in ET.parse(SECURITY_XML).getroot().iter("record"):
-        if record.get("model") != "ir.rule":
-            continue
-        fields = {field.get("name"): field.text for field in record.iter("field")}
-        rules[record.get("id")] = (fields["name"], fields["domain_force"])
+    for security_xml in SECURITY_XMLS:
+        for record in ET.parse(security_xml).getroot().iter("record"):
+            if record.get("model") != "ir.rule":
+                continue
+            fields = {field.get("name"): field.text for field in record.iter("field")}
+            rules[record.get("id")] = (fields["name"], fields["domain_force"])
     return rules
 
 

@@ -500,7 +500,15 @@ def test_demo_data_is_a_living_inbox(e2e):
         [sandbox[0][0]],
     )
     names = [name for name, _count in conversations]
-    assert names == ["Ana Souza", "Jorge Pérez", "Li Wei", "Sam"]
+    assert names == [
+        "Ana Souza",
+        "Jorge Pérez",
+        "Li Wei",
+        "Nina Keller",
+        "Omar Haddad",
+        "Paul Girard",
+        "Sam",
+    ]
     assert all(count >= 1 for _name, count in conversations)
     templates = e2e.sql(
         "SELECT name FROM whatsapp_template"
@@ -521,10 +529,11 @@ def test_demo_team_two_salespeople_and_their_manager(e2e):
     sandbox_id = e2e.scalar("SELECT id FROM whatsapp_account WHERE name = 'Sandbox'")
 
     def chats(login):
+        # the chats in progress: the demo's rated chats are done
         rows = rpc[login].call(
             "whatsapp.conversation",
             "search_read",
-            [("account_id", "=", sandbox_id)],
+            [("account_id", "=", sandbox_id), ("state", "!=", "done")],
             fields=["name", "user_id"],
         )
         return {row["name"]: row["user_id"] and row["user_id"][1] for row in rows}
@@ -600,6 +609,40 @@ def test_demo_team_two_salespeople_and_their_manager(e2e):
         "SELECT escalated_at IS NOT NULL FROM whatsapp_conversation WHERE id = %s",
         [ana],
     )
+
+
+def test_demo_ratings_bad_one_is_marcs_activity(e2e):
+    """The demo's customers rated their done chats: Paul's bad rating of
+    Leo's chat is Marc's "Unhappy customer" activity, and the satisfaction
+    report shows Marc each salesperson's ratings; Mia sees only hers."""
+    marc, mia = (harness.Rpc(e2e.url, e2e.db, name, name) for name in ("marc", "mia"))
+    activities = marc.call(
+        "mail.activity",
+        "search_read",
+        [("user_id", "=", marc.uid), ("res_model", "=", "whatsapp.conversation")],
+        fields=["res_name", "activity_type_id", "note"],
+    )
+    unhappy = [a for a in activities if a["activity_type_id"][1] == "Unhappy customer"]
+    assert [a["res_name"] for a in unhappy] == ["Paul Girard"]
+    report = [("res_model", "=", "whatsapp.conversation"), ("consumed", "=", True)]
+    by_salesperson = {
+        group["rated_partner_id"][1]: (group["rated_partner_id_count"], group["rating"])
+        for group in marc.call(
+            "rating.rating",
+            "read_group",
+            report,
+            ["rating:avg"],
+            ["rated_partner_id"],
+        )
+    }
+    assert by_salesperson == {"Leo Salesperson": (2, 3.0), "Mia Salesperson": (1, 5.0)}
+    bad = report + [("rating", "=", 1)]
+    feedback = marc.call("rating.rating", "search_read", bad, fields=["feedback"])
+    assert [r["feedback"] for r in feedback] == [
+        "I waited two days for the price list."
+    ]
+    seen_by_mia = mia.call("rating.rating", "search_read", report, fields=["res_name"])
+    assert [r["res_name"] for r in seen_by_mia] == ["Nina Keller"]
 
 
 def test_demo_quick_replies_shared_and_own(e2e):

@@ -1,5 +1,6 @@
 from . import crm_lead
 from . import crm_team
+from . import crm_team_satisfaction
 from . import crm_team_member
 from . import ir_actions_server
 from . import mail_notification
@@ -40,6 +41,9 @@ from . import whatsapp_conversation_pricing
 from . import crm_lead_pricing
 from . import whatsapp_call
 from . import whatsapp_webhook_event_calls
+from . import whatsapp_conversation_satisfaction
+from . import whatsapp_message_satisfaction
+from . import rating_rating
 
 # reads the chat's constants: after the chat's own files
 from . import res_users

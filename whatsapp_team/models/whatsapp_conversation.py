@@ -532,8 +532,8 @@ class WhatsappConversation(models.Model):
             if values:
                 self.write(values)
             return
-        if self._handle_opt_keywords(wa_message):
-            # "STOP" or "START" asks for no answer either
+        if self._handle_without_answer(wa_message):
+            # "STOP" or "START", a survey's answer: no answer asked either
             if values:
                 self.write(values)
             return
@@ -557,6 +557,12 @@ class WhatsappConversation(models.Model):
             self._schedule_reply_activity()
         self._link_or_create_lead()
         self._send_automatic_replies(wa_message, when)
+
+    def _handle_without_answer(self, wa_message):
+        """Act on a customer message that asks nobody for an answer (an
+        opt-out keyword; other concerns add theirs) and return True, or
+        return False for a message the team answers."""
+        return self._handle_opt_keywords(wa_message)
 
 
 def _append_line(lines, value):

@@ -28,3 +28,4 @@ from . import test_interactive
 from . import test_meta_events
 from . import test_pricing
 from . import test_calls
+from . import test_satisfaction

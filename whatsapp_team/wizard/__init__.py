@@ -9,3 +9,4 @@ from . import whatsapp_snooze
 from . import whatsapp_transfer
 from . import whatsapp_label_assign
 from . import mail_compose_message
+from . import whatsapp_sandbox_satisfaction
