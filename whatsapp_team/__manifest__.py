@@ -14,6 +14,7 @@
     "data": [
         "security/whatsapp_security.xml",
         "security/ir.model.access.csv",
+        "security/whatsapp_report_security.xml",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
         "data/mail_message_subtype_data.xml",

@@ -31,6 +31,9 @@ from . import whatsapp_account_coexistence
 from . import whatsapp_conversation_coexistence
 from . import whatsapp_message_coexistence
 from . import whatsapp_webhook_event_coexistence
+from . import whatsapp_conversation_response
+from . import whatsapp_conversation_figures
+from . import whatsapp_message_figures
 
 # reads the chat's constants: after the chat's own files
 from . import res_users

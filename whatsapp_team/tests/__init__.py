@@ -25,3 +25,4 @@ from . import test_notify_ui
 from . import test_coexistence
 from . import test_interactive
 from . import test_meta_events
+from . import test_response_figures
