@@ -44,6 +44,8 @@
         "views/whatsapp_label_views.xml",
         "wizard/whatsapp_label_assign_views.xml",
         "views/whatsapp_menus.xml",
+        "views/whatsapp_reporting_menus.xml",
+        "report/whatsapp_response_report_views.xml",
         "views/whatsapp_meta_events_views.xml",
     ],
     "demo": ["demo/whatsapp_demo.xml"],

@@ -94,14 +94,9 @@ class WhatsappConversation(models.Model):
 
     def _on_inbound(self, wa_message):
         # counted first: an automatic reply it sets off comes after it
-        chat_sudo = self.sudo()
-        chat_sudo._figures_on_message(wa_message)
-        result = super()._on_inbound(wa_message)
-        turn = chat_sudo.pending_response_id
-        if turn and (turn.team_id, turn.user_id) != (self.team_id, self.user_id):
-            # the chat found its team and salesperson
-            turn.write({"team_id": self.team_id.id, "user_id": self.user_id.id})
-        return result
+        # (the chat's team and salesperson, found after, follow in write)
+        self.sudo()._figures_on_message(wa_message)
+        return super()._on_inbound(wa_message)
 
     def _on_app_echo(self, message):
         result = super()._on_app_echo(message)
@@ -116,6 +111,15 @@ class WhatsappConversation(models.Model):
             else:
                 reopening = self.filtered(lambda c: c.state == "done")
         result = super().write(vals)
+        if {"user_id", "team_id"} & set(vals):
+            # the waiting customer is now this salesperson's to answer
+            for conversation in self.filtered("pending_response_id"):
+                conversation.pending_response_id.sudo().write(
+                    {
+                        "user_id": conversation.user_id.id,
+                        "team_id": conversation.team_id.id,
+                    }
+                )
         when = fields.Datetime.now()
         for conversation in closing:
             conversation.sudo()._figures_close(when)

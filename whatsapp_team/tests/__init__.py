@@ -26,3 +26,4 @@ from . import test_coexistence
 from . import test_interactive
 from . import test_meta_events
 from . import test_response_figures
+from . import test_reports

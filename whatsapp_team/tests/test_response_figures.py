@@ -77,6 +77,7 @@ class TestResponseFigures(FiguresCase):
         self.assertEqual(second.wall_seconds, 1800)
         self.assertFalse(second.is_first)
         self.assertTrue(second.breached, "30 minutes against a 15-minute target")
+        self.assertFalse(second.within_target)
         self.assertEqual(second.user_id, self.leader, "who answered is counted")
         self.assertEqual(
             (
