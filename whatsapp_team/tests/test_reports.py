@@ -24,8 +24,7 @@ from .test_response_figures import MONDAY_9, FiguresCase, at
 NOW = at(12, day=24)
 
 
-@tagged("post_install", "-at_install", "whatsapp_team")
-class TestReports(FiguresCase):
+class ReportsCase(FiguresCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -81,6 +80,9 @@ class TestReports(FiguresCase):
                 .get_dashboard_data(**kwargs)
             )
 
+
+@tagged("post_install", "-at_install", "whatsapp_team")
+class TestReports(ReportsCase):
     def test_response_report_by_salesperson_as_the_team_manager(self):
         Report = self.env["whatsapp.response.report"].with_user(self.leader)
         groups = Report._read_group(
@@ -250,3 +252,15 @@ class TestReports(FiguresCase):
         self.assertEqual((satisfaction["count"], satisfaction["average"]), (2, 3.0))
         unhappy = [bad["chat_id"] for bad in satisfaction["bad"]]
         self.assertEqual(unhappy, [self.chat_a.id], "not Export's")
+
+
+@tagged("post_install", "-at_install", "whatsapp_ui")
+class TestReportsUi(ReportsCase):
+    """The dashboard in Chromium, as the team's manager."""
+
+    def test_the_manager_opens_the_dashboard_and_his_late_chats(self):
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_reporting_dashboard_action",
+            "whatsapp_team_reporting_tour",
+            login="wa_leader",
+        )
