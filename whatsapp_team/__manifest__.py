@@ -48,7 +48,7 @@
         "report/whatsapp_response_report_views.xml",
         "views/whatsapp_meta_events_views.xml",
     ],
-    "demo": ["demo/whatsapp_demo.xml"],
+    "demo": ["demo/whatsapp_demo.xml", "demo/whatsapp_reporting_demo.xml"],
     "assets": {
         "web.assets_backend": ["whatsapp_team/static/src/**/*"],
         "web.assets_tests": ["whatsapp_team/static/tests/tours/**/*"],
