@@ -33,7 +33,7 @@ class WhatsappResponseReport(models.Model):
         readonly=True,
     )
     date = fields.Datetime("Customer Wrote", readonly=True)
-    answered_at = fields.Datetime("Answered At", readonly=True)
+    answered_at = fields.Datetime(readonly=True)
     opening_at = fields.Datetime("Chat Opened", readonly=True)
     answer_source = fields.Selection(
         [("person", "A salesperson in Odoo"), ("app", "The WhatsApp Business app")],
