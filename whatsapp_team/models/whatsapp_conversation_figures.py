@@ -42,6 +42,10 @@ class WhatsappConversation(models.Model):
     pending_response_id = fields.Many2one(
         "whatsapp.conversation.response", readonly=True, copy=False
     )
+    # the first turn of the current opening
+    opening_response_id = fields.Many2one(
+        "whatsapp.conversation.response", readonly=True, copy=False
+    )
     inbound_count = fields.Integer("Customer Messages", readonly=True, copy=False)
     outbound_count = fields.Integer("Messages Sent", readonly=True, copy=False)
     answered_count = fields.Integer("Answers", readonly=True, copy=False)
@@ -74,6 +78,7 @@ class WhatsappConversation(models.Model):
     def _whatsapp_system_fields(self):
         return super()._whatsapp_system_fields() | {
             "pending_response_id",
+            "opening_response_id",
             "inbound_count",
             "outbound_count",
             "answered_count",
@@ -148,12 +153,12 @@ class WhatsappConversation(models.Model):
         if message.app_origin == "echo":
             return "app"
         author = message.author_user_id
-        root = self.env.ref("base.partner_root")
+        root_id = self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root")
         if (
             author
             and author.id != SUPERUSER_ID
             and not author.share
-            and message.mail_message_id.author_id != root
+            and message.mail_message_id.author_id.id != root_id
         ):
             return "answer"
         return "out"
@@ -195,9 +200,12 @@ class WhatsappConversation(models.Model):
             if not self.opened_at:
                 values["opened_at"] = when
             if not self.pending_response_id:
-                values["pending_response_id"] = self._figures_open_turn(
+                turn = self._figures_open_turn(
                     when, values.get("opened_at") or self.opened_at
-                ).id
+                )
+                values["pending_response_id"] = turn.id
+                if turn.is_first:
+                    values["opening_response_id"] = turn.id
         elif kind in ("answer", "app") and self.pending_response_id:
             turn = self.pending_response_id
             answerer = (
@@ -214,14 +222,15 @@ class WhatsappConversation(models.Model):
                     first_response_seconds=turn.wall_seconds,
                     first_response_work_seconds=turn.work_seconds,
                 )
-        self.write(values)
+        self._figures_write(values)
+
+    def _figures_write(self, values):
+        # the chat's own figures: nothing to track in its chatter
+        self.with_context(tracking_disable=True).write(values)
 
     def _figures_open_turn(self, when, opening_at):
         Response = self.env["whatsapp.conversation.response"]
-        first = not Response.search_count(
-            [("conversation_id", "=", self.id), ("opening_at", "=", opening_at)],
-            limit=1,
-        )
+        first = not self.opening_response_id
         return Response.create(
             {
                 "conversation_id": self.id,
@@ -244,20 +253,14 @@ class WhatsappConversation(models.Model):
         calendar = self.team_id.whatsapp_calendar_id
         wall = max(int((when - self.opened_at).total_seconds()), 0)
         work = calendar._whatsapp_work_seconds(self.opened_at, when)
-        self.write(
+        self._figures_write(
             {
                 "closed_at": when,
                 "resolution_seconds": wall,
                 "resolution_work_seconds": work,
             }
         )
-        self.env["whatsapp.conversation.response"].search(
-            [
-                ("conversation_id", "=", self.id),
-                ("opening_at", "=", self.opened_at),
-                ("is_first", "=", True),
-            ]
-        ).write(
+        self.opening_response_id.write(
             {
                 "resolved_at": when,
                 "resolution_seconds": wall,
@@ -270,10 +273,11 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if not self.closed_at:
             return
-        self.write(
+        self._figures_write(
             {
                 "opened_at": when,
                 "closed_at": False,
+                "opening_response_id": False,
                 "reopen_count": self.reopen_count + 1,
                 "first_response_seconds": 0,
                 "first_response_work_seconds": 0,
@@ -298,10 +302,11 @@ class WhatsappConversation(models.Model):
         old.unlink()
         current_opening = self.opened_at
         closed_at, reopen_count = self.closed_at, self.reopen_count
-        self.write(
+        self._figures_write(
             {
                 "closed_at": False,
                 "pending_response_id": False,
+                "opening_response_id": False,
                 "inbound_count": 0,
                 "outbound_count": 0,
                 "answered_count": 0,
@@ -321,7 +326,9 @@ class WhatsappConversation(models.Model):
             # the opening the message falls in
             opening = max((o for o in openings if o <= when), default=False)
             if opening and opening != self.opened_at:
-                self.opened_at = opening
+                self._figures_write(
+                    {"opened_at": opening, "opening_response_id": False}
+                )
             self._figures_step(message, kind, when)
         calendar = self.team_id.whatsapp_calendar_id
         for turn in Response.search([("conversation_id", "=", self.id)]):
@@ -345,9 +352,13 @@ class WhatsappConversation(models.Model):
             order="opening_at desc",
             limit=1,
         )
-        self.write(
+        opened_at = current_opening or self.opened_at
+        self._figures_write(
             {
-                "opened_at": current_opening or self.opened_at,
+                "opened_at": opened_at,
+                "opening_response_id": latest.id
+                if latest.opening_at == opened_at
+                else False,
                 "closed_at": closed_at,
                 "reopen_count": reopen_count,
                 "first_response_seconds": latest.wall_seconds,

@@ -36,7 +36,9 @@ class WhatsappConversationResponse(models.Model):
         help="Who answered; when the WhatsApp Business app answered, or "
         "nobody yet, the chat's salesperson.",
     )
-    asked_at = fields.Datetime("Customer Wrote", required=True, readonly=True)
+    asked_at = fields.Datetime(
+        "Customer Wrote", required=True, readonly=True, index=True
+    )
     answered_at = fields.Datetime("Answered", readonly=True)
     answered_by_id = fields.Many2one("res.users", readonly=True)
     answer_source = fields.Selection(

@@ -7,6 +7,14 @@ from odoo.tools import SQL
 # ratings of 1 or 2 out of 5: the customer was unhappy (rating's own scale)
 BAD_RATING = 2
 MAX_WEEKS = 52
+WEEK_KEYS = (
+    "received",
+    "answered",
+    "breaches",
+    "within_target",
+    "first_median",
+    "first_p90",
+)
 
 
 class WhatsappReportingDashboard(models.AbstractModel):
@@ -37,7 +45,8 @@ class WhatsappReportingDashboard(models.AbstractModel):
         Workload = self.env["whatsapp.workload.report"]
         Workload.check_access("read")
         load = Workload._search(team_domain)
-        by_user = self._response_figures(responses, "user_id")
+        figures = self._response_figures(responses)
+        by_user = figures["user_id"]
         loads = self._load_figures(load, "user_id")
         user_ids = (set(by_user) | set(loads)) - {None}
         users_rows = [
@@ -61,10 +70,16 @@ class WhatsappReportingDashboard(models.AbstractModel):
                 }
             )
         self._add_capacity(users_rows, team_id)
-        total = self._response_figures(responses, None).get(None, self._empty_figures())
+        total = figures["total"].get(None, self._empty_figures())
         total.update(self._load_figures(load, None).get(None, self._empty_load()))
         teams = self.env["crm.team"].search(
-            [("id", "in", self._team_ids(responses, load))]
+            [
+                (
+                    "id",
+                    "in",
+                    [t for t in figures["team_id"] if t] + self._load_teams(load),
+                )
+            ]
         )
         return {
             "weeks": weeks,
@@ -73,7 +88,13 @@ class WhatsappReportingDashboard(models.AbstractModel):
             "teams": [{"id": t.id, "name": t.name} for t in teams],
             "total": total,
             "users": users_rows,
-            "by_week": self._weekly(responses),
+            "by_week": [
+                {
+                    "week": fields.Date.to_string(week),
+                    **{key: values[key] for key in WEEK_KEYS},
+                }
+                for week, values in sorted(figures["week"].items())
+            ],
             "by_label": self._by_label(responses),
             "satisfaction": self._satisfaction(since, team_domain),
             "leads": self._leads(since, team_domain),
@@ -109,13 +130,15 @@ class WhatsappReportingDashboard(models.AbstractModel):
         return {"open": 0, "waiting": 0, "late": 0}
 
     @api.model
-    def _response_figures(self, query, group):
-        """{group value: figures} over the report lines of ``query``."""
-        key = SQL.identifier(group) if group else SQL("NULL::int")
+    def _response_figures(self, query):
+        """The report lines of ``query``, in one pass: {"user_id": {user id:
+        figures}, "team_id": {...}, "week": {monday: ...}, "total": {None:
+        ...}}."""
         self.env.cr.execute(
             SQL(
                 """
-                SELECT %(key)s,
+                SELECT GROUPING(user_id), GROUPING(team_id), GROUPING(week),
+                       user_id, team_id, week,
                        SUM(chat_count), SUM(answered_chat_count),
                        SUM(done_chat_count), COUNT(*), SUM(answered_count),
                        SUM(breach_count), AVG(within_target_percent),
@@ -137,21 +160,28 @@ class WhatsappReportingDashboard(models.AbstractModel):
                            (ORDER BY response_work_minutes),
                        percentile_cont(0.5) WITHIN GROUP
                            (ORDER BY resolution_hours)
-                  FROM whatsapp_response_report
-                 WHERE id IN %(ids)s
-                 GROUP BY 1
+                  FROM (SELECT *, date_trunc('week', date)::date AS week
+                          FROM whatsapp_response_report
+                         WHERE id IN %(ids)s) lines
+                 GROUP BY GROUPING SETS ((user_id), (team_id), (week), ())
                 """,
-                key=key,
                 ids=query.subselect(),
             )
         )
         names = list(self._empty_figures())
-        result = {}
+        result = {"user_id": {}, "team_id": {}, "week": {}, "total": {}}
         for row in self.env.cr.fetchall():
-            values = [int(v or 0) for v in row[1:7]] + [
-                None if v is None else round(float(v), 1) for v in row[7:]
-            ]
-            result[row[0]] = dict(zip(names, values, strict=True))
+            no_user, no_team, no_week, user_id, team_id, week = row[:6]
+            values = [int(v or 0) for v in row[6:12]] + [_round(v) for v in row[12:]]
+            figures = dict(zip(names, values, strict=True))
+            if not no_user:
+                result["user_id"][user_id] = figures
+            elif not no_team:
+                result["team_id"][team_id] = figures
+            elif not no_week:
+                result["week"][week] = figures
+            else:
+                result["total"][None] = figures
         return result
 
     @api.model
@@ -180,15 +210,10 @@ class WhatsappReportingDashboard(models.AbstractModel):
         }
 
     @api.model
-    def _team_ids(self, responses, load):
+    def _load_teams(self, load):
         self.env.cr.execute(
             SQL(
-                """
-                SELECT team_id FROM whatsapp_response_report WHERE id IN %s
-                 UNION
-                SELECT team_id FROM whatsapp_workload_report WHERE id IN %s
-                """,
-                responses.subselect(),
+                "SELECT DISTINCT team_id FROM whatsapp_workload_report WHERE id IN %s",
                 load.subselect(),
             )
         )
@@ -218,40 +243,6 @@ class WhatsappReportingDashboard(models.AbstractModel):
             row["capacity_used"] = (
                 round(100.0 * row["open"] / maximum) if maximum else False
             )
-
-    @api.model
-    def _weekly(self, query):
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT date_trunc('week', date)::date,
-                       SUM(chat_count), SUM(answered_chat_count),
-                       SUM(breach_count), AVG(within_target_percent),
-                       percentile_cont(0.5) WITHIN GROUP
-                           (ORDER BY first_response_minutes),
-                       percentile_cont(0.9) WITHIN GROUP
-                           (ORDER BY first_response_minutes)
-                  FROM whatsapp_response_report
-                 WHERE id IN %s
-                 GROUP BY 1 ORDER BY 1
-                """,
-                query.subselect(),
-            )
-        )
-        return [
-            {
-                "week": fields.Date.to_string(week),
-                "received": int(received or 0),
-                "answered": int(answered or 0),
-                "breaches": int(breaches or 0),
-                "within_target": _round(within),
-                "first_median": _round(median),
-                "first_p90": _round(p90),
-            }
-            for week, received, answered, breaches, within, median, p90 in (
-                self.env.cr.fetchall()
-            )
-        ]
 
     @api.model
     def _by_label(self, query):

@@ -139,7 +139,7 @@ class WhatsappResponseReport(models.Model):
                         THEN r.resolution_work_seconds / 3600.0 END
                        AS resolution_work_hours
               FROM whatsapp_conversation_response r
-              JOIN whatsapp_conversation c ON c.id = r.conversation_id
+              LEFT JOIN whatsapp_conversation c ON c.id = r.conversation_id
             """
         )
 
