@@ -45,7 +45,10 @@ class WhatsappReportingDashboard(models.AbstractModel):
         Workload = self.env["whatsapp.workload.report"]
         Workload.check_access("read")
         load = Workload._search(team_domain)
-        figures = self._response_figures(responses)
+        # its own query: it gets a GROUP BY
+        figures = self._response_figures(
+            Response._search([("date", ">=", since), *team_domain])
+        )
         by_user = figures["user_id"]
         loads = self._load_figures(load, "user_id")
         user_ids = (set(by_user) | set(loads)) - {None}
@@ -134,31 +137,46 @@ class WhatsappReportingDashboard(models.AbstractModel):
         """The report lines of ``query``, in one pass: {"user_id": {user id:
         figures}, "team_id": {...}, "week": {monday: ...}, "total": {None:
         ...}}."""
-        # one sort per column for both quantiles; three sets in one scan
+
+        # one scan of the lines the caller may read, three sets, one sort
+        # per column for both quantiles
+        def column(name):
+            return SQL.identifier(query.table, name)
+
+        week = SQL("date_trunc('week', %s)::date", column("date"))
+        query.groupby = SQL("GROUPING SETS ((%s), (%s), ())", column("user_id"), week)
+
+        def quantiles(name, fractions="ARRAY[0.5, 0.9]"):
+            return SQL(
+                "percentile_cont(%s) WITHIN GROUP (ORDER BY %s)",
+                SQL(fractions),
+                column(name),
+            )
+
         self.env.cr.execute(
-            SQL(
-                """
-                SELECT GROUPING(user_id), GROUPING(week), user_id, week,
-                       SUM(chat_count), SUM(answered_chat_count),
-                       SUM(done_chat_count), COUNT(*), SUM(answered_count),
-                       SUM(breach_count), AVG(within_target_percent),
-                       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
-                           (ORDER BY first_response_minutes),
-                       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
-                           (ORDER BY first_response_work_minutes),
-                       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
-                           (ORDER BY response_minutes),
-                       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
-                           (ORDER BY response_work_minutes),
-                       percentile_cont(0.5) WITHIN GROUP
-                           (ORDER BY resolution_hours),
-                       ARRAY_AGG(DISTINCT team_id)
-                  FROM (SELECT *, date_trunc('week', date)::date AS week
-                          FROM whatsapp_response_report
-                         WHERE id IN %(ids)s) lines
-                 GROUP BY GROUPING SETS ((user_id), (week), ())
-                """,
-                ids=query.subselect(),
+            query.select(
+                SQL("GROUPING(%s)", column("user_id")),
+                SQL("GROUPING(%s)", week),
+                column("user_id"),
+                week,
+                *(
+                    SQL("SUM(%s)", column(name))
+                    for name in (
+                        "chat_count",
+                        "answered_chat_count",
+                        "done_chat_count",
+                        "response_count",
+                        "answered_count",
+                        "breach_count",
+                    )
+                ),
+                SQL("AVG(%s)", column("within_target_percent")),
+                quantiles("first_response_minutes"),
+                quantiles("first_response_work_minutes"),
+                quantiles("response_minutes"),
+                quantiles("response_work_minutes"),
+                quantiles("resolution_hours", "0.5"),
+                SQL("ARRAY_AGG(DISTINCT %s)", column("team_id")),
             )
         )
         names = list(self._empty_figures())
