@@ -166,6 +166,13 @@ def main():
         log_in("marc", "marc")
         open_inbox("team", "Li Wei")
         browser.shot("inbox_marc.png")
+        # his team's figures of the last weeks
+        browser.call(
+            "Page.navigate",
+            url=f"{args.url}/odoo/action-whatsapp_team.whatsapp_reporting_dashboard_action",
+        )
+        browser.wait_for(".o-whatsapp-dashboard-users")
+        browser.shot("reporting.png")
 
         session = log_in(args.login, args.password)
         browser.call(

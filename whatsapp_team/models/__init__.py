@@ -44,6 +44,9 @@ from . import whatsapp_webhook_event_calls
 from . import whatsapp_conversation_satisfaction
 from . import whatsapp_message_satisfaction
 from . import rating_rating
+from . import whatsapp_conversation_response
+from . import whatsapp_conversation_figures
+from . import whatsapp_message_figures
 
 # reads the chat's constants: after the chat's own files
 from . import res_users

@@ -43,7 +43,16 @@ class CrmTeam(models.Model):
     whatsapp_response_minutes = fields.Integer(
         "Reply Within (minutes)",
         default=15,
-        help="Due time of the “Reply on WhatsApp” activity of a waiting chat.",
+        help="The team's service target: a waiting customer gets a first "
+        "answer within this many minutes of the team's working hours. Due time "
+        "of the “Reply on WhatsApp” activity; a later answer counts as a breach "
+        "in the reports, and a chat still waiting then is escalated.",
+    )
+    whatsapp_calendar_id = fields.Many2one(
+        "resource.calendar",
+        string="Working Hours",
+        help="Response times and the target are counted in these hours, "
+        "leaves and public holidays excluded. Empty: around the clock.",
     )
     whatsapp_escalation = fields.Selection(
         [

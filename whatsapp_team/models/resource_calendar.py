@@ -31,3 +31,26 @@ class ResourceCalendar(models.Model):
             for resource_id, spans in intervals.items()
             if any(start <= aware < stop for start, stop, _meta in spans)
         }
+
+    def _whatsapp_work_seconds(self, start, stop):
+        """Seconds of working time of this calendar between ``start`` and
+        ``stop`` (naive UTC), net of leaves and public holidays. No
+        calendar: the wall-clock seconds."""
+        if not start or not stop or stop <= start:
+            return 0
+        if not self:
+            return int((stop - start).total_seconds())
+        self.ensure_one()
+        intervals = self._work_intervals_batch(
+            start.replace(tzinfo=timezone.utc), stop.replace(tzinfo=timezone.utc)
+        )[False]
+        return int(sum((end - begin).total_seconds() for begin, end, _m in intervals))
+
+    def _whatsapp_plan(self, start, seconds):
+        """The moment (naive UTC) when ``seconds`` of working time of this
+        calendar have passed since ``start``. No calendar: wall-clock."""
+        if not self:
+            return start + timedelta(seconds=seconds)
+        self.ensure_one()
+        planned = self.plan_hours(seconds / 3600, start, compute_leaves=True)
+        return planned or start + timedelta(seconds=seconds)

@@ -545,7 +545,7 @@ class WhatsappConversation(models.Model):
             # the customer waits since they wrote, not since we processed it
             values.update(
                 waiting_since=when,
-                reply_deadline=when + self._response_time(),
+                reply_deadline=self._reply_due(when),
                 escalated_at=False,
             )
         self.write(values)

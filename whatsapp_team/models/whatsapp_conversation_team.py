@@ -1,6 +1,5 @@
 import logging
 from collections import defaultdict
-from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -194,9 +193,18 @@ class WhatsappConversation(models.Model):
     # Assignment
     # ------------------------------------------------------------
 
-    def _response_time(self):
+    def _target_seconds(self):
+        """The team's target for an answer, in seconds of working time."""
         minutes = self.team_id.whatsapp_response_minutes or DEFAULT_RESPONSE_MINUTES
-        return timedelta(minutes=minutes)
+        return minutes * 60
+
+    def _reply_due(self, since):
+        """When a customer waiting since ``since`` is late: the team's target
+        counted in its working hours (the figure the reports count breaches
+        against)."""
+        return self.team_id.whatsapp_calendar_id._whatsapp_plan(
+            since, self._target_seconds()
+        )
 
     def _whatsapp_owner(self):
         """The customer's own salesperson: the partner's, else their open
@@ -470,7 +478,7 @@ class WhatsappConversation(models.Model):
                 )
                 self.write(
                     {
-                        "reply_deadline": now + self._response_time(),
+                        "reply_deadline": self._reply_due(now),
                         "escalated_at": False,
                     }
                 )

@@ -29,3 +29,5 @@ from . import test_meta_events
 from . import test_pricing
 from . import test_calls
 from . import test_satisfaction
+from . import test_response_figures
+from . import test_reports
