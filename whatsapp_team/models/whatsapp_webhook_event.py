@@ -315,6 +315,13 @@ class WhatsappWebhookEvent(models.Model):
             self.flush_model()
             event_id, waiting = self._take_next()
             if not event_id:
+                if auto_commit and batch:
+                    # the look ran on this transaction's snapshot, older than
+                    # what other processors committed since: look again on a
+                    # fresh one before leaving
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    batch, batch_started = 0, time.monotonic()
+                    continue
                 break
             if waiting and not woken and auto_commit:
                 self._wake_processors()
@@ -398,7 +405,7 @@ class WhatsappWebhookEvent(models.Model):
         """Lock the event and its customers, or nothing (savepoint)."""
         cr = self.env.cr
         try:
-            with cr.savepoint(flush=False):
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
                 cr.execute(
                     """
                     SELECT id FROM whatsapp_webhook_event
@@ -417,6 +424,10 @@ class WhatsappWebhookEvent(models.Model):
                 if not cr.fetchone()[0]:
                     raise _Busy
         except _Busy:
+            return False
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # another processor changed the event after this transaction's
+            # snapshot was taken (it processed or retried it): not ours now
             return False
         return True
 

@@ -76,6 +76,11 @@ class WhatsappReportingDashboard(models.AbstractModel):
         # the past asked for no greeting now
         account.write({"greeting_enabled": False, "away_enabled": False})
         won = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        # the past hands out no turn: the round-robin goes on where it was
+        members_sudo = team.sudo().crm_team_member_ids
+        turns = [
+            (m, m.whatsapp_last_assigned_at, m.whatsapp_turn) for m in members_sudo
+        ]
         for index, name in enumerate(DEMO_NAMES):
             late_today = index >= len(DEMO_NAMES) - 2
             if late_today:
@@ -132,6 +137,8 @@ class WhatsappReportingDashboard(models.AbstractModel):
                 if done_at < now:
                     chat._figures_close(done_at)
                     chat.with_context(mail_notrack=True).state = "done"
+                    # a chat done weeks ago is not asked how it went today
+                    chat.rating_request_at = False
             lead = chat.lead_id
             if lead:
                 lead.write(
@@ -141,4 +148,8 @@ class WhatsappReportingDashboard(models.AbstractModel):
                         **({"stage_id": won.id} if won and index % 4 == 0 else {}),
                     }
                 )
+        for member, last_assigned_at, turn in turns:
+            member.write(
+                {"whatsapp_last_assigned_at": last_assigned_at, "whatsapp_turn": turn}
+            )
         account.write({"greeting_enabled": greeting, "away_enabled": away})
