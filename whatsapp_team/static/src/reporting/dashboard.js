@@ -116,14 +116,12 @@ export class WhatsappReportingDashboard extends Component {
         ]);
     }
 
-    openChat(chatId) {
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: "whatsapp.conversation",
-            res_id: chatId,
-            views: [[false, "form"]],
-            target: "current",
-        });
+    /** The chat where it is read and answered: the inbox, on that chat. */
+    async openChat(chatId) {
+        const action = await this.orm.call("whatsapp.conversation", "action_open_chat", [
+            [chatId],
+        ]);
+        await this.action.doAction(action);
     }
 
     openResponses(row) {
