@@ -14,11 +14,18 @@ def sum_costs(records, group_field):
         [group_field, "cost_currency_id"],
         ["cost:sum"],
     ):
-        company = record.company_id or env.company
-        if currency and currency != company.currency_id:
-            cost = currency._convert(cost, company.currency_id, company, today)
-        totals[record] += cost
+        totals[record] += in_company_currency(
+            cost, currency, record.company_id or env.company, today
+        )
     return totals
+
+
+def in_company_currency(cost, currency, company, date):
+    """``cost`` in ``currency`` converted to ``company``'s currency at the
+    rate of ``date`` (a free message has no currency: nothing to convert)."""
+    if currency and currency != company.currency_id:
+        return currency._convert(cost, company.currency_id, company, date)
+    return cost
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner

@@ -4,6 +4,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..models.whatsapp_conversation_pricing import in_company_currency
+
+# a message whose cost is known: priced from a rate, free, or included in a
+# conversation already billed (not "no rate for its market")
+KNOWN_COSTS = ("priced", "free", "included")
 # ratings of 1 or 2 out of 5: the customer was unhappy (rating's own scale)
 BAD_RATING = 2
 MAX_WEEKS = 52
@@ -100,7 +105,7 @@ class WhatsappReportingDashboard(models.AbstractModel):
             ],
             "by_label": self._by_label(responses),
             "satisfaction": self._satisfaction(since, team_domain),
-            "leads": self._leads(since, team_domain),
+            **self._leads(since, team_id),
         }
 
     # ------------------------------------------------------------
@@ -353,9 +358,14 @@ class WhatsappReportingDashboard(models.AbstractModel):
         return result
 
     @api.model
-    def _leads(self, since, team_domain):
+    def _leads(self, since, team_id):
+        """Leads created from chats in the period and what the WhatsApp
+        messages cost, per salesperson: ``{"leads": rows, "leads_total":
+        row, "currency_id": the company's}``. A cost is None where none is
+        known (no message priced, or no rate for its market)."""
         Lead = self.env["whatsapp.lead.report"]
         Lead.check_access("read")
+        team_domain = [("team_id", "=", int(team_id))] if team_id else []
         groups = Lead._read_group(
             [("date", ">=", since), *team_domain],
             ["user_id"],
@@ -366,17 +376,61 @@ class WhatsappReportingDashboard(models.AbstractModel):
                 "won_revenue:sum",
             ],
         )
-        return [
-            {
+        rows = {
+            user.id: {
                 "id": user.id,
                 "name": user.name or _("Nobody"),
                 "leads": leads,
                 "won": won,
                 "expected_revenue": expected,
                 "won_revenue": won_revenue,
+                "cost": None,
             }
             for user, leads, won, expected, won_revenue in groups
-        ]
+        }
+        costs = self._costs(since, team_id)
+        for user, cost in costs.items():
+            row = rows.setdefault(
+                user.id,
+                {
+                    "id": user.id,
+                    "name": user.name or _("Nobody"),
+                    "leads": 0,
+                    "won": 0,
+                    "expected_revenue": 0.0,
+                    "won_revenue": 0.0,
+                },
+            )
+            row["cost"] = round(cost, 4)
+        total = {
+            key: sum(row[key] for row in rows.values())
+            for key in ("leads", "won", "expected_revenue", "won_revenue")
+        }
+        total["cost"] = round(sum(costs.values()), 4) if costs else None
+        return {
+            "leads": sorted(rows.values(), key=lambda r: (not r["id"], r["name"])),
+            "leads_total": total,
+            "currency_id": self.env.company.currency_id.id,
+        }
+
+    @api.model
+    def _costs(self, since, team_id):
+        """``{salesperson: cost}`` of the messages sent in the period whose
+        cost is known, in the company's currency, as the Cost report sums
+        them. Read as the caller: their rules choose the messages."""
+        domain = [("cost_state", "in", KNOWN_COSTS), ("wa_timestamp", ">=", since)]
+        if team_id:
+            domain.append(("sales_team_id", "=", int(team_id)))
+        company = self.env.company
+        today = fields.Date.context_today(self)
+        costs = {}
+        for user, currency, cost in self.env["whatsapp.message"]._read_group(
+            domain, ["salesperson_id", "cost_currency_id"], ["cost:sum"]
+        ):
+            costs[user] = costs.get(user, 0.0) + in_company_currency(
+                cost, currency, company, today
+            )
+        return costs
 
 
 def _round(value):

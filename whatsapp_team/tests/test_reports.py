@@ -19,6 +19,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
+from .test_pricing import pricing
 from .test_response_figures import MONDAY_9, FiguresCase, at
 
 NOW = at(12, day=24)
@@ -181,6 +182,55 @@ class TestReports(ReportsCase):
             [("Ana", 1, 1000.0)],
         )
 
+    def test_dashboard_cost_of_messages_per_salesperson(self):
+        """Meta prices the answers: Ana's two marketing messages at the
+        Belgian rate, Ben's utility message has no rate (cost unknown),
+        Dan's (Export) is not the manager's."""
+        self.env["whatsapp.rate"].create(
+            {
+                "account_id": self.account.id,
+                "category": "marketing",
+                "country_id": self.env.ref("base.be").id,
+                "price": 0.0592,
+                "currency_id": self.env.company.currency_id.id,
+            }
+        )
+        Message = self.env["whatsapp.message"]
+        with freeze_time(at(11)):
+            Message._cron_send_queue()
+        answers = Message.search([("direction", "=", "out")], order="id")
+        for chat, category, count in (
+            (self.chat_a, "marketing", 2),
+            (self.chat_b, "utility", 1),
+            (self.chat_d, "marketing", 1),
+        ):
+            sent = answers.filtered(lambda m, c=chat: m.conversation_id == c)
+            self.assertEqual(len(sent), count)
+            for message in sent:
+                self.assertTrue(message.wa_timestamp, "sent in the period")
+                message._apply_pricing(pricing(category=category))
+        self.assertEqual(
+            set(answers.mapped("cost_state")), {"priced", "no_rate"}, "as counted"
+        )
+        self.env.flush_all()
+        data = self.dashboard(self.leader)
+        costs = {row["name"]: row["cost"] for row in data["leads"]}
+        self.assertEqual(costs, {"Ana": 0.1184}, "Ben's cost is unknown")
+        self.assertEqual(data["leads_total"]["cost"], 0.1184)
+        self.assertEqual(data["currency_id"], self.env.company.currency_id.id)
+        # the administrator sees Export's too; one team; another period
+        self.assertEqual(self.dashboard(self.admin)["leads_total"]["cost"], 0.1776)
+        data = self.dashboard(self.admin, team_id=self.other_team.id)
+        costs = [(row["name"], row["cost"]) for row in data["leads"]]
+        self.assertEqual(costs, [("Dan", 0.0592)])
+        with freeze_time(datetime(2026, 12, 9, 12, 0)):
+            data = (
+                self.env["whatsapp.reporting.dashboard"]
+                .with_user(self.leader)
+                .get_dashboard_data(weeks=1)
+            )
+        self.assertEqual((data["leads"], data["leads_total"]["cost"]), ([], None))
+
     def test_dashboard_capacity_used(self):
         self.members.filtered(lambda m: m.user_id == self.ana).whatsapp_max_open = 4
         rows = {row["name"]: row for row in self.dashboard(self.leader)["users"]}
@@ -205,6 +255,7 @@ class TestReports(ReportsCase):
         self.assertEqual(data["total"]["received"], 0)
         self.assertEqual(data["users"], [])
         self.assertEqual(data["leads"], [])
+        self.assertIsNone(data["leads_total"]["cost"])
 
     def test_salespeople_have_no_reports(self):
         for model in (

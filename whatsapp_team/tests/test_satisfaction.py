@@ -1,6 +1,7 @@
 import ast
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -8,13 +9,14 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
 from .common import WhatsappCase
 
 CUSTOMER = "32470555666"
 
 
-@tagged("post_install", "-at_install", "whatsapp_satisfaction")
-class TestSatisfaction(WhatsappCase):
+class SatisfactionCase(WhatsappCase):
     """Once a chat is done, the customer is asked how it went; the answer is
     a rating of the salesperson, a bad one the team leader's activity."""
 
@@ -109,6 +111,9 @@ class TestSatisfaction(WhatsappCase):
             lambda a: a.activity_type_id == activity_type
         )
 
+
+@tagged("post_install", "-at_install", "whatsapp_satisfaction")
+class TestSatisfaction(SatisfactionCase):
     # ------------------------------------------------------------
     # Asking
     # ------------------------------------------------------------
@@ -468,3 +473,28 @@ class TestSatisfaction(WhatsappCase):
         self.assertEqual(self.chat.team_id, export)
         self.assertEqual(survey.rating_id.parent_res_id, self.team.id)
         self.assertEqual(survey.rating_id.parent_res_name, "Showroom")
+
+
+@tagged("post_install", "-at_install", "whatsapp_ui", "whatsapp_satisfaction")
+class TestSatisfactionUi(SatisfactionCase):
+    """The ratings in Chromium, as the team leader."""
+
+    def test_the_leader_finds_the_unhappy_customer_and_her_comment(self):
+        # the inbox listens on the bus's websocket, closed in tests unless
+        # asked (as bus's own WebsocketCase does)
+        self.startPatcher(
+            patch.object(
+                WebsocketConnectionHandler, "websocket_allowed", return_value=True
+            )
+        )
+        survey = self.done_and_asked()
+        self.tap(survey, "rating_1", "😞 Bad")
+        self.deliver(self.message(CUSTOMER, name="Rita Rater", body="Too slow"))
+        self.assertEqual(
+            (survey.rating_id.rating, survey.rating_id.feedback), (1, "Too slow")
+        )
+        self.start_tour(
+            "/odoo/action-whatsapp_team.whatsapp_reporting_dashboard_action",
+            "whatsapp_team_satisfaction_tour",
+            login="wa_rating_leader",
+        )

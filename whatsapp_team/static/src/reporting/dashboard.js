@@ -3,6 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { serializeDateTime } from "@web/core/l10n/dates";
+import { formatMonetary } from "@web/views/fields/formatters";
 
 const { DateTime } = luxon;
 
@@ -10,10 +11,11 @@ const { DateTime } = luxon;
  * WhatsApp > Reporting > Dashboard: the manager's teams at a glance. Chats
  * received and answered, median and 90th-percentile response times, the
  * share answered within the team's target, the load now per salesperson
- * (who is online, open, waiting, late, capacity used), satisfaction and
- * leads. Every figure comes from one server call that applies the caller's
- * record rules (``whatsapp.reporting.dashboard.get_dashboard_data``); each
- * number opens the chats or report lines behind it.
+ * (who is online, open, waiting, late, capacity used), satisfaction,
+ * leads and what the WhatsApp messages cost. Every figure comes from one
+ * server call that applies the caller's record rules
+ * (``whatsapp.reporting.dashboard.get_dashboard_data``); each number opens
+ * the chats or report lines behind it.
  */
 export class WhatsappReportingDashboard extends Component {
     static template = "whatsapp_team.ReportingDashboard";
@@ -57,6 +59,14 @@ export class WhatsappReportingDashboard extends Component {
 
     percent(value) {
         return value === null || value === undefined ? "–" : `${Math.round(value)} %`;
+    }
+
+    /** A cost in the company's currency; "—" when none is known. */
+    money(value) {
+        if (value === null || value === undefined) {
+            return "—";
+        }
+        return formatMonetary(value, { currencyId: this.state.data.currency_id });
     }
 
     teamDomain() {
@@ -106,14 +116,12 @@ export class WhatsappReportingDashboard extends Component {
         ]);
     }
 
-    openChat(chatId) {
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: "whatsapp.conversation",
-            res_id: chatId,
-            views: [[false, "form"]],
-            target: "current",
-        });
+    /** The chat where it is read and answered: the inbox, on that chat. */
+    async openChat(chatId) {
+        const action = await this.orm.call("whatsapp.conversation", "action_open_chat", [
+            [chatId],
+        ]);
+        await this.action.doAction(action);
     }
 
     openResponses(row) {
