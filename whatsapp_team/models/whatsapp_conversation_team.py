@@ -507,7 +507,9 @@ class WhatsappConversation(models.Model):
         readable = self.filtered(lambda c: c.with_user(leader).has_access("read"))
         if not readable:
             return
-        lines = Markup("").join(
+        # a space between the items: the messaging menu's one-line preview
+        # keeps the names apart
+        lines = Markup(" ").join(
             Markup(
                 '<li><a href="/odoo/%s/%s" data-oe-model="%s" data-oe-id="%s">%s</a>'
                 " · %s</li>"
@@ -536,7 +538,7 @@ class WhatsappConversation(models.Model):
         team.sudo().message_notify(
             partner_ids=leader.partner_id.ids,
             subject=_("Late WhatsApp chats: %(count)s", count=len(readable)),
-            body=Markup("<p>%s</p><ul>%s</ul>") % (intro, lines),
+            body=Markup("<p>%s</p> <ul>%s</ul>") % (intro, lines),
             subtype_xmlid="whatsapp_team.mt_late_chats",
             record_name=team.display_name,
         )

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -245,8 +246,12 @@ class TestNotifications(TeamCase):
         notice = told.mail_message_id
         self.assertEqual((notice.model, notice.res_id), ("crm.team", self.team.id))
         self.assertNotIn(notice, self.team.message_ids, "not in the team's chatter")
+        # the messaging menu's preview is the body's text on one line, tags
+        # dropped: each customer's name stays a word of its own
+        preview = re.sub(r"<[^>]+>", "", str(notice.body)).replace("\n", "")
         for chat in chats:
             self.assertIn(chat.partner_id.name, notice.body)
+            self.assertRegex(preview, rf"\s{re.escape(chat.partner_id.name)} ")
             self.assertIn(f'data-oe-id="{chat.id}"', notice.body)
             self.assertIn(chat.user_id.name, notice.body)
             self.assertTrue(chat.escalated_at)
