@@ -241,23 +241,25 @@ class WhatsappCall(models.Model):
         the customer's name nor announced to the team."""
         self.ensure_one()
         body = self._line()
-        conversation = self.conversation_id.sudo()
+        conversation_sudo = self.conversation_id.sudo()
         if self.mail_message_id:
             self.mail_message_id.sudo().write({"body": body})
         else:
-            self.mail_message_id = conversation.with_context(
+            self.mail_message_id = conversation_sudo.with_context(
                 mail_create_nosubscribe=True
             ).message_post(
                 body=body,
                 message_type="notification",
                 date=self.started_at or fields.Datetime.now(),
             )
-        lead_sudo = conversation.lead_id.sudo()
+        lead_sudo = conversation_sudo.lead_id.sudo()
         if not lead_sudo:
             return
         lead_body = (
             Markup('<p class="text-muted small mb-1">%s</p>')
-            % self.env._("WhatsApp · %(number)s", number=conversation.account_id.name)
+            % self.env._(
+                "WhatsApp · %(number)s", number=conversation_sudo.account_id.name
+            )
             + body
         )
         if self.lead_message_id:
@@ -272,13 +274,17 @@ class WhatsappCall(models.Model):
         unassigned chat, its team's leader, else the first who may answer
         it (as a customer's message would reach them)."""
         self.ensure_one()
-        conversation = self.conversation_id.sudo()
-        if conversation.user_id:
-            return conversation.user_id
-        leader = conversation.team_id.user_id
-        if leader and leader in conversation.account_id.allowed_user_ids:
-            return leader
-        return conversation._whatsapp_answerers()[:1]
+        conversation_sudo = self.conversation_id.sudo()
+        if conversation_sudo.user_id:
+            user_sudo = conversation_sudo.user_id
+        else:
+            leader_sudo = conversation_sudo.team_id.user_id
+            allowed_sudo = conversation_sudo.account_id.allowed_user_ids
+            if leader_sudo and leader_sudo in allowed_sudo:
+                user_sudo = leader_sudo
+            else:
+                user_sudo = conversation_sudo._whatsapp_answerers()[:1]
+        return user_sudo.with_env(self.env)
 
     def _schedule_call_back(self):
         self.ensure_one()

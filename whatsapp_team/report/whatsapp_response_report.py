@@ -10,7 +10,7 @@ class WhatsappResponseReport(models.Model):
 
     Averages only: a pivot cannot aggregate a median. The managers'
     dashboard gives medians and 90th percentiles
-    (``whatsapp.response.report.dashboard``)."""
+    (``whatsapp.reporting.dashboard``)."""
 
     _name = "whatsapp.response.report"
     _description = "WhatsApp Response Times"
