@@ -3,10 +3,10 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 
+from ..tools.batch import PROCESSOR_BATCH
+
 # conversations that count against a member's capacity
 OPEN_STATES = ("open", "pending")
-# set on the transaction (``cr.precommit.data``) when a member took a turn
-TURN_TAKEN = "whatsapp_team.turn_taken"
 
 
 class CrmTeamMember(models.Model):
@@ -130,4 +130,6 @@ class CrmTeamMember(models.Model):
         )
         # a processor commits this at once: other processors see the turn
         # taken instead of colliding on this row (_cron_process)
-        self.env.cr.precommit.data[TURN_TAKEN] = True
+        batch = self.env.context.get(PROCESSOR_BATCH)
+        if batch is not None:
+            batch.turn_taken = True

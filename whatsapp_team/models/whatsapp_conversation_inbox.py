@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, create_index, escape_psql, format_amount
 
+from ..tools.batch import PROCESSOR_BATCH
 from .whatsapp_conversation_team import STATES
 
 _logger = logging.getLogger(__name__)
@@ -203,8 +204,13 @@ class WhatsappConversation(models.Model):
 
     def _inbox_notify(self):
         """Send these chats' rows to their readers when the transaction
-        commits: once per chat, however often it changed."""
+        commits: once per chat, however often it changed. Under a webhook
+        processor, once per commit of the processor (``tools.batch``)."""
         if not self.ids:
+            return
+        batch = self.env.context.get(PROCESSOR_BATCH)
+        if batch is not None:
+            batch.chat_ids.update(dict.fromkeys(self.ids))
             return
         cr = self.env.cr
         pending = cr.precommit.data.get(PENDING_ROWS)

@@ -221,15 +221,13 @@ class WhatsappMessage(models.Model):
         returns the record stored the first time.
         """
         Message_sudo = self.sudo()
-        existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
-        if existing:
-            return existing
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
         conversation = Conversation_sudo._get_or_create_for(
             account, self._inbound_sender(inbound)
         )
         # The identity lock is held now: a concurrent delivery of the same
-        # message from the same sender has either committed or waits for us.
+        # message from the same sender has either committed or waits for us
+        # (a delivery again finds the chat it was stored in, and stops here).
         existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing

@@ -13,6 +13,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import mute_logger
 
 from ..tools import signature
+from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
 from ..tools.payload import (
     TEMPLATE_FIELDS,
     PayloadError,
@@ -26,7 +27,7 @@ from ..tools.payload import (
     phone_number_ids,
     split_items,
 )
-from .crm_team_member import TURN_TAKEN
+from ..tools.priority import yield_cpu
 
 _logger = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ SCAN_SIZE = 100
 # a processor commits after this many events, or this many seconds
 COMMIT_EVERY = 10
 COMMIT_AFTER = 0.5
+# how much a processor's thread yields the CPU to the server's requests
+# (Unix niceness, 0 to 19); the system parameter of that name overrides it
+NICENESS_PARAM = "whatsapp_team.processor_niceness"
+DEFAULT_NICENESS = 10
 
 
 class _Busy(Exception):
@@ -305,6 +310,11 @@ class WhatsappWebhookEvent(models.Model):
         taken again with a fresh snapshot.
         """
         auto_commit = not odoo_module.current_test
+        if auto_commit:
+            self._yield_cpu()
+        # what the events' work leaves for the commit (inbox rows, turns)
+        work = ProcessorBatch()
+        events = self.with_context(**{PROCESSOR_BATCH: work})
         done = 0
         woken = False
         batch = 0
@@ -312,28 +322,29 @@ class WhatsappWebhookEvent(models.Model):
         while done < limit:
             # the previous event's outcome (e.g. its retry delay) must be in
             # the database before we look for the next one
-            self.flush_model()
-            event_id, waiting = self._take_next()
+            events.flush_model()
+            event_id, waiting = events._take_next()
             if not event_id:
                 if auto_commit and batch:
                     # the look ran on this transaction's snapshot, older than
                     # what other processors committed since: look again on a
                     # fresh one before leaving
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    events._commit_work(work)
                     batch, batch_started = 0, time.monotonic()
                     continue
                 break
             if waiting and not woken and auto_commit:
-                self._wake_processors()
+                events._wake_processors()
                 woken = True
             done += 1
             try:
-                self.browse(event_id)._process()
+                events.browse(event_id)._process()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if not auto_commit:
                     raise
-                self.env.cr.rollback()  # pylint: disable=invalid-commit
-                self.env.invalidate_all()
+                events.env.cr.rollback()  # pylint: disable=invalid-commit
+                events.env.invalidate_all()
+                work.reset()
                 batch, batch_started, woken = 0, time.monotonic(), False
                 continue
             batch += 1
@@ -342,15 +353,51 @@ class WhatsappWebhookEvent(models.Model):
                 or time.monotonic() - batch_started >= COMMIT_AFTER
                 # a salesperson's turn taken: the other processors must see
                 # it now, not collide on it
-                or self.env.cr.precommit.data.get(TURN_TAKEN)
+                or work.turn_taken
             ):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                events._commit_work(work)
                 batch, batch_started = 0, time.monotonic()
         if auto_commit and batch:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        if done >= limit and self._take_next(lock=False)[0]:
-            self._wake_processors(others=False)
+            events._commit_work(work)
+        else:
+            # under test nothing commits: the rows go with the test's flush
+            events._send_work(work)
+        if done >= limit and events._take_next(lock=False)[0]:
+            events._wake_processors(others=False)
         return done
+
+    def _send_work(self, work):
+        """Hand what the events left (``tools.batch.ProcessorBatch``) to
+        this transaction's commit: the rows of the chats they changed."""
+        chat_ids = work.take_chat_ids()
+        if chat_ids:
+            self.env["whatsapp.conversation"].with_context(
+                **{PROCESSOR_BATCH: None}
+            ).browse(chat_ids)._inbox_notify()
+        work.turn_taken = False
+
+    def _commit_work(self, work):
+        self._send_work(work)
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _yield_cpu(self):
+        """Let the server's requests go first when the CPU is short.
+
+        Meta waits for every webhook's answer, salespeople for their
+        screens; processing can wait a few seconds. The processor's thread
+        runs at a lower priority (Unix niceness, :data:`DEFAULT_NICENESS`
+        or the system parameter :data:`NICENESS_PARAM`, 0 for none): on an
+        idle machine it runs at full speed, under load the HTTP workers
+        answer first and processing takes what is left. The cron thread or
+        worker keeps that priority for the other crons it runs afterwards.
+        """
+        value = self.env["ir.config_parameter"].sudo().get_param(NICENESS_PARAM)
+        try:
+            niceness = DEFAULT_NICENESS if value in (None, False, "") else int(value)
+        except ValueError:
+            niceness = DEFAULT_NICENESS
+        return yield_cpu(niceness)
 
     @api.model
     def _take_next(self, lock=True):

@@ -8,6 +8,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..models.whatsapp_conversation_inbox import ROW_NOTIFICATION
+from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
 from .common import WhatsappCase
 
 SALES = "whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman"
@@ -250,6 +252,32 @@ class TestAssignment(TeamCase):
             [c.user_id for c in chats], [self.ana, self.ben, self.cleo, self.ana]
         )
         self.assertEqual({c.team_id for c in chats}, {self.team})
+
+    def test_a_processor_commits_a_turn_at_once_and_sends_rows_once(self):
+        """Under a processor (its batch in the context) a turn taken and the
+        chats changed are kept for the processor's commit, through the
+        savepoints that run Odoo's pre-commit hooks for each message."""
+        payload = self.payload(
+            [self.message("32470999001", body="One"), self.message("32470999001")]
+        )
+        self.assertEqual(self.post_webhook(payload).status_code, 200)
+        work = ProcessorBatch()
+        event = self.events()[:1]
+        Bus = self.env["bus.bus"].sudo()
+        rows = [("message", "like", ROW_NOTIFICATION)]
+        before = Bus.search_count(rows)
+        event.with_context(**{PROCESSOR_BATCH: work})._process()
+        self.env.cr.precommit.run()
+        chat = self.env["whatsapp.conversation"].search([("wa_id", "=", "32470999001")])
+        self.assertEqual(chat.user_id, self.ana)
+        self.assertTrue(work.turn_taken)
+        self.assertEqual(Bus.search_count(rows), before, "no row sent per message")
+        self.assertEqual(list(work.chat_ids), chat.ids, "one row for two messages")
+        event._send_work(work)
+        self.env.cr.precommit.run()
+        self.assertGreater(Bus.search_count(rows), before)
+        self.assertFalse(work.chat_ids)
+        self.assertFalse(work.turn_taken)
 
     def test_least_loaded_picks_the_fewest_open_chats(self):
         self.team.whatsapp_assignment = "least_loaded"

@@ -1,0 +1,37 @@
+"""What a webhook processor's work leaves for its next commit."""
+
+# the context key under which a processor passes its batch to the work it runs
+PROCESSOR_BATCH = "whatsapp_processor_batch"
+
+
+class ProcessorBatch:
+    """Kept by a webhook processor from one commit to the next.
+
+    Odoo runs a transaction's pre-commit hooks when it commits, and also at
+    every flushing savepoint, and forgets their data then. A processor
+    handles each message in a savepoint of its own and commits every few
+    messages, so what must wait for the commit is kept here instead, passed
+    down in the context (key :data:`PROCESSOR_BATCH`):
+
+    - ``chat_ids``: the chats whose inbox rows changed; the processor sends
+      them once, before it commits (a row is read when sent: one for a chat
+      rolled back since is skipped, one sent twice does no harm);
+    - ``turn_taken``: a salesperson's turn was taken; the processor commits
+      at once, so that the other processors see whose turn it was.
+    """
+
+    __slots__ = ("chat_ids", "turn_taken")
+
+    def __init__(self):
+        self.chat_ids = {}
+        self.turn_taken = False
+
+    def take_chat_ids(self):
+        """The chats kept so far, forgotten here."""
+        ids, self.chat_ids = list(self.chat_ids), {}
+        return ids
+
+    def reset(self):
+        """Forget everything (the work was rolled back)."""
+        self.chat_ids = {}
+        self.turn_taken = False
