@@ -38,13 +38,11 @@ BATCH_SIZE = 200
 # a unique key taken by a concurrent transaction: retried at once this often
 QUICK_RETRIES = 3
 # the processors: crons taking pending events of different customers at once;
-# the webhook wakes the first, which wakes the others when work piles up
-PROCESSOR_CRONS = (
-    "whatsapp_team.ir_cron_process_webhook_events",
-    "whatsapp_team.ir_cron_process_webhook_events_2",
-    "whatsapp_team.ir_cron_process_webhook_events_3",
-    "whatsapp_team.ir_cron_process_webhook_events_4",
-)
+# the webhook wakes the first, which wakes the others when work piles up.
+# Every active cron running PROCESSOR_CODE on this model is a processor: an
+# administrator adds one by duplicating any of them.
+FIRST_PROCESSOR = "whatsapp_team.ir_cron_process_webhook_events"
+PROCESSOR_CODE = "model._cron_process()"
 
 
 def lock_keys(payload):
@@ -229,7 +227,7 @@ class WhatsappWebhookEvent(models.Model):
                 "signature": signature_header,
                 "keys": keys,
                 "uid": self.env.uid,
-                "cron": self._processor_cron_ids()[0],
+                "cron": self._first_processor_id(),
             },
         )
         event_id = self.env.cr.fetchone()[0]
@@ -239,13 +237,9 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     @tools.ormcache()
-    def _processor_cron_ids(self):
-        """The ids of the processors' crons, the first one first."""
-        return tuple(
-            self.env.ref(xmlid).id
-            for xmlid in PROCESSOR_CRONS
-            if self.env.ref(xmlid, raise_if_not_found=False)
-        )
+    def _first_processor_id(self):
+        """The id of the processor the webhook wakes (kept in memory)."""
+        return self.env.ref(FIRST_PROCESSOR).id
 
     @api.model
     def _signing_account(self, body, signature_header, pnids, waba_ids):
@@ -295,7 +289,7 @@ class WhatsappWebhookEvent(models.Model):
     def _cron_process(self, limit=BATCH_SIZE):
         """Process pending events, a few to a transaction.
 
-        Several processors (the crons of :data:`PROCESSOR_CRONS`, run by
+        Several processors (the crons running :data:`PROCESSOR_CODE`, run by
         any cron thread of any server on the database) work at once, each
         on other customers: see :meth:`_take_next`. A processor that finds
         more work than its own wakes the others.
@@ -480,23 +474,37 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     def _wake_processors(self, others=True):
-        """Trigger the processors (all but the first when ``others``: it was
-        woken by the webhook) in one statement."""
-        ids = list(self._processor_cron_ids()[1 if others else 0 :])
-        if not ids:
-            return
+        """Trigger every active processor (all but the first when ``others``:
+        the webhook woke it), in one statement.
+
+        The processors are read here, not kept: one an administrator adds
+        (a duplicate of a processor's cron) or archives counts at once.
+        """
         self.env.cr.execute(
             """
             INSERT INTO ir_cron_trigger
                    (cron_id, call_at, create_uid, write_uid, create_date,
                     write_date)
-            SELECT id, clock_timestamp() at time zone 'UTC', %(uid)s, %(uid)s,
-                   now() at time zone 'UTC', now() at time zone 'UTC'
-              FROM unnest(%(ids)s::int[]) AS id
+            SELECT cron.id, clock_timestamp() at time zone 'UTC', %(uid)s,
+                   %(uid)s, now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM ir_cron cron
+              JOIN ir_act_server action ON action.id = cron.ir_actions_server_id
+             WHERE cron.active
+               AND action.model_name = %(model)s
+               AND action.state = 'code'
+               AND btrim(action.code) = %(code)s
+               AND (NOT %(others)s OR cron.id != %(first)s)
             """,
-            {"ids": ids, "uid": self.env.uid},
+            {
+                "uid": self.env.uid,
+                "model": self._name,
+                "code": PROCESSOR_CODE,
+                "others": others,
+                "first": self._first_processor_id(),
+            },
         )
-        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
+        if self.env.cr.rowcount:
+            self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
 
     def action_process(self):
         """Queue these events for processing now (after fixing their cause).
@@ -509,7 +517,7 @@ class WhatsappWebhookEvent(models.Model):
         self.filtered(lambda e: e.state != "done").write(
             {"state": "pending", "next_attempt_at": False}
         )
-        self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+        self.env.ref(FIRST_PROCESSOR)._trigger()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -681,7 +689,7 @@ class WhatsappWebhookEvent(models.Model):
             }
         )
         if quick and not failed:
-            self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+            self.env.ref(FIRST_PROCESSOR)._trigger()
 
     def _process_item(self, item, signed):
         """Process one item (``tools.payload.Item``).

@@ -15,7 +15,7 @@ from ..tools.payload import (
     parse_message_echoes,
     parse_webhook,
 )
-from .whatsapp_webhook_event import UnknownNumberError
+from .whatsapp_webhook_event import FIRST_PROCESSOR, UnknownNumberError
 
 _logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class WhatsappWebhookEvent(models.Model):
                 ),
             }
         )
-        self.env.ref("whatsapp_team.ir_cron_process_webhook_events")._trigger()
+        self.env.ref(FIRST_PROCESSOR)._trigger()
         return parts
 
     def _process_item(self, item, signed):

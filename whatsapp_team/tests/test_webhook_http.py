@@ -269,6 +269,28 @@ class TestWebhookHttp(WhatsappCase):
         self.process()
         self.assertEqual((event.state, event.attempts), ("failed", 2))
 
+    def test_processors_are_the_active_crons_running_the_processing(self):
+        """An administrator adds a processor by duplicating one (Settings >
+        Technical > Scheduled Actions) and removes one by archiving it."""
+        Event = self.env["whatsapp.webhook.event"]
+        first = self.env.ref("whatsapp_team.ir_cron_process_webhook_events")
+        second = self.env.ref("whatsapp_team.ir_cron_process_webhook_events_2")
+        third = self.env.ref("whatsapp_team.ir_cron_process_webhook_events_3")
+        fourth = self.env.ref("whatsapp_team.ir_cron_process_webhook_events_4")
+        added = first.copy({"cron_name": "WhatsApp: processor 5"})
+        third.active = False
+        other = self.env.ref("whatsapp_team.ir_cron_fetch_media")
+        Trigger = self.env["ir.cron.trigger"]
+        Trigger.search([]).unlink()
+        Event._wake_processors()
+        self.assertEqual(
+            Trigger.search([]).cron_id, second | fourth | added, "the webhook woke 1"
+        )
+        Trigger.search([]).unlink()
+        Event._wake_processors(others=False)
+        self.assertEqual(Trigger.search([]).cron_id, first | second | fourth | added)
+        self.assertNotIn(other, Trigger.search([]).cron_id)
+
     def test_failure_in_one_event_does_not_block_others(self):
         broken = self.message(wa_id=None, body="broken")
         self.post_webhook(self.payload([broken]))
