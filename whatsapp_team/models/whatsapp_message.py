@@ -315,6 +315,7 @@ class WhatsappMessage(models.Model):
                     message.mail_message_id.sudo().write(
                         {"body": message._chatter_body()}
                     )
+                    message._show_late_file()
                 _logger.info(
                     "WhatsApp media %s of message %s not downloaded: %s",
                     message.media_id,
@@ -353,6 +354,30 @@ class WhatsappMessage(models.Model):
                     }
                 )
                 message.conversation_id._mirror_late_file(attachment)
+                message._show_late_file()
+
+    def _show_late_file(self):
+        """Show the chat's open screens what became of this message's file
+        (arrived, or failed): its chat message changes under their eyes, as
+        when Odoo edits a message, without a reload."""
+        self.ensure_one()
+        message_sudo = self.mail_message_id.sudo()
+        conversation = self.conversation_id
+        readers = conversation._inbox_readers().get(
+            conversation.id, self.env["res.users"]
+        )
+        if not message_sudo or not readers:
+            return
+        store = Store(
+            message_sudo,
+            {
+                "attachment_ids": Store.many(message_sudo.attachment_ids.sorted("id")),
+                "body": message_sudo.body,
+                "write_date": message_sudo.write_date,
+            },
+        )
+        for reader in readers:
+            reader._bus_send_store(store)
 
     def _media_file_name(self, mime_type):
         self.ensure_one()

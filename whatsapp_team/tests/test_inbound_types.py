@@ -1,4 +1,4 @@
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import WhatsappCase
 
@@ -88,6 +88,31 @@ class TestInboundTypes(WhatsappCase):
         self.assertEqual(record.media_state, "done")
         self.assertEqual(record.mail_message_id.attachment_ids, record.attachment_ids)
         self.assertNotIn("could not be downloaded", record.mail_message_id.body)
+
+    def test_a_file_that_arrives_later_shows_in_the_open_chat(self):
+        """The photo follows its message: the chat's readers get the chat
+        message again with its file, and nobody else does."""
+        reader = new_test_user(
+            self.env,
+            login="wa_file_reader",
+            groups="whatsapp_team.group_whatsapp_admin",
+        )
+        stranger = new_test_user(self.env, login="wa_file_stranger")
+        Bus = self.env["bus.bus"].sudo()
+        last = Bus.search([], order="id desc", limit=1).id
+        _media_id, media = self._media("image", "image/png")
+        record = self.receive("image", image=media)
+        self.env.cr.precommit.run()
+        self.assertEqual(record.media_state, "done")
+        attachment = record.attachment_ids
+        self.assertTrue(attachment)
+        with_file = Bus.search([("id", ">", last)]).filtered(
+            lambda note: '"ir.attachment"' in note.message
+            and f'"id":{attachment.id},' in note.message
+        )
+        channels = " ".join(with_file.mapped("channel"))
+        self.assertIn(f'"res.partner",{reader.partner_id.id}]', channels)
+        self.assertNotIn(f'"res.partner",{stranger.partner_id.id}]', channels)
 
     def test_expired_media_gives_up_after_a_few_attempts(self):
         media = {"id": "404404404", "mime_type": "image/jpeg"}  # unknown at Meta
