@@ -235,9 +235,7 @@ class WhatsappMessage(models.Model):
             self._prepare_inbound_values(conversation, inbound)
         )
         if message.media_state == "pending":
-            # downloaded apart (_cron_fetch_media): a slow media server holds
-            # up no other message; the file joins the chat when it arrives
-            self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
+            message._fetch_media_later()
         if message.message_type == "system":
             # WhatsApp's notice, never words of the customer
             message._receive_system(inbound)
@@ -290,6 +288,12 @@ class WhatsappMessage(models.Model):
                 error_message=error.details or error.message,
             )
         return values
+
+    def _fetch_media_later(self):
+        """Have these messages' files downloaded apart (_cron_fetch_media):
+        a slow media server holds up no other message; each file joins its
+        chat when it arrives."""
+        self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
 
     def _fetch_media(self):
         """Download the media of these messages through the Graph API.

@@ -75,7 +75,8 @@ class WhatsappMessage(models.Model):
             self._prepare_app_values(conversation, app_message, origin)
         )
         if message.media_state == "pending":
-            message._fetch_media()
+            # downloaded apart, as a customer's file (_cron_fetch_media)
+            message._fetch_media_later()
         message._post_app_message_in_chatter()
         return message, True
 
@@ -112,10 +113,11 @@ class WhatsappMessage(models.Model):
                 "media_state": "pending",
             }
         )
-        self._fetch_media()
-        if self.mail_message_id and self.media_state != "done":
-            # not downloaded yet (retried): the chat says so
+        self._fetch_media_later()
+        if self.mail_message_id:
+            # on its way: the chat says so, and shows it when it arrives
             self.mail_message_id.sudo().body = self._chatter_body()
+            self._show_late_file()
 
     def _post_app_message_in_chatter(self):
         """Show the message in its chat, at the time it was written: the

@@ -294,6 +294,26 @@ class TestCoexistence(CoexistenceCase):
         self.assertEqual(message.mail_message_id.attachment_ids, message.attachment_ids)
         self.assertIn("Photo please", message.mail_message_id.body, "the quote")
 
+    def test_an_echos_picture_follows_it_as_a_customers_does(self):
+        """The processor stores and shows the echo; its file comes with the
+        media downloads, out of the way of the other customers' messages."""
+        media_id = self.graph.add_media(PNG, "image/png")
+        raw = self.echo(kind="image", image={"id": media_id, "mime_type": "image/png"})
+        body = self.app_body("smb_message_echoes", "message_echoes", [raw])
+        self.assertEqual(self.post_webhook(body).status_code, 200)
+        self.env["whatsapp.webhook.event"]._cron_process()
+        message = self.env["whatsapp.message"].search(
+            [("wa_message_id", "=", raw["id"])]
+        )
+        self.assertEqual(message.media_state, "pending")
+        self.assertTrue(message.mail_message_id, "in the chat already")
+        self.assertFalse(
+            [c for c in self.graph.calls if media_id in c["path"]], "not fetched yet"
+        )
+        self.env["whatsapp.message"]._cron_fetch_media()
+        self.assertEqual(message.media_state, "done")
+        self.assertEqual(message.mail_message_id.attachment_ids, message.attachment_ids)
+
     def test_an_echo_to_the_numbers_own_number_is_skipped(self):
         raw = self.echo(BUSINESS, "Note to self")
         self.assertFalse(self.send_echoes(raw))
