@@ -2,7 +2,7 @@ import logging
 import re
 from collections import defaultdict
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, create_index, escape_psql, format_amount
@@ -266,24 +266,43 @@ class WhatsappConversation(models.Model):
         )
         if not candidates:
             return {}
-        # read once for all: the rules ask whether each is a WhatsApp user
-        candidates.mapped("groups_id")
-        selects = []
-        for user in candidates:
-            env = api.Environment(self.env.cr, user.id, {}, su=False)
-            query = env[self._name]._search([("id", "in", self.ids)])
-            selects.append(
-                SQL(
-                    "(%s)",
-                    query.select(SQL("%s", user.id), SQL.identifier(query.table, "id")),
-                )
+        readable = {user: self._inbox_readable_sql(user.id) for user in candidates}
+        selects = [
+            SQL(
+                "(SELECT %s, readable.id FROM (%s) AS readable"
+                " WHERE readable.id = ANY(%s))",
+                user.id,
+                query,
+                self.ids,
             )
+            for user, query in readable.items()
+            if query is not None
+        ]
+        if not selects:
+            return {}
         self.env.cr.execute(SQL(" UNION ALL ").join(selects))
         readers = defaultdict(lambda: self.env["res.users"].sudo())
         Users = self.env["res.users"].sudo()
         for user_id, chat_id in self.env.cr.fetchall():
             readers[chat_id] |= Users.browse(user_id)
         return readers
+
+    @api.model
+    @tools.ormcache("uid")
+    def _inbox_readable_sql(self, uid):
+        """The ids of the chats user ``uid`` may read, by the record rules,
+        as an SQL query; ``None`` when the user may read none at all.
+
+        Kept in memory: the query follows from the rules' domains, which
+        Odoo keeps the same way (``ir.rule._compute_domain``) and forgets
+        with them when a rule or a user's groups change; what a rule
+        compares (a chat's number, salesperson, team) is read by the query
+        itself, each time it runs."""
+        env = api.Environment(self.env.cr, uid, {}, su=False)
+        if not env["ir.model.access"].check(self._name, "read", raise_exception=False):
+            return None  # left among a number's users without WhatsApp
+        query = env[self._name]._search([])
+        return query.select(SQL.identifier(query.table, "id"))
 
     # ------------------------------------------------------------
     # Rows

@@ -689,6 +689,22 @@ class TestInboxBus(InboxCase):
         for outsider in (self.ben, self.cleo, self.dan):
             self.assertEqual(self.bus(outsider), [], outsider.login)
 
+    def test_who_loses_a_chat_hears_no_more_of_it(self):
+        """Readers follow the rules as they are now: a manager who no longer
+        leads the team, a member who lost WhatsApp hear nothing more, and
+        the others still do."""
+        chat = self.chat("Bus Lost", self.ana)
+        self.reset_bus()
+        self.deliver(self.message(chat.wa_id, body="One"))
+        self.assertTrue(self.bus(self.leader))
+        self.team.user_id = False
+        self.ben.groups_id -= self.env.ref("whatsapp_team.group_whatsapp_user")
+        self.reset_bus()
+        self.deliver(self.message(chat.wa_id, body="Two"))
+        self.assertEqual(self.bus(self.leader), [])
+        self.assertEqual(self.bus(self.ben), [])
+        self.assertEqual(self.bus(self.ana)[-1]["row"]["preview"]["body"], "Two")
+
     def test_an_unassigned_chat_reaches_its_team_not_the_other(self):
         self.reset_bus()
         chat = self.chat("Bus Free")
