@@ -153,6 +153,16 @@ class WhatsappWebhookEvent(models.Model):
             "ALTER TABLE whatsapp_webhook_event"
             " ADD COLUMN IF NOT EXISTS lock_keys bigint[]"
         )
+        # the processors' look (_take_next): the oldest pending events, in
+        # order, read from an index of the pending ones only, however many
+        # are done (kept for months) or waiting in a burst
+        tools.create_index(
+            self.env.cr,
+            "whatsapp_webhook_event_pending_index",
+            self._table,
+            ["id"],
+            where="state = 'pending'",
+        )
 
     @api.model
     def _receive(self, body, signature_header):

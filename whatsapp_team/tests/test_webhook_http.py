@@ -291,6 +291,27 @@ class TestWebhookHttp(WhatsappCase):
         self.assertEqual(Trigger.search([]).cron_id, first | second | fourth | added)
         self.assertNotIn(other, Trigger.search([]).cron_id)
 
+    def test_the_processors_look_reads_the_pending_events_index(self):
+        """Whatever the number of events done, the look for the oldest
+        pending ones reads them in order from an index of its own."""
+        cr = self.env.cr
+        cr.execute("SET LOCAL enable_seqscan = off")
+        cr.execute("SET LOCAL enable_bitmapscan = off")
+        try:
+            cr.execute(
+                """
+                EXPLAIN SELECT id, lock_keys FROM whatsapp_webhook_event
+                 WHERE state = 'pending'
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                 ORDER BY id LIMIT 100
+                """
+            )
+            plan = "\n".join(row[0] for row in cr.fetchall())
+        finally:
+            cr.execute("RESET enable_seqscan")
+            cr.execute("RESET enable_bitmapscan")
+        self.assertIn("whatsapp_webhook_event_pending_index", plan)
+
     def test_failure_in_one_event_does_not_block_others(self):
         broken = self.message(wa_id=None, body="broken")
         self.post_webhook(self.payload([broken]))
