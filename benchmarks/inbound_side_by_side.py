@@ -503,6 +503,36 @@ class Bench:
                 + (f"{e2e:>11.1f}{e2e / oca:>7.2f}" if e2e else f"{'—':>11}{'':>7}")
             )
 
+    def held(self):
+        """The webhook alone: the same load with processing held, then the
+        bare route again, side by side (what the request costs, apart from
+        the processors' share of the CPU)."""
+        requests_, wamids = self.bodies(
+            self.plain, self.args.messages, self.args.customers
+        )
+        self.hold_processing(True)
+        try:
+            statuses, latencies, seconds = fire(
+                self.server.port, requests_, self.args.concurrency
+            )
+        finally:
+            self.hold_processing(False)
+        bare = [("GET", "/web/health", None, None)] * self.args.messages
+        _s, bare_latencies, bare_seconds = fire(
+            self.server.port, bare, self.args.concurrency
+        )
+        self.wait_processed(wamids, time.perf_counter())
+        if any(status != 200 for status in statuses):
+            raise RuntimeError("held: answers other than 200")
+        rate, bare_rate = len(requests_) / seconds, len(bare) / bare_seconds
+        self.say(
+            f"the webhook with processing held (the request alone): "
+            f"{rate:.1f} answers/s, p99 {ms(harness.percentile(latencies, 0.99)):.0f}"
+            f" ms; the bare route just after: {bare_rate:.1f} answers/s, p99 "
+            f"{ms(harness.percentile(bare_latencies, 0.99)):.0f} ms "
+            f"({rate / bare_rate:.2f}× bare)"
+        )
+
     # ------------------------------------------------------------------
     # Processors, slow media, burst
     # ------------------------------------------------------------------
@@ -703,6 +733,7 @@ class Bench:
                     self.round(profile)
                 order = order[1:] + order[:1]
             self.table()
+            self.held()
             if self.args.processors:
                 self.processors()
             if self.args.slow_media:
