@@ -510,17 +510,17 @@ class Bench:
         requests_, wamids = self.bodies(
             self.plain, self.args.messages, self.args.customers
         )
+        bare = [("GET", "/web/health", None, None)] * self.args.messages
         self.hold_processing(True)
         try:
             statuses, latencies, seconds = fire(
                 self.server.port, requests_, self.args.concurrency
             )
+            _s, bare_latencies, bare_seconds = fire(
+                self.server.port, bare, self.args.concurrency
+            )
         finally:
             self.hold_processing(False)
-        bare = [("GET", "/web/health", None, None)] * self.args.messages
-        _s, bare_latencies, bare_seconds = fire(
-            self.server.port, bare, self.args.concurrency
-        )
         self.wait_processed(wamids, time.perf_counter())
         if any(status != 200 for status in statuses):
             raise RuntimeError("held: answers other than 200")
