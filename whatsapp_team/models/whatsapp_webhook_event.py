@@ -14,6 +14,7 @@ from odoo.tools import mute_logger
 
 from ..tools import signature
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
+from ..tools.cron_wakeup import notify_cron_workers
 from ..tools.payload import (
     TEMPLATE_FIELDS,
     PayloadError,
@@ -43,6 +44,8 @@ QUICK_RETRIES = 3
 # administrator adds one by duplicating any of them.
 FIRST_PROCESSOR = "whatsapp_team.ir_cron_process_webhook_events"
 PROCESSOR_CODE = "model._cron_process()"
+# set on a transaction's post-commit data once the processors are to be woken
+NOTIFY_KEY = "whatsapp_team.notify_processors"
 
 
 def lock_keys(payload):
@@ -242,7 +245,7 @@ class WhatsappWebhookEvent(models.Model):
         )
         event_id = self.env.cr.fetchone()[0]
         # the cron workers listen for this, as for Odoo's own triggers
-        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
+        self._notify_processors()
         return event_id
 
     @api.model
@@ -514,7 +517,28 @@ class WhatsappWebhookEvent(models.Model):
             },
         )
         if self.env.cr.rowcount:
-            self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
+            self._notify_processors()
+
+    @api.model
+    def _notify_processors(self):
+        """Wake the cron workers once this transaction commits, as Odoo's
+        ``ir.cron._notifydb`` does, on a connection each process keeps for
+        it (``tools.cron_wakeup``) rather than a new one each time."""
+        cr = self.env.cr
+        if cr.postcommit.data.get(NOTIFY_KEY):
+            return
+        cr.postcommit.data[NOTIFY_KEY] = True
+        dbname = cr.dbname
+
+        @cr.postcommit.add
+        def notify():
+            try:
+                notify_cron_workers(dbname)
+            except Exception:  # noqa: BLE001 - Odoo's own way still works
+                _logger.warning(
+                    "WhatsApp: cron workers woken the usual way", exc_info=True
+                )
+                self.env["ir.cron"]._notifydb()
 
     def action_process(self):
         """Queue these events for processing now (after fixing their cause).

@@ -1,13 +1,16 @@
 import json
+import select
 import time
 from datetime import timedelta, timezone
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import fields
+from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
-from ..tools import signature
+from ..tools import cron_wakeup, signature
 from .common import APP_SECRET, WhatsappCase
 
 
@@ -290,6 +293,40 @@ class TestWebhookHttp(WhatsappCase):
         Event._wake_processors(others=False)
         self.assertEqual(Trigger.search([]).cron_id, first | second | fourth | added)
         self.assertNotIn(other, Trigger.search([]).cron_id)
+
+    def test_the_processors_are_woken_on_a_connection_kept_for_it(self):
+        """Each webhook wakes the cron workers as Odoo does (a notification
+        on the ``postgres`` database), without a new connection each time;
+        one the server closed is opened again."""
+        _name, info = connection_info_for("postgres")
+        listener = psycopg2.connect(**info)
+        listener.autocommit = True
+        dbname = self.env.cr.dbname
+        try:
+            with listener.cursor() as cursor:
+                cursor.execute("LISTEN cron_trigger")
+            self.env["whatsapp.webhook.event"]._notify_processors()
+            self.env["whatsapp.webhook.event"]._notify_processors()  # once
+            self.env.cr.postcommit.run()
+            kept = cron_wakeup._kept["connection"]
+            cron_wakeup.notify_cron_workers(dbname)
+            self.assertIs(cron_wakeup._kept["connection"], kept, "kept")
+            with listener.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(%s)", [kept.get_backend_pid()]
+                )
+            cron_wakeup.notify_cron_workers(dbname)
+            self.assertIsNot(cron_wakeup._kept["connection"], kept, "opened again")
+            payloads = []
+            deadline = time.monotonic() + 10
+            while len(payloads) < 3 and time.monotonic() < deadline:
+                select.select([listener], [], [], 1)
+                listener.poll()
+                payloads += [note.payload for note in listener.notifies]
+                listener.notifies.clear()
+            self.assertEqual(payloads, [dbname] * 3)
+        finally:
+            listener.close()
 
     def test_the_processors_look_reads_the_pending_events_index(self):
         """Whatever the number of events done, the look for the oldest
