@@ -318,9 +318,12 @@ class WhatsappConversation(models.Model):
         subtype_id = (
             msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
         )
-        if subtype_id == self.env.ref("mail.mt_comment").id:
+        # ids from the registry's cache of xmlids: env.ref would check each
+        # time that the subtype still exists, a query per call
+        IrModelData = self.env["ir.model.data"]
+        if subtype_id == IrModelData._xmlid_to_res_id("mail.mt_comment"):
             return []
-        from_customer = subtype_id == self.env.ref(CUSTOMER_SUBTYPE).id
+        from_customer = subtype_id == IrModelData._xmlid_to_res_id(CUSTOMER_SUBTYPE)
         if from_customer and not announce:
             return []
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
@@ -389,7 +392,9 @@ class WhatsappConversation(models.Model):
         subtype_id = kwargs.get("subtype_id")
         subtype_xmlid = kwargs.get("subtype_xmlid")
         if subtype_id:
-            return subtype_id == self.env.ref("mail.mt_comment").id
+            return subtype_id == self.env["ir.model.data"]._xmlid_to_res_id(
+                "mail.mt_comment"
+            )
         return subtype_xmlid in ("mail.mt_comment", "mt_comment")
 
     def _check_number_can_send(self):
