@@ -380,6 +380,29 @@ class WhatsappConversation(models.Model):
             author_id, email_from, raise_on_email=False
         )
 
+    def _notify_get_reply_to(self, default=None):
+        """As Odoo's, without looking for aliases of the chats: a chat owns
+        no alias (it is no alias owner, and no alias names it as its
+        parent), so its reply-to is its company's catch-all, or ``default``.
+        Every post in a chat asks for it."""
+        if not self:
+            return super()._notify_get_reply_to(default=default)
+        records_sudo = self.sudo()
+        companies = records_sudo._mail_get_companies(default=self.env.company)
+        reply_to = {}
+        for record in records_sudo:
+            company = companies[record.id]
+            reply_to[record.id] = (
+                self._notify_get_reply_to_formatted_email(
+                    company.catchall_email,
+                    record.display_name or "",
+                    company=company,
+                )
+                if company.catchall_email
+                else default
+            )
+        return reply_to
+
     def notify_cancel_by_type(self, notification_type):
         result = super().notify_cancel_by_type(notification_type)
         if notification_type == "whatsapp":
