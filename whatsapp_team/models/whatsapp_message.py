@@ -479,6 +479,14 @@ class WhatsappMessage(models.Model):
         self.ensure_one()
         if self.mail_message_id and self.message_type != "system":
             conversation_sudo = self.conversation_id.sudo()
+            # posted in this chat (_post_inbound_in_chatter): Odoo drops the
+            # messages' documents from its cache whenever one is created, and
+            # would read this one's back to tell who follows the chat
+            self.env.cache.insert_missing(
+                self.mail_message_id,
+                self.mail_message_id._fields["res_id"],
+                [conversation_sudo.id],
+            )
             conversation_sudo._notify_thread(
                 self.mail_message_id,
                 msg_vals=self._announce_values(conversation_sudo),
