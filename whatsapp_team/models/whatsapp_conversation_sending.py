@@ -318,27 +318,36 @@ class WhatsappConversation(models.Model):
         subtype_id = (
             msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
         )
-        if subtype_id == self.env.ref("mail.mt_comment").id:
+        # ids from the registry's cache of xmlids: env.ref would check each
+        # time that the subtype still exists, a query per call
+        IrModelData = self.env["ir.model.data"]
+        if subtype_id == IrModelData._xmlid_to_res_id("mail.mt_comment"):
             return []
-        from_customer = subtype_id == self.env.ref(CUSTOMER_SUBTYPE).id
+        from_customer = subtype_id == IrModelData._xmlid_to_res_id(CUSTOMER_SUBTYPE)
         if from_customer and not announce:
             return []
-        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        answerers = self.env["res.partner"]
         if from_customer:
             self.ensure_one()
-            known = {recipient["id"] for recipient in recipients}
-            answerers = self._whatsapp_answerers().partner_id.filtered(
-                lambda partner: partner.id not in known
+            answerers = self._whatsapp_answerers().partner_id
+            msg_vals = self._whatsapp_with_answerers(
+                message, msg_vals, answerers, kwargs
             )
-            if answerers:
-                data = self.env["mail.followers"]._get_recipient_data(
-                    self, "comment", subtype_id, answerers.ids
-                )[self.id]
-                recipients += [
-                    data[partner.id]
-                    for partner in answerers
-                    if partner.id in data and data[partner.id]["active"]
-                ]
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        known = {recipient["id"] for recipient in recipients}
+        # answerers Odoo left out (the current user: Odoo tells nobody of
+        # their own message), or not read with the followers: told all the
+        # same when active
+        answerers = answerers.filtered(lambda partner: partner.id not in known)
+        if answerers:
+            data = self.env["mail.followers"]._get_recipient_data(
+                self, "comment", subtype_id, answerers.ids
+            )[self.id]
+            recipients += [
+                data[partner.id]
+                for partner in answerers
+                if partner.id in data and data[partner.id]["active"]
+            ]
         Users_sudo = self.env["res.users"].sudo()
         internal = [
             r
@@ -351,6 +360,27 @@ class WhatsappConversation(models.Model):
         for recipient in internal:
             recipient["notif"] = "inbox"
         return internal
+
+    def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):
+        """The values Odoo finds a customer message's recipients with, the
+        answerers named among them: the followers and the answerers are read
+        together, in one query rather than two. Only for a comment, as the
+        answerers were always looked up (``_notify_get_recipients``), and
+        when Odoo is not asked to leave out those already notified."""
+        msg_sudo = message.sudo()
+        message_type = (
+            msg_vals.get("message_type") if msg_vals else msg_sudo.message_type
+        )
+        if message_type != "comment" or kwargs.get("skip_existing") or not answerers:
+            return msg_vals
+        pids = msg_vals.get("partner_ids", []) if msg_vals else msg_sudo.partner_ids.ids
+        values = dict(msg_vals or {})
+        values.update(
+            message_type=message_type,
+            subtype_id=values.get("subtype_id") or msg_sudo.subtype_id.id,
+            partner_ids=list(pids) + [pid for pid in answerers.ids if pid not in pids],
+        )
+        return values
 
     def _check_can_update_message_content(self, messages):
         """What went out on WhatsApp, or came in from the customer, stays as
@@ -377,6 +407,29 @@ class WhatsappConversation(models.Model):
             author_id, email_from, raise_on_email=False
         )
 
+    def _notify_get_reply_to(self, default=None):
+        """As Odoo's, without looking for aliases of the chats: a chat owns
+        no alias (it is no alias owner, and no alias names it as its
+        parent), so its reply-to is its company's catch-all, or ``default``.
+        Every post in a chat asks for it."""
+        if not self:
+            return super()._notify_get_reply_to(default=default)
+        records_sudo = self.sudo()
+        companies = records_sudo._mail_get_companies(default=self.env.company)
+        reply_to = {}
+        for record in records_sudo:
+            company = companies[record.id]
+            reply_to[record.id] = (
+                self._notify_get_reply_to_formatted_email(
+                    company.catchall_email,
+                    record.display_name or "",
+                    company=company,
+                )
+                if company.catchall_email
+                else default
+            )
+        return reply_to
+
     def notify_cancel_by_type(self, notification_type):
         result = super().notify_cancel_by_type(notification_type)
         if notification_type == "whatsapp":
@@ -389,7 +442,9 @@ class WhatsappConversation(models.Model):
         subtype_id = kwargs.get("subtype_id")
         subtype_xmlid = kwargs.get("subtype_xmlid")
         if subtype_id:
-            return subtype_id == self.env.ref("mail.mt_comment").id
+            return subtype_id == self.env["ir.model.data"]._xmlid_to_res_id(
+                "mail.mt_comment"
+            )
         return subtype_xmlid in ("mail.mt_comment", "mt_comment")
 
     def _check_number_can_send(self):

@@ -455,6 +455,11 @@ class WhatsappMessage(models.Model):
             # when the customer wrote it, even if processed later
             date=self.wa_timestamp or fields.Datetime.now(),
         )
+        # posted naming nobody: what notifies and shows it need not read its
+        # recipients back (Odoo does not keep them in cache on create)
+        self.env.cache.insert_missing(
+            mail_message, mail_message._fields["partner_ids"], [()]
+        )
         self.mail_message_id = mail_message
 
     def _react_in_chatter(self):
@@ -500,9 +505,39 @@ class WhatsappMessage(models.Model):
         first message of a new chat reaches its salesperson too."""
         self.ensure_one()
         if self.mail_message_id and self.message_type != "system":
-            self.conversation_id.sudo()._notify_thread(
-                self.mail_message_id, whatsapp_announce=True
+            conversation_sudo = self.conversation_id.sudo()
+            # posted in this chat (_post_inbound_in_chatter): Odoo drops the
+            # messages' documents from its cache whenever one is created, and
+            # would read this one's back to tell who follows the chat
+            self.env.cache.insert_missing(
+                self.mail_message_id,
+                self.mail_message_id._fields["res_id"],
+                [conversation_sudo.id],
             )
+            conversation_sudo._notify_thread(
+                self.mail_message_id,
+                msg_vals=self._announce_values(conversation_sudo),
+                whatsapp_announce=True,
+            )
+
+    def _announce_values(self, conversation):
+        """The values ``message_post`` notifies with, for the announce of the
+        message it posted (``_post_inbound_in_chatter``): as Odoo does after
+        a post, the notification takes them from here rather than reading the
+        message again. It is not scheduled."""
+        mail_message = self.mail_message_id.sudo()
+        return {
+            "model": conversation._name,
+            "res_id": conversation.id,
+            "message_type": mail_message.message_type,
+            "subtype_id": mail_message.subtype_id.id,
+            "author_id": mail_message.author_id.id,
+            "partner_ids": mail_message.partner_ids.ids,
+            "body": mail_message.body,
+            "record_name": mail_message.record_name,
+            "subject": mail_message.subject,
+            "scheduled_date": False,
+        }
 
     def _chatter_body(self):
         """The message as the team reads it in the chatter (safe HTML)."""
