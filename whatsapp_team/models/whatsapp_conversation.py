@@ -537,8 +537,11 @@ class WhatsappConversation(models.Model):
             if values:
                 self.write(values)
             return
+        # the customer's open leads, looked up at most once for the team,
+        # the salesperson and the lead below
+        chat = self._with_open_leads()
         if not self.team_id:
-            self._set_team()
+            chat._set_team()
         if self.state != "open":
             values.update(state="open", snoozed_until=False)
         if not self.waiting_since:
@@ -552,10 +555,10 @@ class WhatsappConversation(models.Model):
         if "reply_deadline" in values:
             self._trigger_upkeep(self.reply_deadline)
         if not self.user_id:
-            self._auto_assign()
+            chat._auto_assign()
         elif "waiting_since" in values:
             self._schedule_reply_activity()
-        self._link_or_create_lead()
+        chat._link_or_create_lead()
         self._send_automatic_replies(wa_message, when)
 
     def _handle_without_answer(self, wa_message):
