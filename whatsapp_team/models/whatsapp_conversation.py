@@ -257,7 +257,12 @@ class WhatsappConversation(models.Model):
         domain = expression.AND(
             [[("account_id", "=", account.id)], expression.OR(identity_domains)]
         )
-        conversations_sudo = Conversation_sudo.search(domain, order="id")
+        # found and read at once: the message's work reads the chat next
+        conversations_sudo = Conversation_sudo.search_fetch(
+            domain,
+            [name for name, field in self._fields.items() if field.prefetch is True],
+            order="id",
+        )
         if not conversations_sudo:
             partner = self._find_or_create_partner(account, identity, phone_key)
             conversation_sudo = Conversation_sudo.with_context(
