@@ -160,6 +160,7 @@ class WhatsappConversation(models.Model):
 
     def _create_lead_sudo(self):
         self.ensure_one()
+        IrModelData = self.env["ir.model.data"]
         lead = (
             self.env["crm.lead"]
             .sudo()
@@ -174,8 +175,13 @@ class WhatsappConversation(models.Model):
                     "partner_id": self.partner_id.id,
                     "team_id": self.team_id.id,
                     "user_id": self.user_id.id,
-                    "source_id": self.env.ref("whatsapp_team.utm_source_whatsapp").id,
-                    "medium_id": self.env.ref("whatsapp_team.utm_medium_whatsapp").id,
+                    # by their ids: no look at the records themselves
+                    "source_id": IrModelData._xmlid_to_res_id(
+                        "whatsapp_team.utm_source_whatsapp", raise_if_not_found=True
+                    ),
+                    "medium_id": IrModelData._xmlid_to_res_id(
+                        "whatsapp_team.utm_medium_whatsapp", raise_if_not_found=True
+                    ),
                     "tag_ids": [(6, 0, self.label_ids.tag_id.ids)],
                 }
             )
