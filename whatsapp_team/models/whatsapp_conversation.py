@@ -257,7 +257,12 @@ class WhatsappConversation(models.Model):
         domain = expression.AND(
             [[("account_id", "=", account.id)], expression.OR(identity_domains)]
         )
-        conversations_sudo = Conversation_sudo.search(domain, order="id")
+        # found and read at once: the message's work reads the chat next
+        conversations_sudo = Conversation_sudo.search_fetch(
+            domain,
+            [name for name, field in self._fields.items() if field.prefetch is True],
+            order="id",
+        )
         if not conversations_sudo:
             partner = self._find_or_create_partner(account, identity, phone_key)
             conversation_sudo = Conversation_sudo.with_context(
@@ -537,8 +542,11 @@ class WhatsappConversation(models.Model):
             if values:
                 self.write(values)
             return
+        # the customer's open leads, looked up at most once for the team,
+        # the salesperson and the lead below
+        chat = self._with_open_leads()
         if not self.team_id:
-            self._set_team()
+            chat._set_team()
         if self.state != "open":
             values.update(state="open", snoozed_until=False)
         if not self.waiting_since:
@@ -552,10 +560,10 @@ class WhatsappConversation(models.Model):
         if "reply_deadline" in values:
             self._trigger_upkeep(self.reply_deadline)
         if not self.user_id:
-            self._auto_assign()
+            chat._auto_assign()
         elif "waiting_since" in values:
             self._schedule_reply_activity()
-        self._link_or_create_lead()
+        chat._link_or_create_lead()
         self._send_automatic_replies(wa_message, when)
 
     def _handle_without_answer(self, wa_message):

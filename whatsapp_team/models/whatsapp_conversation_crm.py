@@ -7,6 +7,10 @@ from odoo.exceptions import AccessError, UserError
 
 _logger = logging.getLogger(__name__)
 
+# context key: a chat's open leads, looked up once for one customer message
+# (see _with_open_leads)
+OPEN_LEADS_KEY = "whatsapp_open_leads"
+
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
 class WhatsappConversation(models.Model):
@@ -67,6 +71,9 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         if not self.partner_id:
             return self.env["crm.lead"]
+        known = self.env.context.get(OPEN_LEADS_KEY)
+        if known and known[0] == (self.id, self.partner_id.id):
+            return self.env["crm.lead"].sudo().browse(known[1])
         return (
             self.env["crm.lead"]
             .sudo()
@@ -79,6 +86,40 @@ class WhatsappConversation(models.Model):
                 order="id desc",
             )
         )
+
+    def _with_open_leads(self):
+        """This chat, carrying its customer's open leads for the work of one
+        customer message (its team, its salesperson, its lead): searched once
+        when one of them may need them, not at all otherwise."""
+        self.ensure_one()
+        account = self.account_id
+        if not self.partner_id or not (
+            # the team of their lead
+            (not self.team_id and account.team_ids)
+            # their lead's salesperson, when the team assigns the chat
+            or (
+                not self.user_id
+                and not self.partner_id.user_id
+                and (self.team_id or account.team_id or account.team_ids)
+            )
+            # their lead
+            or not self._lead_is_open()
+        ):
+            return self
+        leads_sudo = self._open_leads_sudo()
+        return self.with_context(
+            **{OPEN_LEADS_KEY: ((self.id, self.partner_id.id), tuple(leads_sudo.ids))}
+        )
+
+    def _lead_is_open(self):
+        """Whether the chat's lead is still open: not lost (archived), not won."""
+        self.ensure_one()
+        lead = self.lead_id
+        if not lead:
+            return False
+        # what tells an open lead, not the whole lead
+        lead.fetch(["active", "stage_id"])
+        return lead.active and not lead.stage_id.is_won
 
     def _lead_setting(self, name):
         """A lead setting for this chat: its team's, else its number's."""
@@ -96,7 +137,7 @@ class WhatsappConversation(models.Model):
         lead: the chat is linked once it reaches someone who may change one.
         """
         self.ensure_one()
-        if self.lead_id.active and not self.lead_id.stage_id.is_won:
+        if self._lead_is_open():
             return self.lead_id
         open_leads_sudo = self._open_leads_sudo()
         salesperson = self.user_id
@@ -119,6 +160,7 @@ class WhatsappConversation(models.Model):
 
     def _create_lead_sudo(self):
         self.ensure_one()
+        IrModelData = self.env["ir.model.data"]
         lead = (
             self.env["crm.lead"]
             .sudo()
@@ -133,8 +175,13 @@ class WhatsappConversation(models.Model):
                     "partner_id": self.partner_id.id,
                     "team_id": self.team_id.id,
                     "user_id": self.user_id.id,
-                    "source_id": self.env.ref("whatsapp_team.utm_source_whatsapp").id,
-                    "medium_id": self.env.ref("whatsapp_team.utm_medium_whatsapp").id,
+                    # by their ids: no look at the records themselves
+                    "source_id": IrModelData._xmlid_to_res_id(
+                        "whatsapp_team.utm_source_whatsapp", raise_if_not_found=True
+                    ),
+                    "medium_id": IrModelData._xmlid_to_res_id(
+                        "whatsapp_team.utm_medium_whatsapp", raise_if_not_found=True
+                    ),
                     "tag_ids": [(6, 0, self.label_ids.tag_id.ids)],
                 }
             )

@@ -94,24 +94,32 @@ class WhatsappConversation(models.Model):
         whoever edits it, the chat follows. A customer who opted out where
         it cannot hold their number (known by username only, or a number it
         refuses) stays out, on every chat of that number, until their START."""
-        listed = set(
-            self.env["phone.blacklist"]
-            .sudo()
-            .search(
-                [("number", "in", [n for n in self.mapped("phone_sanitized") if n])]
+        numbers = tuple({n for n in self.mapped("phone_sanitized") if n})
+        keys = tuple({key for key in self.mapped("phone_key") if key})
+        # both lists in one query: a chat's row reads this with every message
+        parts = []
+        if numbers:
+            self.env["phone.blacklist"].flush_model(["number", "active"])
+            parts.append(
+                SQL(
+                    "SELECT number, FALSE FROM phone_blacklist"
+                    " WHERE active AND number IN %s",
+                    numbers,
+                )
             )
-            .mapped("number")
-        )
-        keys = [key for key in self.mapped("phone_key") if key]
-        flagged = (
-            set(
-                self.sudo()
-                .search([("phone_key", "in", keys), ("user_opted_out", "=", True)])
-                .mapped("phone_key")
+        if keys:
+            self.flush_model(["phone_key", "user_opted_out"])
+            parts.append(
+                SQL(
+                    "SELECT phone_key, TRUE FROM whatsapp_conversation"
+                    " WHERE user_opted_out AND phone_key IN %s",
+                    keys,
+                )
             )
-            if keys
-            else set()
-        )
+        listed, flagged = set(), set()
+        if parts:
+            for value, is_key in self.env.execute_query(SQL(" UNION ").join(parts)):
+                (flagged if is_key else listed).add(value)
         for conversation in self:
             conversation.opted_out = (
                 conversation.phone_sanitized in listed

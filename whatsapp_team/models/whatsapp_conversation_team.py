@@ -226,6 +226,8 @@ class WhatsappConversation(models.Model):
             self._open_leads_sudo()
             .filtered(lambda lead: lead.team_id in teams)[:1]
             .team_id
+            if teams
+            else self.env["crm.team"]
         )
         team = lead_team or self.account_id.team_id or teams[:1]
         if team:

@@ -1,6 +1,8 @@
+import contextlib
 import itertools
 import json
 import time
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, new_test_user
 
@@ -164,3 +166,26 @@ class WhatsappCase(HttpCase):
 
     def events(self):
         return self.env["whatsapp.webhook.event"].search([])
+
+    @contextlib.contextmanager
+    def lead_lookups(self):
+        """The searches of a customer's leads made in the block, as a list
+        of domains (filled when the block ends)."""
+        Lead = type(self.env["crm.lead"])
+        search_fetch = Lead.search_fetch
+        domains = []
+
+        def spy(records, domain, *args, **kwargs):
+            domains.append(domain)
+            return search_fetch(records, domain, *args, **kwargs)
+
+        with patch.object(Lead, "search_fetch", spy):
+            yield domains
+        domains[:] = [
+            domain
+            for domain in domains
+            if any(
+                isinstance(leaf, list | tuple) and leaf[0] == "partner_id"
+                for leaf in domain
+            )
+        ]

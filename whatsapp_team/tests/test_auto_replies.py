@@ -215,6 +215,17 @@ class TestOptOut(WhatsappCase):
         self.assertIn(chat, chat.search([("opted_out", "=", False)]))
         self.assertNotIn(chat, chat.search([("opted_out", "=", True)]))
 
+    def test_opt_out_read_in_one_query(self):
+        """Every customer message shows the chat's opt-out in the inbox: the
+        blacklist and the number's other chats are read at once."""
+        stopped = self.deliver(self.message("32470500014", body="STOP"))
+        chat = self.deliver(self.message("32470500015", body="Hi")).conversation_id
+        chats = chat | stopped.conversation_id
+        chats.invalidate_recordset(["opted_out"])
+        chats.fetch(["phone_sanitized", "phone_key", "user_opted_out"])
+        with self.assertQueryCount(1):
+            self.assertEqual(chats.mapped("opted_out"), [False, True])
+
     def test_customer_known_by_username_only(self):
         """No number to blacklist: the chat keeps the customer's choice, and
         marketing templates are refused all the same."""

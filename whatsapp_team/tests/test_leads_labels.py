@@ -36,6 +36,25 @@ class TestLeads(WhatsappCase):
             1,
         )
 
+    def test_one_lead_lookup_per_message(self):
+        """A number without teams nor new leads: each customer message looks
+        for the customer's open lead once, and links the one created since."""
+        self.account.create_leads = False
+        with self.lead_lookups() as lookups:
+            chat = self.deliver(self.message("32470300009", name="Ida")).conversation_id
+        self.assertEqual(len(lookups), 1)
+        self.assertFalse(chat.lead_id)
+        lead = self.env["crm.lead"].create(
+            {"name": "Ida's sofa", "partner_id": chat.partner_id.id}
+        )
+        with self.lead_lookups() as lookups:
+            self.deliver(self.message("32470300009", body="and the table?"))
+        self.assertEqual(len(lookups), 1)
+        self.assertEqual(chat.lead_id, lead)
+        with self.lead_lookups() as lookups:
+            self.deliver(self.message("32470300009", body="and the chairs?"))
+        self.assertEqual(lookups, [], "its open lead is linked already")
+
     def test_open_lead_is_linked_won_one_is_not(self):
         partner = self.env["res.partner"].create(
             {"name": "Olaf", "mobile": "+32 470 30 00 02"}

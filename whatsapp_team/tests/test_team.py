@@ -304,6 +304,36 @@ class TestAssignment(TeamCase):
         )
         self.assertEqual(self.new_chat(wa_id="32470445566").user_id, self.ben)
 
+    def test_customer_leads_looked_up_once_per_message(self):
+        """The team, the salesperson and the lead of a first message come
+        from one look at the customer's open leads; later messages of a chat
+        with its team, salesperson and open lead need none."""
+        self.account.create_leads = True
+        # Dan's turn by round-robin, Cleo's as the lead's salesperson
+        self.env["crm.team.member"].create(
+            {"crm_team_id": self.other_team.id, "user_id": self.cleo.id}
+        )
+        lead_customer = self.env["res.partner"].create(
+            {"name": "Lead Customer", "mobile": "+32 470 44 55 67"}
+        )
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Sofa",
+                "partner_id": lead_customer.id,
+                "team_id": self.other_team.id,
+                "user_id": self.cleo.id,
+            }
+        )
+        with self.lead_lookups() as lookups:
+            chat = self.new_chat(wa_id="32470445567")
+        self.assertEqual(len(lookups), 1)
+        self.assertEqual(chat.team_id, self.other_team, "the lead's team")
+        self.assertEqual(chat.user_id, self.cleo, "the lead's salesperson")
+        self.assertEqual(chat.lead_id, lead)
+        with self.lead_lookups() as lookups:
+            self.new_chat(wa_id="32470445567", body="Still there?")
+        self.assertEqual(lookups, [])
+
     def test_owner_unavailable_goes_by_the_method(self):
         self.env["res.partner"].create(
             {"name": "Known", "mobile": "+32 470 11 22 34", "user_id": self.cleo.id}

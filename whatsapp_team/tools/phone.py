@@ -18,6 +18,8 @@ away because WhatsApp and people write the same line both ways:
   international form; the key drops it too.
 """
 
+import functools
+
 import phonenumbers
 
 # country calling code -> (national number length, digit to drop, its position)
@@ -102,6 +104,8 @@ def match_key(number, default_region=None):
     return f"{parsed.country_code}{national}"
 
 
+# the same customers write again and again: their ids are parsed once
+@functools.lru_cache(maxsize=4096)
 def wa_id_key(wa_id):
     """Return the match key of a WhatsApp id."""
     if not wa_id:
@@ -132,6 +136,7 @@ def region_of(number):
     return phonenumbers.region_code_for_number(parsed)
 
 
+@functools.lru_cache(maxsize=4096)
 def international(number, default_region=None):
     """Return the number formatted for people (``+55 11 98765-4321``)."""
     parsed = parse(number, default_region)
