@@ -47,8 +47,8 @@ def _forget():
     if connection is not None and not connection.closed:
         try:
             connection.close()
-        except psycopg2.Error:
-            pass
+        except psycopg2.Error as error:
+            _logger.debug("Closing the connection to wake the crons: %s", error)
 
 
 def notify_cron_workers(dbname):
