@@ -579,7 +579,11 @@ class Bench:
                 " SELECT id, now() at time zone 'utc' FROM ir_cron"
                 " WHERE cron_name LIKE 'WhatsApp: process%%'",
             )
-            harness.query(self.settings, self.db, "NOTIFY cron_trigger, %s", [self.db])
+            # Odoo's cron workers listen on the postgres database, as
+            # ir.cron._notifydb notifies them
+            harness.query(
+                self.settings, "postgres", "NOTIFY cron_trigger, %s", [self.db]
+            )
 
     def slow_media(self):
         delay = self.args.slow_media
@@ -732,8 +736,9 @@ class Bench:
                 for profile in order:
                     self.round(profile)
                 order = order[1:] + order[:1]
-            self.table()
-            self.held()
+            if self.args.rounds:
+                self.table()
+                self.held()
             if self.args.processors:
                 self.processors()
             if self.args.slow_media:
