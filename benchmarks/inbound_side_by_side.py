@@ -320,6 +320,14 @@ class Bench:
             create_leads=True,
             greeting_enabled=False,
         )
+        if self.args.niceness is not None:
+            rpc.call(
+                "ir.config_parameter",
+                "set_param",
+                "whatsapp_team.processor_niceness",
+                str(self.args.niceness),
+            )
+            print(f"  processors' niceness: {self.args.niceness}", flush=True)
         versions = harness.query(
             self.settings,
             self.db,
@@ -839,6 +847,12 @@ def parse_args():
     parser.add_argument("--burst-concurrency", type=int, default=16)
     parser.add_argument(
         "--profile", type=int, default=100, help="messages per profile (0: skip)"
+    )
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        default=None,
+        help="the processors' niceness (system parameter); default: the addon's",
     )
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--install-oca", action="store_true")
