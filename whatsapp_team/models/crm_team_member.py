@@ -3,7 +3,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 
-from ..tools.batch import PROCESSOR_BATCH
+from ..tools.batch import processor_batch
 
 # conversations that count against a member's capacity
 OPEN_STATES = ("open", "pending")
@@ -130,6 +130,6 @@ class CrmTeamMember(models.Model):
         )
         # a processor commits this at once: other processors see the turn
         # taken instead of colliding on this row (_cron_process)
-        batch = self.env.context.get(PROCESSOR_BATCH)
+        batch = processor_batch(self.env.context)
         if batch is not None:
             batch.turn_taken = True

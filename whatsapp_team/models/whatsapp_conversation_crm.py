@@ -1,4 +1,5 @@
 import logging
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -10,6 +11,15 @@ _logger = logging.getLogger(__name__)
 # context key: a chat's open leads, looked up once for one customer message
 # (see _with_open_leads)
 OPEN_LEADS_KEY = "whatsapp_open_leads"
+
+
+class KnownOpenLeads(NamedTuple):
+    """A chat's open leads, for one customer and one message. Only this
+    class is trusted under :data:`OPEN_LEADS_KEY`: a context sent over RPC
+    can hold none of it, so no caller names the leads a chat links to."""
+
+    chat: tuple  # (chat id, customer partner id)
+    lead_ids: tuple
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -72,8 +82,11 @@ class WhatsappConversation(models.Model):
         if not self.partner_id:
             return self.env["crm.lead"]
         known = self.env.context.get(OPEN_LEADS_KEY)
-        if known and known[0] == (self.id, self.partner_id.id):
-            return self.env["crm.lead"].sudo().browse(known[1])
+        if isinstance(known, KnownOpenLeads) and known.chat == (
+            self.id,
+            self.partner_id.id,
+        ):
+            return self.env["crm.lead"].sudo().browse(known.lead_ids)
         return (
             self.env["crm.lead"]
             .sudo()
@@ -108,7 +121,11 @@ class WhatsappConversation(models.Model):
             return self
         leads_sudo = self._open_leads_sudo()
         return self.with_context(
-            **{OPEN_LEADS_KEY: ((self.id, self.partner_id.id), tuple(leads_sudo.ids))}
+            **{
+                OPEN_LEADS_KEY: KnownOpenLeads(
+                    (self.id, self.partner_id.id), tuple(leads_sudo.ids)
+                )
+            }
         )
 
     def _lead_is_open(self):

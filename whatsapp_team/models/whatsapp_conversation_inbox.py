@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, create_index, escape_psql, format_amount
 
-from ..tools.batch import PROCESSOR_BATCH
+from ..tools.batch import processor_batch
 from .whatsapp_conversation_team import STATES
 
 _logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ class WhatsappConversation(models.Model):
         processor, once per commit of the processor (``tools.batch``)."""
         if not self.ids:
             return
-        batch = self.env.context.get(PROCESSOR_BATCH)
+        batch = processor_batch(self.env.context)
         if batch is not None:
             batch.chat_ids.update(dict.fromkeys(self.ids))
             return

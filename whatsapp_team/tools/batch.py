@@ -35,3 +35,11 @@ class ProcessorBatch:
         """Forget everything (the work was rolled back)."""
         self.chat_ids = {}
         self.turn_taken = False
+
+
+def processor_batch(context):
+    """The processor's batch in ``context``, or ``None``. Only a processor
+    puts one there: a value of another type (a context sent over RPC can
+    hold none of this class) is ignored."""
+    batch = context.get(PROCESSOR_BATCH)
+    return batch if isinstance(batch, ProcessorBatch) else None
