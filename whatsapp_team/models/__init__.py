@@ -2,7 +2,9 @@ from . import crm_lead
 from . import crm_team
 from . import crm_team_satisfaction
 from . import crm_team_member
+from . import bus_bus
 from . import ir_actions_server
+from . import ir_cron
 from . import mail_notification
 from . import phone_blacklist
 from . import res_partner

@@ -14,7 +14,6 @@ from odoo.tools import mute_logger
 
 from ..tools import signature
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
-from ..tools.cron_wakeup import notify_cron_workers
 from ..tools.payload import (
     TEMPLATE_FIELDS,
     PayloadError,
@@ -523,24 +522,14 @@ class WhatsappWebhookEvent(models.Model):
 
     @api.model
     def _notify_processors(self):
-        """Wake the cron workers once this transaction commits, as Odoo's
-        ``ir.cron._notifydb`` does, on a connection each process keeps for
-        it (``tools.cron_wakeup``) rather than a new one each time."""
+        """Wake the cron workers once this transaction commits, once
+        however many triggers it made (``ir.cron._notifydb``, on the
+        connection each process keeps for it: see ``models/ir_cron.py``)."""
         cr = self.env.cr
         if cr.postcommit.data.get(NOTIFY_KEY):
             return
         cr.postcommit.data[NOTIFY_KEY] = True
-        dbname = cr.dbname
-
-        @cr.postcommit.add
-        def notify():
-            try:
-                notify_cron_workers(dbname)
-            except Exception:  # noqa: BLE001 - Odoo's own way still works
-                _logger.warning(
-                    "WhatsApp: cron workers woken the usual way", exc_info=True
-                )
-                self.env["ir.cron"]._notifydb()
+        cr.postcommit.add(self.env["ir.cron"]._notifydb)
 
     def action_process(self):
         """Queue these events for processing now (after fixing their cause).

@@ -10,7 +10,7 @@ from odoo import fields
 from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
-from ..tools import cron_wakeup, signature
+from ..tools import pg_notify, signature
 from .common import APP_SECRET, WhatsappCase
 
 
@@ -308,15 +308,15 @@ class TestWebhookHttp(WhatsappCase):
             self.env["whatsapp.webhook.event"]._notify_processors()
             self.env["whatsapp.webhook.event"]._notify_processors()  # once
             self.env.cr.postcommit.run()
-            kept = cron_wakeup._kept["connection"]
-            cron_wakeup.notify_cron_workers(dbname)
-            self.assertIs(cron_wakeup._kept["connection"], kept, "kept")
+            kept = pg_notify._kept["connection"]
+            pg_notify.notify_cron_workers(dbname)
+            self.assertIs(pg_notify._kept["connection"], kept, "kept")
             with listener.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(%s)", [kept.get_backend_pid()]
                 )
-            cron_wakeup.notify_cron_workers(dbname)
-            self.assertIsNot(cron_wakeup._kept["connection"], kept, "opened again")
+            pg_notify.notify_cron_workers(dbname)
+            self.assertIsNot(pg_notify._kept["connection"], kept, "opened again")
             payloads = []
             deadline = time.monotonic() + 10
             while len(payloads) < 3 and time.monotonic() < deadline:
