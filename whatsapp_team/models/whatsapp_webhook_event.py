@@ -311,8 +311,10 @@ class WhatsappWebhookEvent(models.Model):
         :data:`COMMIT_AFTER` seconds, whichever comes first: the numbers,
         teams and salespeople it reads stay in its cache from one event to
         the next, and a commit (a disk flush) serves several messages. An
-        event that gave a chat to a salesperson is committed at once, so
-        that the other processors see whose turn it was. A concurrency
+        event that gave a chat to a salesperson is committed at once while
+        other processors work (:meth:`_others_at_work`), so that they see
+        whose turn it was; a processor alone keeps it for its next commit
+        (each commit empties the cache it reads the teams from). A concurrency
         error rolls the uncommitted events back; they are still pending and
         taken again with a fresh snapshot.
         """
@@ -355,11 +357,15 @@ class WhatsappWebhookEvent(models.Model):
                 batch, batch_started, woken = 0, time.monotonic(), False
                 continue
             batch += 1
+            if work.turn_taken and not events._others_at_work():
+                # a processor alone collides with nobody: the turn goes
+                # with the next commit
+                work.turn_taken = False
             if auto_commit and (
                 batch >= COMMIT_EVERY
                 or time.monotonic() - batch_started >= COMMIT_AFTER
-                # a salesperson's turn taken: the other processors must see
-                # it now, not collide on it
+                # a salesperson's turn taken while other processors work:
+                # they must see it now, not collide on it
                 or work.turn_taken
             ):
                 events._commit_work(work)
@@ -386,6 +392,26 @@ class WhatsappWebhookEvent(models.Model):
     def _commit_work(self, work):
         self._send_work(work)
         self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _others_at_work(self):
+        """Whether another transaction on this database holds advisory
+        locks now: every processor holds those of the customers it is
+        working on (:meth:`_take_next`), until it commits. Something else
+        holding one only makes a processor commit sooner."""
+        self.env.cr.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_locks
+                 WHERE locktype = 'advisory'
+                   AND granted
+                   AND pid != pg_backend_pid()
+                   AND database = (SELECT oid FROM pg_database
+                                    WHERE datname = current_database())
+            )
+            """
+        )
+        return self.env.cr.fetchone()[0]
 
     @api.model
     def _yield_cpu(self):

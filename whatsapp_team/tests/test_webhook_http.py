@@ -328,6 +328,22 @@ class TestWebhookHttp(WhatsappCase):
         finally:
             listener.close()
 
+    def test_a_processor_knows_whether_others_are_at_work(self):
+        """Another processor holds its customers' advisory locks until it
+        commits: that is what tells a processor it is not alone."""
+        Event = self.env["whatsapp.webhook.event"]
+        self.assertFalse(Event._others_at_work(), "alone")
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [-42])
+                self.assertTrue(Event._others_at_work(), "another at work")
+            other.commit()
+            self.assertFalse(Event._others_at_work(), "the other committed")
+        finally:
+            other.close()
+
     def test_the_processors_look_reads_the_pending_events_index(self):
         """Whatever the number of events done, the look for the oldest
         pending ones reads them in order from an index of its own."""

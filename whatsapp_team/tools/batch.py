@@ -17,7 +17,8 @@ class ProcessorBatch:
       them once, before it commits (a row is read when sent: one for a chat
       rolled back since is skipped, one sent twice does no harm);
     - ``turn_taken``: a salesperson's turn was taken; the processor commits
-      at once, so that the other processors see whose turn it was.
+      at once when other processors work, so that they see whose turn it
+      was.
     """
 
     __slots__ = ("chat_ids", "turn_taken")
