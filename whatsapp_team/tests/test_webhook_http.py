@@ -344,6 +344,25 @@ class TestWebhookHttp(WhatsappCase):
         finally:
             other.close()
 
+    def test_a_processor_looks_further_when_the_oldest_customers_are_busy(self):
+        """The processor looks at the oldest few events first, and further
+        when another processor holds all of their customers."""
+        Event = self.env["whatsapp.webhook.event"]
+        Event.search([("state", "=", "pending")]).write({"state": "done"})
+        busy = [
+            Event._insert_and_wake(self.account.id, "{}", "", [71]) for _i in range(9)
+        ]
+        free = Event._insert_and_wake(self.account.id, "{}", "", [72])
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(71)")
+            self.assertEqual(Event._take_next(), (free, False))
+        finally:
+            other.close()
+        self.assertEqual(Event._take_next(lock=False), (busy[0], True))
+
     def test_the_processors_look_reads_the_pending_events_index(self):
         """Whatever the number of events done, the look for the oldest
         pending ones reads them in order from an index of its own."""
