@@ -407,6 +407,12 @@ class WhatsappConversation(models.Model):
             author_id, email_from, raise_on_email=False
         )
 
+    def _message_compute_parent_id(self, parent_id):
+        """A chat is no e-mail thread: a message's parent is the message it
+        answers, if any, as in Discuss, never the chat's first message, which
+        Odoo would look up at every post to thread e-mails under it."""
+        return parent_id
+
     def _notify_get_reply_to(self, default=None):
         """As Odoo's, without looking for aliases of the chats: a chat owns
         no alias (it is no alias owner, and no alias names it as its

@@ -202,7 +202,10 @@ class TestOutbound(OutboundCase):
         self.assertFalse(self.graph.calls)
 
     def test_reply_to_a_customer_message(self):
-        self.send("We do!", parent_id=self.inbound.mail_message_id.id)
+        sent = self.send("We do!", parent_id=self.inbound.mail_message_id.id)
+        # in the chat, the reply hangs under the message it answers
+        self.assertEqual(sent.parent_id, self.inbound.mail_message_id)
+        self.assertFalse(self.inbound.mail_message_id.parent_id, "no e-mail thread")
         self.run_queue()
         self.assertEqual(
             self.graph.messages[0]["context"],
