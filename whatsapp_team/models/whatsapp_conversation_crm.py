@@ -203,13 +203,14 @@ class WhatsappConversation(models.Model):
                 }
             )
         )
-        lead.message_post(
-            body=_(
+        # a note nobody is told of: logged, without Odoo's notification work
+        lead._message_log(
+            body=Markup("<p>%s</p>")
+            % _(
                 "Created from a WhatsApp chat on %(number)s.",
                 number=self.account_id.name,
             ),
             message_type="notification",
-            subtype_xmlid="mail.mt_note",
         )
         return lead
 

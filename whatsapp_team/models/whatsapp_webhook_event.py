@@ -457,9 +457,10 @@ class WhatsappWebhookEvent(models.Model):
             rows = self._pending(2)
             return (rows[0][0] if rows else None), len(rows) > 1
         # the oldest few first: the next event is nearly always among them
+        held = None
         for size in (FIRST_LOOK, SCAN_SIZE):
             rows = self._pending(size)
-            busy = set()
+            busy = set(held or ())
             for index, (event_id, keys) in enumerate(rows):
                 if keys is None:
                     # stored before bodies were keyed, or split off by the ORM
@@ -470,9 +471,33 @@ class WhatsappWebhookEvent(models.Model):
                 if self._try_lock(event_id, keys):
                     return event_id, index + 1 < len(rows)
                 busy.update(keys)
+                if held is None:
+                    # another processor is at work: the events of the
+                    # customers it holds are passed over without trying
+                    # each (it holds them until it commits)
+                    held = self._customers_held_by_others()
+                    busy.update(held)
             if len(rows) < size:
                 break
         return None, False
+
+    @api.model
+    def _customers_held_by_others(self):
+        """The advisory lock keys other transactions on this database hold:
+        the customers other processors are working on (:func:`lock_keys`)."""
+        self.env.cr.execute(
+            """
+            SELECT (classid::bigint << 32) | objid::bigint
+              FROM pg_locks
+             WHERE locktype = 'advisory'
+               AND objsubid = 1
+               AND granted
+               AND pid != pg_backend_pid()
+               AND database = (SELECT oid FROM pg_database
+                                WHERE datname = current_database())
+            """
+        )
+        return {key for (key,) in self.env.cr.fetchall()}
 
     @api.model
     def _pending(self, limit):

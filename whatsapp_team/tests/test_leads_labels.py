@@ -28,6 +28,14 @@ class TestLeads(WhatsappCase):
         self.assertEqual(
             lead.medium_id, self.env.ref("whatsapp_team.utm_medium_whatsapp")
         )
+        # its chatter says where it comes from, in a note nobody is told of
+        created = lead.message_ids.filtered(
+            lambda m: "Created from a WhatsApp chat" in (m.body or "")
+        )
+        self.assertEqual(len(created), 1)
+        self.assertEqual(created.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertEqual(created.message_type, "notification")
+        self.assertFalse(created.notification_ids)
         self.deliver(self.message("32470300001", body="and another thing"))
         self.assertEqual(
             self.env["crm.lead"].search_count(

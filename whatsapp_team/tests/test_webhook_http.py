@@ -358,6 +358,10 @@ class TestWebhookHttp(WhatsappCase):
         try:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(71)")
+                cursor.execute("SELECT pg_advisory_xact_lock(-9223372036854775807)")
+            self.assertEqual(
+                Event._customers_held_by_others(), {71, -9223372036854775807}
+            )
             self.assertEqual(Event._take_next(), (free, False))
         finally:
             other.close()
