@@ -551,6 +551,44 @@ def test_removed_reaction(reaction):
     assert parsed.body == ""
 
 
+def test_customer_edit_of_a_text_reads_the_new_text():
+    edit = {
+        "original_message_id": OUR_WAMID,
+        "message": {"type": "text", "text": {"body": "See you at 6"}},
+    }
+    parsed = parse_one(message("edit", edit))
+    assert parsed.type == "edit"
+    assert parsed.original_message_id == OUR_WAMID
+    assert parsed.body == "See you at 6"
+    assert parsed.media is None
+
+
+def test_customer_edit_of_a_photo_reads_the_new_caption_only():
+    edit = {
+        "original_message_id": OUR_WAMID,
+        "message": {
+            "type": "image",
+            "image": {"id": "1234", "mime_type": "image/jpeg", "caption": "the red"},
+        },
+    }
+    parsed = parse_one(message("edit", edit))
+    assert parsed.body == "the red"
+    assert parsed.media is None, "the file is unchanged: nothing to download"
+
+
+@pytest.mark.parametrize("edit", [{}, {"message": "garbage"}, "garbage"])
+def test_customer_edit_of_another_shape_is_read_as_nothing(edit):
+    parsed = parse_one(message("edit", edit))
+    assert (parsed.body, parsed.original_message_id) == ("", "")
+
+
+def test_customer_deletion():
+    parsed = parse_one(message("revoke", {"original_message_id": OUR_WAMID}))
+    assert parsed.type == "revoke"
+    assert parsed.original_message_id == OUR_WAMID
+    assert parsed.body == ""
+
+
 def test_catalog_order():
     order = {
         "catalog_id": "194836987003835",

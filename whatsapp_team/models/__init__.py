@@ -26,6 +26,7 @@ from . import whatsapp_message_interactive
 from . import whatsapp_message_option
 from . import whatsapp_message_inbound
 from . import whatsapp_message_contact
+from . import whatsapp_message_edit
 from . import whatsapp_template
 from . import whatsapp_template_review
 from . import whatsapp_template_button

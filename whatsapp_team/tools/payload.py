@@ -196,6 +196,9 @@ class InboundMessage:
     previous_parent_user_id: str = ""
     order: dict | None = None
     referral: dict | None = None
+    # an edit or a deletion ("edit", "revoke", numbers shared with the
+    # WhatsApp Business app): the message it changes
+    original_message_id: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -977,6 +980,24 @@ def _read_system(msg: dict) -> dict:
     }
 
 
+def _read_edit(msg: dict) -> dict:
+    """A customer's edit of a message of theirs: the message as it reads
+    now (its text, or its file's caption; the file itself is unchanged)."""
+    content = _dict(msg.get("edit"))
+    edited = _dict(content.get("message"))
+    reader = _READERS.get(_str(edited.get("type")))
+    fields = reader(edited) if reader in (_read_text, _read_media) else {}
+    return {
+        "body": fields.get("body", ""),
+        "original_message_id": _str(content.get("original_message_id")),
+    }
+
+
+def _read_revoke(msg: dict) -> dict:
+    content = _dict(msg.get("revoke"))
+    return {"original_message_id": _str(content.get("original_message_id"))}
+
+
 _READERS = {
     "text": _read_text,
     **dict.fromkeys(MEDIA_TYPES, _read_media),
@@ -987,6 +1008,8 @@ _READERS = {
     "reaction": _read_reaction,
     "order": _read_order,
     "system": _read_system,
+    "edit": _read_edit,
+    "revoke": _read_revoke,
 }
 
 

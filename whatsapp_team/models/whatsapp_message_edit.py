@@ -1,0 +1,108 @@
+"""A customer edits or deletes a message of theirs.
+
+On a number shared with the WhatsApp Business app, Meta tells of it
+(messages of type ``edit`` and ``revoke``): the chat shows the message as
+the customer's phone now does, edited or deleted, without a new line, a
+reopened chat or an answer asked of anyone. An edit or deletion of a
+message the chat never had is kept as a message of its own, so nothing the
+customer wrote is lost.
+"""
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+from .whatsapp_message import _from_epoch
+
+CHANGES = ("edit", "revoke")
+
+
+class WhatsappMessage(models.Model):
+    _inherit = "whatsapp.message"  # pylint: disable=consider-merging-classes-inherited
+
+    edited_at = fields.Datetime(
+        "Edited by the Customer",
+        readonly=True,
+        help="When the customer last edited this message. The text is the "
+        "edited one; the original is kept in the message as Meta sent it.",
+    )
+    revoked_at = fields.Datetime(
+        "Deleted by the Customer",
+        readonly=True,
+        help="When the customer deleted this message for everyone: its "
+        "words and files are gone from the chat, as from their phone.",
+    )
+
+    @api.model
+    def _receive_inbound(self, account, inbound):
+        if inbound.type in CHANGES:
+            original = self._changed_by(account, inbound)
+            if original:
+                original._apply_customer_change(inbound)
+                return original
+        return super()._receive_inbound(account, inbound)
+
+    @api.model
+    def _changed_by(self, account, inbound):
+        """The customer message ``inbound`` edits or deletes: theirs, in
+        their chat on this number; or nothing."""
+        if not inbound.original_message_id:
+            return self.browse()
+        original_sudo = self.sudo().search(
+            [
+                ("wa_message_id", "=", inbound.original_message_id),
+                ("direction", "=", "in"),
+            ],
+            limit=1,
+        )
+        chat = original_sudo.conversation_id
+        sender = inbound.sender
+        theirs = (sender.wa_id and sender.wa_id == chat.wa_id) or (
+            sender.user_id and sender.user_id == chat.wa_user_id
+        )
+        if not original_sudo or chat.account_id != account or not theirs:
+            return self.browse()
+        return original_sudo
+
+    def _apply_customer_change(self, inbound):
+        """Edit or delete this message as the customer did, in the chat and
+        on the screens that show it. A deleted message stays deleted; an
+        edit older than the one shown is not applied (Meta may deliver
+        them out of order)."""
+        self.ensure_one()
+        when = _from_epoch(inbound.timestamp) or fields.Datetime.now()
+        if self.revoked_at:
+            return
+        if inbound.type == "revoke":
+            values = {"revoked_at": when, "body": False}
+            if self.media_state in ("pending", "failed"):
+                values["media_state"] = "none"  # not downloaded any more
+            files_sudo = self.attachment_ids.sudo()
+            self.write(values)
+            files_sudo.unlink()
+        else:
+            if self.edited_at and when < self.edited_at:
+                return
+            self.write({"edited_at": when, "body": inbound.body or self.body})
+        self._refresh_chatter_body()
+        self._show_late_file()
+        self.conversation_id._inbox_notify()
+
+    def _chatter_body(self):
+        if self.revoked_at:
+            return Markup("<p><i>%s</i></p>") % self.env._(
+                "🚫 The customer deleted this message."
+            )
+        body = super()._chatter_body()
+        if self.edited_at:
+            body += Markup(" <small><i>%s</i></small>") % self.env._("(edited)")
+        return body
+
+
+class WhatsappConversation(models.Model):
+    _inherit = "whatsapp.conversation"
+
+    def _inbox_preview_text(self, message):
+        if message.revoked_at:
+            return self.env._("🚫 Deleted message")
+        return super()._inbox_preview_text(message)
