@@ -26,7 +26,6 @@ from . import whatsapp_message_interactive
 from . import whatsapp_message_option
 from . import whatsapp_message_inbound
 from . import whatsapp_message_contact
-from . import whatsapp_message_edit
 from . import whatsapp_template
 from . import whatsapp_template_review
 from . import whatsapp_template_button
@@ -36,6 +35,9 @@ from . import whatsapp_account_coexistence
 from . import whatsapp_account_throttle
 from . import whatsapp_conversation_coexistence
 from . import whatsapp_message_coexistence
+
+# overrides the receiving of both customer and app messages
+from . import whatsapp_message_edit
 from . import whatsapp_message_throttle
 from . import whatsapp_webhook_event_coexistence
 from . import whatsapp_rate

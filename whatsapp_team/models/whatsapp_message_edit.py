@@ -1,11 +1,12 @@
-"""A customer edits or deletes a message of theirs.
+"""A customer, or the business from the WhatsApp Business app, edits or
+deletes a message.
 
 On a number shared with the WhatsApp Business app, Meta tells of it
-(messages of type ``edit`` and ``revoke``): the chat shows the message as
-the customer's phone now does, edited or deleted, without a new line, a
-reopened chat or an answer asked of anyone. An edit or deletion of a
-message the chat never had is kept as a message of its own, so nothing the
-customer wrote is lost.
+(messages of type ``edit`` and ``revoke``, the business's own among the
+app's echoes): the chat shows the message as the phones now do, edited or
+deleted, without a new line, a reopened chat or an answer asked of anyone.
+An edit or deletion of a message the chat never had is kept as a message of
+its own, so nothing written is lost.
 """
 
 from markupsafe import Markup
@@ -21,16 +22,18 @@ class WhatsappMessage(models.Model):
     _inherit = "whatsapp.message"  # pylint: disable=consider-merging-classes-inherited
 
     edited_at = fields.Datetime(
-        "Edited by the Customer",
+        "Edited",
         readonly=True,
-        help="When the customer last edited this message. The text is the "
-        "edited one; the original is kept in the message as Meta sent it.",
+        help="When the customer (or the business, from the WhatsApp Business "
+        "app) last edited this message. The text is the edited one; the "
+        "original is kept in the message as Meta sent it.",
     )
     revoked_at = fields.Datetime(
-        "Deleted by the Customer",
+        "Deleted",
         readonly=True,
-        help="When the customer deleted this message for everyone: its "
-        "words and files are gone from the chat, as from their phone.",
+        help="When the customer (or the business, from the WhatsApp Business "
+        "app) deleted this message for everyone: its words and files are "
+        "gone from the chat, as from their phones.",
     )
 
     @api.model
@@ -43,15 +46,27 @@ class WhatsappMessage(models.Model):
         return super()._receive_inbound(account, inbound)
 
     @api.model
-    def _changed_by(self, account, inbound):
-        """The customer message ``inbound`` edits or deletes: theirs, in
-        their chat on this number; or nothing."""
+    def _receive_app_message(self, account, app_message, origin):
+        inbound = app_message.message
+        if inbound.type in CHANGES:
+            direction = "out" if app_message.outgoing else "in"
+            original = self._changed_by(account, inbound, direction)
+            if original:
+                original._apply_customer_change(inbound)
+                return original, False
+        return super()._receive_app_message(account, app_message, origin)
+
+    @api.model
+    def _changed_by(self, account, inbound, direction="in"):
+        """The message ``inbound`` edits or deletes, in the chat of its
+        customer on this number: one the customer sent (``direction``
+        ``in``), or one the business did (``out``); or nothing."""
         if not inbound.original_message_id:
             return self.browse()
         original_sudo = self.sudo().search(
             [
                 ("wa_message_id", "=", inbound.original_message_id),
-                ("direction", "=", "in"),
+                ("direction", "=", direction),
             ],
             limit=1,
         )
@@ -65,7 +80,7 @@ class WhatsappMessage(models.Model):
         return original_sudo
 
     def _apply_customer_change(self, inbound):
-        """Edit or delete this message as the customer did, in the chat and
+        """Edit or delete this message as its writer did, in the chat and
         on the screens that show it. A deleted message stays deleted; an
         edit older than the one shown is not applied (Meta may deliver
         them out of order)."""
@@ -90,8 +105,10 @@ class WhatsappMessage(models.Model):
 
     def _chatter_body(self):
         if self.revoked_at:
-            return Markup("<p><i>%s</i></p>") % self.env._(
-                "🚫 The customer deleted this message."
+            return Markup("<p><i>%s</i></p>") % (
+                self.env._("🚫 Deleted from the WhatsApp Business app.")
+                if self.direction == "out"
+                else self.env._("🚫 The customer deleted this message.")
             )
         body = super()._chatter_body()
         if self.edited_at:

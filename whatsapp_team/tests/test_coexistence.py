@@ -268,6 +268,46 @@ class TestCoexistence(CoexistenceCase):
         self.assertFalse(new_chat.user_id, "nobody in Odoo answered")
         self.assertFalse(new_chat.waiting_since)
 
+    def test_the_business_edits_or_deletes_from_the_app(self):
+        """The business edits, then deletes, a message it sent from the
+        app: the chat shows it as the phones do, without new lines."""
+        now = int(time.time())
+        sent = self.send_echoes(self.echo(body="Open at 9", timestamp=now))
+        chat = sent.conversation_id
+        lines = self.env["whatsapp.message"].search_count(
+            [("conversation_id", "=", chat.id)]
+        )
+        self.send_echoes(
+            self.echo(
+                kind="edit",
+                timestamp=now + 30,
+                edit={
+                    "original_message_id": sent.wa_message_id,
+                    "message": {"type": "text", "text": {"body": "Open at 10"}},
+                },
+            )
+        )
+        self.assertEqual(sent.body, "Open at 10")
+        self.assertIn("(edited)", sent.mail_message_id.body)
+        self.send_echoes(
+            self.echo(
+                kind="revoke",
+                timestamp=now + 60,
+                revoke={"original_message_id": sent.wa_message_id},
+            )
+        )
+        self.assertTrue(sent.revoked_at)
+        self.assertIn(
+            "Deleted from the WhatsApp Business app", sent.mail_message_id.body
+        )
+        self.assertNotIn("Open at", sent.mail_message_id.body)
+        self.assertEqual(
+            self.env["whatsapp.message"].search_count(
+                [("conversation_id", "=", chat.id)]
+            ),
+            lines,
+        )
+
     def test_an_echo_delivered_twice_is_stored_once(self):
         chat = self.assigned_chat("32470123459")
         raw = self.echo("32470123459", "Once")
