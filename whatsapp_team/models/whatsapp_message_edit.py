@@ -39,10 +39,10 @@ class WhatsappMessage(models.Model):
     @api.model
     def _receive_inbound(self, account, inbound):
         if inbound.type in CHANGES:
-            original = self._changed_by(account, inbound)
-            if original:
-                original._apply_customer_change(inbound)
-                return original
+            original_sudo = self._changed_by(account, inbound)
+            if original_sudo:
+                original_sudo._apply_customer_change(inbound)
+                return original_sudo
         return super()._receive_inbound(account, inbound)
 
     @api.model
@@ -50,17 +50,19 @@ class WhatsappMessage(models.Model):
         inbound = app_message.message
         if inbound.type in CHANGES:
             direction = "out" if app_message.outgoing else "in"
-            original = self._changed_by(account, inbound, direction)
-            if original:
-                original._apply_customer_change(inbound)
-                return original, False
+            original_sudo = self._changed_by(account, inbound, direction)
+            if original_sudo:
+                original_sudo._apply_customer_change(inbound)
+                return original_sudo, False
         return super()._receive_app_message(account, app_message, origin)
 
     @api.model
     def _changed_by(self, account, inbound, direction="in"):
         """The message ``inbound`` edits or deletes, in the chat of its
         customer on this number: one the customer sent (``direction``
-        ``in``), or one the business did (``out``); or nothing."""
+        ``in``), or one the business did (``out``); or nothing. As
+        superuser: only webhook processing, which stores every message
+        so, asks (like ``_receive_inbound``)."""
         if not inbound.original_message_id:
             return self.browse()
         original_sudo = self.sudo().search(
