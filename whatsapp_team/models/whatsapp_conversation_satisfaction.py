@@ -267,7 +267,13 @@ class WhatsappConversation(models.Model):
         )
         wa_message.sudo().rating_id = rating_sudo
         when = wa_message.wa_timestamp or fields.Datetime.now()
-        self.sudo().rating_feedback_until = when + FEEDBACK_TIME
+        chat_sudo = self.sudo()
+        values = {"rating_feedback_until": when + FEEDBACK_TIME}
+        if chat_sudo.unread_count:
+            # counted unread as it came in (_inbox_on_messages): a tap is
+            # nothing for the team to read, the chat stays unbolded
+            values["unread_count"] = chat_sudo.unread_count - 1
+        chat_sudo.write(values)
         if value < rating_data.RATING_LIMIT_OK:
             self._schedule_unhappy_activity(rating_sudo)
 

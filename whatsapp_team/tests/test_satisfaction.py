@@ -259,6 +259,7 @@ class TestSatisfaction(SatisfactionCase):
 
     def test_the_tap_is_a_rating_of_the_salesperson(self):
         survey = self.done_and_asked()
+        unread = self.chat.unread_count
         # who answers does not matter: the rating is of who had the chat
         answer = self.tap(survey, "rating_5", "😀 Great")
         rating = survey.rating_id
@@ -270,8 +271,9 @@ class TestSatisfaction(SatisfactionCase):
         self.assertEqual(self.chat.rating_last_value, 5)
         self.assertEqual(self.chat.rating_count, 1)
         self.assertEqual(rating.whatsapp_happy, 100)
-        # the chat stays done, nobody is asked to reply, no activity
+        # the chat stays done and read, nobody is asked to reply, no activity
         self.assertEqual(self.chat.state, "done")
+        self.assertEqual(self.chat.unread_count, unread)
         self.assertFalse(self.chat.waiting_since)
         self.assertFalse(self.chat.activity_ids)
         self.assertFalse(
