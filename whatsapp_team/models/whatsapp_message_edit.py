@@ -60,9 +60,9 @@ class WhatsappMessage(models.Model):
     def _changed_by(self, account, inbound, direction="in"):
         """The message ``inbound`` edits or deletes, in the chat of its
         customer on this number: one the customer sent (``direction``
-        ``in``), or one the business did (``out``); or nothing. As
-        superuser: only webhook processing, which stores every message
-        so, asks (like ``_receive_inbound``)."""
+        ``in``), or one the business did (``out``); or nothing. Read as
+        superuser: only webhook processing calls this, as it calls
+        ``_receive_inbound``, after the body's signature was checked."""
         if not inbound.original_message_id:
             return self.browse()
         original_sudo = self.sudo().search(
