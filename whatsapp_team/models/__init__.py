@@ -46,6 +46,7 @@ from . import whatsapp_conversation_pricing
 from . import crm_lead_pricing
 from . import whatsapp_call
 from . import whatsapp_webhook_event_calls
+from . import whatsapp_conversation_calls
 from . import whatsapp_conversation_satisfaction
 from . import whatsapp_message_satisfaction
 from . import rating_rating

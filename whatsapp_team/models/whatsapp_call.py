@@ -153,6 +153,7 @@ class WhatsappCall(models.Model):
             }
         )
         call._show_in_chat()
+        conversation._show_call_in_inbox(call)
         if call.state == "missed" and not was_missed:
             call._schedule_call_back()
         return call
@@ -206,6 +207,10 @@ class WhatsappCall(models.Model):
 
     def _line(self):
         """The call as the chat tells it: one line, in plain words."""
+        return Markup('<p class="text-muted">📞 %s</p>') % self._summary()
+
+    def _summary(self):
+        """What became of the call, in plain words (no icon)."""
         self.ensure_one()
         incoming = self.direction == "in"
         if self.state == "completed":
@@ -233,7 +238,7 @@ class WhatsappCall(models.Model):
                 if incoming
                 else self.env._("Calling the customer")
             )
-        return Markup('<p class="text-muted">📞 %s</p>') % text
+        return text
 
     def _show_in_chat(self):
         """Post the call's line in the chat and in its lead's chatter, or

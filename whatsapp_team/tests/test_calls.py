@@ -12,6 +12,7 @@ business-initiated-calls, and the calling webhook reference): field
 
 import xmlrpc.client
 
+from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import PHONE_NUMBER_ID, WhatsappCase
@@ -214,6 +215,41 @@ class TestCalls(WhatsappCase):
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.user_allowed)
         self.assertEqual(self.call_back.category, "phonecall")
+
+    def test_a_call_is_the_chats_latest_news_in_the_inbox(self):
+        """As in WhatsApp's list of chats: the call moves the chat up and
+        its line tells of it, until a message comes after it."""
+        customer = "32470888002"
+        chat = self.deliver(
+            self.message(customer, body="Hello", timestamp=T0 - 600)
+        ).conversation_id
+        call_id = "wacid.INBOX0001"
+        self.send(
+            self.body(
+                [
+                    self.user_call(call_id, "connect", customer=customer),
+                    self.user_call(
+                        call_id,
+                        "terminate",
+                        customer=customer,
+                        timestamp=T0 + 30,
+                        status="FAILED",
+                    ),
+                ]
+            )
+        )
+        self.assertEqual(chat.last_call_id.wa_call_id, call_id)
+        self.assertEqual(
+            chat.last_message_at, fields.Datetime.to_datetime("2025-11-27 08:00:00")
+        )
+        preview = chat._inbox_row()["preview"]
+        self.assertEqual(preview["body"], "📞 Missed call from the customer")
+        self.assertEqual(preview["author"], "customer")
+        # the customer writes after it: the message is the news again
+        self.deliver(
+            self.message(customer, body="Call me back please", timestamp=T0 + 90)
+        )
+        self.assertEqual(chat._inbox_row()["preview"]["body"], "Call me back please")
 
     def test_duplicate_delivery_changes_nothing(self):
         call_id = "wacid.TWICE0001"
