@@ -10,7 +10,6 @@ class WhatsappConversation(models.Model):
 
     last_call_id = fields.Many2one(
         "whatsapp.call",
-        string="Last Call",
         readonly=True,
         ondelete="set null",
         help="The chat's latest call, shown in the inbox when nothing was "

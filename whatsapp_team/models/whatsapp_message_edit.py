@@ -119,7 +119,7 @@ class WhatsappMessage(models.Model):
 
 
 class WhatsappConversation(models.Model):
-    _inherit = "whatsapp.conversation"
+    _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
 
     def _inbox_preview_text(self, message):
         if message.revoked_at:
