@@ -205,6 +205,12 @@ class WhatsappCall(models.Model):
     # In the chat and on the lead
     # ------------------------------------------------------------
 
+    def _time(self):
+        """When the call happened, for the chat's order: its start, else
+        when it was first heard of."""
+        self.ensure_one()
+        return self.started_at or self.create_date
+
     def _line(self):
         """The call as the chat tells it: one line, in plain words."""
         return Markup('<p class="text-muted">📞 %s</p>') % self._summary()

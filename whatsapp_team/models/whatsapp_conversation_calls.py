@@ -21,13 +21,10 @@ class WhatsappConversation(models.Model):
         it is newer than what the chat shows, and the inbox rows say so."""
         self.ensure_one()
         chat_sudo = self.sudo()
-        when = call.started_at or call.create_date
+        when = call._time()
         latest_sudo = chat_sudo.last_call_id
         values = {}
-        if latest_sudo != call and (
-            not latest_sudo
-            or when >= (latest_sudo.started_at or latest_sudo.create_date)
-        ):
+        if latest_sudo != call and (not latest_sudo or when >= latest_sudo._time()):
             values["last_call_id"] = call.id
         if not chat_sudo.last_message_at or when > chat_sudo.last_message_at:
             values["last_message_at"] = when
@@ -41,8 +38,7 @@ class WhatsappConversation(models.Model):
         if not call:
             return preview
         message = self.last_wa_message_id
-        when = call.started_at or call.create_date
-        if message and (message.wa_timestamp or message.create_date) > when:
+        if message and (message.wa_timestamp or message.create_date) > call._time():
             return preview
         return {
             "body": "📞 " + call._summary(),

@@ -144,15 +144,18 @@ class WhatsappConversation(models.Model):
         values = {}
         if latest != current:
             values["last_wa_message_id"] = latest.id
-        unread = len(
-            messages.filtered(
-                lambda m: m.direction == "in" and m.message_type not in NOT_UNREAD_TYPES
-            )
-        )
+        unread = len(messages.filtered(self._is_unread))
         if unread:
             values["unread_count"] = chat_sudo.unread_count + unread
         if values:
             chat_sudo.write(values)
+
+    def _is_unread(self, message):
+        """Whether ``message`` of this chat is something for the team to
+        read, counted unread until someone opens the chat."""
+        return (
+            message.direction == "in" and message.message_type not in NOT_UNREAD_TYPES
+        )
 
     def _inbox_refresh_last_message(self):
         for chat_sudo in self.sudo():

@@ -244,6 +244,11 @@ class WhatsappConversation(models.Model):
     # The customer's answer and comment
     # ------------------------------------------------------------
 
+    def _is_unread(self, message):
+        # a tap on a survey is nothing for the team to read: the chat stays
+        # as it was, unbolded
+        return super()._is_unread(message) and not message._rating_answer()[0]
+
     def _handle_without_answer(self, wa_message):
         rating, value = wa_message._rating_answer()
         if rating:
@@ -267,13 +272,7 @@ class WhatsappConversation(models.Model):
         )
         wa_message.sudo().rating_id = rating_sudo
         when = wa_message.wa_timestamp or fields.Datetime.now()
-        chat_sudo = self.sudo()
-        values = {"rating_feedback_until": when + FEEDBACK_TIME}
-        if chat_sudo.unread_count:
-            # counted unread as it came in (_inbox_on_messages): a tap is
-            # nothing for the team to read, the chat stays unbolded
-            values["unread_count"] = chat_sudo.unread_count - 1
-        chat_sudo.write(values)
+        self.sudo().rating_feedback_until = when + FEEDBACK_TIME
         if value < rating_data.RATING_LIMIT_OK:
             self._schedule_unhappy_activity(rating_sudo)
 

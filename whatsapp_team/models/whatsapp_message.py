@@ -319,7 +319,7 @@ class WhatsappMessage(models.Model):
                     message.mail_message_id.sudo().write(
                         {"body": message._chatter_body()}
                     )
-                    message._show_late_file()
+                    message._show_changed_line()
                 _logger.info(
                     "WhatsApp media %s of message %s not downloaded: %s",
                     message.media_id,
@@ -358,12 +358,13 @@ class WhatsappMessage(models.Model):
                     }
                 )
                 message.conversation_id._mirror_late_file(attachment)
-                message._show_late_file()
+                message._show_changed_line()
 
-    def _show_late_file(self):
-        """Show the chat's open screens what became of this message's file
-        (arrived, or failed): its chat message changes under their eyes, as
-        when Odoo edits a message, without a reload."""
+    def _show_changed_line(self):
+        """Show the chat's open screens this message's line as it is now
+        (its file arrived or failed, its writer edited or deleted it): it
+        changes under their eyes, as when Odoo edits a message, without a
+        reload."""
         self.ensure_one()
         message_sudo = self.mail_message_id.sudo()
         conversation = self.conversation_id

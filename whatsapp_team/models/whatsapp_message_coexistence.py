@@ -117,7 +117,7 @@ class WhatsappMessage(models.Model):
         if self.mail_message_id:
             # on its way: the chat says so, and shows it when it arrives
             self.mail_message_id.sudo().body = self._chatter_body()
-            self._show_late_file()
+            self._show_changed_line()
 
     def _post_app_message_in_chatter(self):
         """Show the message in its chat, at the time it was written: the

@@ -102,7 +102,7 @@ class WhatsappMessage(models.Model):
                 return
             self.write({"edited_at": when, "body": inbound.body or self.body})
         self._refresh_chatter_body()
-        self._show_late_file()
+        self._show_changed_line()
         self.conversation_id._inbox_notify()
 
     def _chatter_body(self):

@@ -405,19 +405,7 @@ class WhatsappWebhookEvent(models.Model):
         locks now: every processor holds those of the customers it is
         working on (:meth:`_take_next`), until it commits. Something else
         holding one only makes a processor commit sooner."""
-        self.env.cr.execute(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM pg_locks
-                 WHERE locktype = 'advisory'
-                   AND granted
-                   AND pid != pg_backend_pid()
-                   AND database = (SELECT oid FROM pg_database
-                                    WHERE datname = current_database())
-            )
-            """
-        )
-        return self.env.cr.fetchone()[0]
+        return bool(self._customers_held_by_others())
 
     @api.model
     def _yield_cpu(self):
