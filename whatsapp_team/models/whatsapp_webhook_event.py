@@ -57,15 +57,26 @@ def lock_keys(payload):
     ]
 
 
-# pending events a processor looks at, oldest first, to find one it may take:
-# the first few, then more when other processors hold all of those
-FIRST_LOOK = 8
+def _in_order(rows, may_take):
+    """The ids of ``rows`` (``(id, lock keys)``, oldest first) that may be
+    taken: each for which ``may_take(id, keys)`` holds, unless an earlier
+    event of one of its customers was passed over."""
+    taken, busy = [], set()
+    for event_id, keys in rows:
+        if busy.intersection(keys) or not may_take(event_id, keys):
+            busy.update(keys)
+        else:
+            taken.append(event_id)
+    return taken
+
+
+# pending events a processor looks at, oldest first, to find those it may take
 SCAN_SIZE = 100
-# a processor commits after this many events, or this many seconds: each
-# commit empties the cache of numbers, teams and users it reads again after
-# (measured in-process on two cores, 25 events or 1 s against 10 or 0.5 s:
-# about a tenth more messages a second), and what it did shows in the chats
-# at its commit
+# a processor takes up to this many events at once, processes them together
+# (one savepoint, one flush: each chat, message and event row written once
+# for all of them) and commits; or commits after this many seconds (each
+# commit empties the cache of numbers, teams and users it reads again after),
+# and what it did shows in the chats at its commit
 COMMIT_EVERY = 25
 COMMIT_AFTER = 1.0
 # how much a processor's thread yields the CPU to the server's requests
@@ -97,7 +108,7 @@ class WhatsappWebhookEvent(models.Model):
 
     The controller only verifies and stores; processing happens in the
     processors' crons, triggered at once, several customers at a time and
-    each customer's bodies in their order (see :meth:`_take_next`). An event
+    each customer's bodies in their order (see :meth:`_take`). An event
     that fails stays here with its error and is tried again with growing
     delays, so no customer message is ever lost to a bug or an outage. The
     items of a body (messages, statuses, template updates) are processed one
@@ -162,7 +173,7 @@ class WhatsappWebhookEvent(models.Model):
             "ALTER TABLE whatsapp_webhook_event"
             " ADD COLUMN IF NOT EXISTS lock_keys bigint[]"
         )
-        # the processors' look (_take_next): the oldest pending events, in
+        # the processors' look (_take): the oldest pending events, in
         # order, read from an index of the pending ones only, however many
         # are done (kept for months) or waiting in a burst
         tools.create_index(
@@ -310,17 +321,18 @@ class WhatsappWebhookEvent(models.Model):
 
         Several processors (the crons running :data:`PROCESSOR_CODE`, run by
         any cron thread of any server on the database) work at once, each
-        on other customers: see :meth:`_take_next`. A processor that finds
-        more work than its own wakes the others.
+        on other customers: see :meth:`_take`. A processor that finds more
+        work than its own wakes the others.
 
-        A processor commits every :data:`COMMIT_EVERY` events or
-        :data:`COMMIT_AFTER` seconds, whichever comes first: the numbers,
-        teams and salespeople it reads stay in its cache from one event to
-        the next, and a commit (a disk flush) serves several messages. An
-        event that gave a chat to a salesperson is committed at once while
-        other processors work (:meth:`_others_at_work`), so that they see
-        whose turn it was; a processor alone keeps it for its next commit
-        (each commit empties the cache it reads the teams from). A concurrency
+        A processor takes up to :data:`COMMIT_EVERY` events at once and
+        processes them together (:meth:`_process_together`), then commits,
+        or commits after :data:`COMMIT_AFTER` seconds: the numbers, teams
+        and salespeople it reads stay in its cache from one event to the
+        next, and a commit (a disk flush) serves several messages. An event
+        that gave a chat to a salesperson is committed at once while other
+        processors work (:meth:`_others_at_work`), so that they see whose
+        turn it was; a processor alone keeps it for its next commit (each
+        commit empties the cache it reads the teams from). A concurrency
         error rolls the uncommitted events back; they are still pending and
         taken again with a fresh snapshot.
         """
@@ -335,11 +347,11 @@ class WhatsappWebhookEvent(models.Model):
         batch = 0
         batch_started = time.monotonic()
         while done < limit:
-            # the previous event's outcome (e.g. its retry delay) must be in
-            # the database before we look for the next one
+            # the previous events' outcome (e.g. a retry delay) must be in
+            # the database before we look for the next ones
             events.flush_model()
-            event_id, waiting = events._take_next()
-            if not event_id:
+            taken, waiting = events._take(min(COMMIT_EVERY - batch, limit - done))
+            if not taken:
                 if auto_commit and batch:
                     # the look ran on this transaction's snapshot, older than
                     # what other processors committed since: look again on a
@@ -351,18 +363,19 @@ class WhatsappWebhookEvent(models.Model):
             if waiting and not woken and auto_commit:
                 events._wake_processors()
                 woken = True
-            done += 1
             try:
-                events.browse(event_id)._process()
+                processed = len(events.browse(taken)._process_together(work))
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if not auto_commit:
                     raise
                 events.env.cr.rollback()  # pylint: disable=invalid-commit
                 events.env.invalidate_all()
                 work.reset()
+                done += len(taken)
                 batch, batch_started, woken = 0, time.monotonic(), False
                 continue
-            batch += 1
+            done += processed
+            batch += processed
             if work.turn_taken and not events._others_at_work():
                 # a processor alone collides with nobody: the turn goes
                 # with the next commit
@@ -373,6 +386,8 @@ class WhatsappWebhookEvent(models.Model):
                 # a salesperson's turn taken while other processors work:
                 # they must see it now, not collide on it
                 or work.turn_taken
+                # events taken and left (after a turn): theirs again
+                or processed < len(taken)
             ):
                 events._commit_work(work)
                 batch, batch_started = 0, time.monotonic()
@@ -381,9 +396,43 @@ class WhatsappWebhookEvent(models.Model):
         else:
             # under test nothing commits: the rows go with the test's flush
             events._send_work(work)
-        if done >= limit and events._take_next(lock=False)[0]:
+        if done >= limit and events._pending(1):
             events._wake_processors(others=False)
         return done
+
+    def _process_together(self, work):
+        """Process these events (taken, in their order) in one savepoint;
+        return those processed.
+
+        Their work is flushed once for all: each chat, message and event row
+        changed by several of them is written in one statement. When one of
+        them fails, the savepoint is rolled back (with the bus notifications
+        and tracking Odoo keeps for the commit: ``cr.clear()``) and each is
+        processed again on its own, each item in a savepoint of its own, so
+        that a failure never holds back the others (:meth:`_process`). After
+        an event that gave a salesperson her turn while other processors
+        work, the rest are left for the commit that follows: it releases
+        them, and they are taken again in their order.
+        """
+        if len(self) < 2:
+            self._process()
+            return self
+        turn_taken = work.turn_taken
+        processed = self.browse()
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                for event in self:
+                    event._process(isolated=False)
+                    processed |= event
+                    if work.turn_taken and self._others_at_work():
+                        break
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception:  # noqa: BLE001 - each one is processed again alone
+            work.turn_taken = turn_taken
+            self._process()
+            return self
+        return processed
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
@@ -403,7 +452,7 @@ class WhatsappWebhookEvent(models.Model):
     def _others_at_work(self):
         """Whether another transaction on this database holds advisory
         locks now: every processor holds those of the customers it is
-        working on (:meth:`_take_next`), until it commits. Something else
+        working on (:meth:`_take`), until it commits. Something else
         holding one only makes a processor commit sooner."""
         return bool(self._customers_held_by_others())
 
@@ -428,46 +477,78 @@ class WhatsappWebhookEvent(models.Model):
         return yield_cpu(niceness)
 
     @api.model
-    def _take_next(self, lock=True):
-        """Lock the oldest pending event whose customers no other processor
-        holds; return ``(event id or None, whether more events wait)``.
+    def _take(self, size):
+        """Lock up to ``size`` of the oldest pending events whose customers
+        no other processor holds; return ``(event ids in their order,
+        whether more events wait)``.
 
         Each customer of a body (:func:`lock_keys`) is a transaction-level
-        advisory lock, held until the event's transaction ends; the event
+        advisory lock, held until the events' transaction ends; each event
         row is locked too (``FOR UPDATE SKIP LOCKED``), so no event is ever
         processed twice. Events are looked at oldest first, and once one is
         passed over (its customer is busy elsewhere) every later event of
         the same customers is passed over in this look too: a customer's
         events are processed in the order they arrived, whichever processor
-        takes them. An event that waits for its retry delay holds nothing.
+        takes them. Several events of one customer may be taken together:
+        they are processed in their order. An event that waits for its retry
+        delay holds nothing.
         """
-        if not lock:
-            rows = self._pending(2)
-            return (rows[0][0] if rows else None), len(rows) > 1
-        # the oldest few first: the next event is nearly always among them
-        held = None
-        for size in (FIRST_LOOK, SCAN_SIZE):
-            rows = self._pending(size)
-            busy = set(held or ())
-            for index, (event_id, keys) in enumerate(rows):
-                if keys is None:
-                    # stored before bodies were keyed, or split off by the ORM
-                    keys = self.browse(event_id)._lock_keys()
-                if busy.intersection(keys):
-                    busy.update(keys)
-                    continue
-                if self._try_lock(event_id, keys):
-                    return event_id, index + 1 < len(rows)
-                busy.update(keys)
-                if held is None:
-                    # another processor is at work: the events of the
-                    # customers it holds are passed over without trying
-                    # each (it holds them until it commits)
-                    held = self._customers_held_by_others()
-                    busy.update(held)
-            if len(rows) < size:
-                break
-        return None, False
+        rows = [
+            (event_id, keys if keys is not None else self.browse(event_id)._lock_keys())
+            for event_id, keys in self._pending(SCAN_SIZE)
+        ]
+        candidates = rows[:size]
+        taken = self._try_lock_all(candidates)
+        if not taken and len(rows) > size:
+            # the oldest are another processor's: the events of the
+            # customers it holds (until it commits) are passed over
+            held = self._customers_held_by_others()
+            free = set(_in_order(rows, lambda _id, keys: not held.intersection(keys)))
+            candidates = [row for row in rows if row[0] in free][:size]
+            taken = self._try_lock_all(candidates)
+        if taken is None:
+            # another processor changed one of them since this snapshot:
+            # each is tried alone
+            taken = _in_order(candidates, self._try_lock)
+        return taken, len(rows) > len(taken)
+
+    @api.model
+    def _try_lock_all(self, rows):
+        """Lock the events of ``rows`` (``(id, lock keys)``, oldest first)
+        that may be taken in their order; return their ids, or ``None``
+        when one was changed by another transaction since this snapshot
+        (nothing is then locked).
+
+        One statement tries every customer's lock, one locks the rows; what
+        could not be taken (with every later event of its customers) holds
+        its locks until the commit, like an event that was processed.
+        """
+        cr = self.env.cr
+        try:
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
+                cr.execute(
+                    "SELECT key FROM (SELECT DISTINCT unnest(%s::bigint[]) AS key)"
+                    " AS keys WHERE pg_try_advisory_xact_lock(key)",
+                    [[key for _id, keys in rows for key in keys]],
+                )
+                customers = {key for (key,) in cr.fetchall()}
+                wanted = _in_order(rows, lambda _id, keys: customers >= set(keys))
+                if not wanted:
+                    return []
+                cr.execute(
+                    """
+                    SELECT id FROM whatsapp_webhook_event
+                     WHERE id = ANY(%s) AND state = 'pending'
+                       FOR UPDATE SKIP LOCKED
+                    """,
+                    [wanted],
+                )
+                locked = {event_id for (event_id,) in cr.fetchall()}
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            return None
+        return _in_order(
+            rows, lambda event_id, keys: event_id in locked and customers >= set(keys)
+        )
 
     @api.model
     def _customers_held_by_others(self):
@@ -607,7 +688,7 @@ class WhatsappWebhookEvent(models.Model):
             },
         }
 
-    def _process(self):
+    def _process(self, isolated=True):
         """Process these events in the current transaction.
 
         Each message, status and other change of a body (its items, see
@@ -620,27 +701,41 @@ class WhatsappWebhookEvent(models.Model):
         whose items all wait on one failure) stays one event, retried as a
         whole. Concurrency errors are left to the caller (Odoo retries the
         transaction).
+
+        Not ``isolated``: the items go without savepoints of their own, and
+        the first error is raised; the caller holds a savepoint for several
+        events and processes them again one by one (:meth:`_process_together`).
         """
         for event in self:
-            # pending writes of earlier work must not fail inside a savepoint
-            self.env.flush_all()
+            if isolated:
+                # pending writes of earlier work must not fail inside a savepoint
+                self.env.flush_all()
             try:
                 items = split_items(json.loads(event.payload))
             except ValueError as error:  # a PayloadError is a ValueError
                 event._record_failure(PayloadError(str(error)))
                 continue
-            event._process_items(items)
+            event._process_items(items, isolated=isolated)
 
-    def _process_items(self, items):
+    def _process_items(self, items, isolated=True):
         self.ensure_one()
         signed = self._signature_check()
+        counts = {"message": 0, "status": 0}
+        notes = []
+        if not isolated:
+            for item in items:
+                note = self._process_item(item, signed)
+                if note:
+                    notes.append(note)
+                else:
+                    counts[item.kind] = counts.get(item.kind, 0) + 1
+            self._mark_done(counts, notes)
+            return
         # a failure that may still pass holds back its customer's later
         # messages; the last attempt, or an error no retry cures, holds nothing
         holds = self.attempts + 1 < MAX_ATTEMPTS
         failures = []  # [items, error, traceback text, quick]
         held_by = {}  # sender key -> index in failures
-        counts = {"message": 0, "status": 0}
-        notes = []
         for item in items:
             waiting = next(
                 (held_by[key] for key in item.sender_keys if key in held_by), None
@@ -691,6 +786,9 @@ class WhatsappWebhookEvent(models.Model):
                     events=", ".join(f"#{part.id}" for part in parts),
                 )
             )
+        self._mark_done(counts, notes)
+
+    def _mark_done(self, counts, notes):
         self.write(
             {
                 "state": "done",

@@ -45,9 +45,9 @@ class WhatsappWebhookEvent(models.Model):
 
     _inherit = "whatsapp.webhook.event"  # pylint: disable=consider-merging-classes-inherited
 
-    def _process_items(self, items):
+    def _process_items(self, items, isolated=True):
         if len(items) <= ITEMS_PER_EVENT:
-            return super()._process_items(items)
+            return super()._process_items(items, isolated=isolated)
         self._split_in_parts(items)
         return None
 

@@ -1,10 +1,12 @@
 from datetime import datetime, timedelta
 
+import psycopg2
 from freezegun import freeze_time
 from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
+from odoo.sql_db import connection_info_for
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -278,6 +280,39 @@ class TestAssignment(TeamCase):
         self.assertGreater(Bus.search_count(rows), before)
         self.assertFalse(work.chat_ids)
         self.assertFalse(work.turn_taken)
+
+    def test_events_taken_together_stop_at_a_turn_while_others_work(self):
+        """A processor takes several events at once; after one that gave a
+        salesperson her turn while another processor works, it leaves the
+        rest to be taken again after its commit, so that the other sees
+        whose turn it was."""
+        for wa_id in ("32470999002", "32470999003"):
+            self.post_webhook(self.payload([self.message(wa_id, body="Hi")]))
+        Event = self.env["whatsapp.webhook.event"]
+        work = ProcessorBatch()
+        events = Event.with_context(**{PROCESSOR_BATCH: work})
+        taken, _waiting = events._take(25)
+        self.assertEqual(len(taken), 2)
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(-42)")
+            processed = events.browse(taken)._process_together(work)
+        finally:
+            other.close()
+        self.assertEqual(processed.ids, taken[:1])
+        self.assertTrue(work.turn_taken)
+        self.assertEqual(Event.browse(taken).mapped("state"), ["done", "pending"])
+        chats = self.env["whatsapp.conversation"].search(
+            [("wa_id", "in", ["32470999002", "32470999003"])]
+        )
+        self.assertEqual(chats.wa_id, "32470999002")
+        self.assertEqual(chats.user_id, self.ana)
+        # alone, a processor keeps going: the turn goes with its next commit
+        work.turn_taken = False
+        self.assertEqual(self.process(), 1)
+        self.assertEqual(Event.browse(taken).mapped("state"), ["done", "done"])
 
     def test_least_loaded_picks_the_fewest_open_chats(self):
         self.team.whatsapp_assignment = "least_loaded"

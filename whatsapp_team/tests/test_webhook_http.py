@@ -362,10 +362,10 @@ class TestWebhookHttp(WhatsappCase):
             self.assertEqual(
                 Event._customers_held_by_others(), {71, -9223372036854775807}
             )
-            self.assertEqual(Event._take_next(), (free, False))
+            self.assertEqual(Event._take(1), ([free], True))
         finally:
             other.close()
-        self.assertEqual(Event._take_next(lock=False), (busy[0], True))
+        self.assertEqual(Event._pending(1), [(busy[0], [71])])
 
     def test_the_processors_look_reads_the_pending_events_index(self):
         """Whatever the number of events done, the look for the oldest
@@ -398,6 +398,78 @@ class TestWebhookHttp(WhatsappCase):
         self.assertTrue(
             self.env["whatsapp.message"].search([("wa_message_id", "=", good[0]["id"])])
         )
+
+    def test_events_taken_together_are_done_once_and_a_failure_undoes_none(self):
+        """A processor takes several events at once and processes them in
+        one savepoint. When one fails, it processes each again on its own:
+        the others are stored once, announced once, and the failure waits
+        for its retry with its error."""
+        Event = self.env["whatsapp.webhook.event"]
+        Bus = self.env["bus.bus"].sudo()
+        chats = self.env["whatsapp.conversation"]
+        self.env.cr.flush()
+        before = Bus.search_count([])
+        for wa_id in ("32470123470", "32470123471"):
+            self.post_webhook(self.payload([self.message(wa_id, body="alone")]))
+        taken, waiting = Event._take(25)
+        self.assertEqual((len(taken), waiting), (2, False), "taken together")
+        self.assertEqual(self.process(), 2)
+        self.env.cr.flush()
+        sent_for_two = Bus.search_count([]) - before
+
+        first = self.message("32470123472", body="first")
+        second = self.message("32470123473", body="second")
+        for message in (first, self.message(wa_id=None, body="broken"), second):
+            self.post_webhook(self.payload([message]))
+        pending = Event.search([("state", "=", "pending")], order="id")
+        self.assertEqual(len(Event._take(25)[0]), 3, "taken together")
+        before = Bus.search_count([])
+        self.assertEqual(self.process(), 3)
+        self.env.cr.flush()
+        self.assertEqual(pending.mapped("state"), ["done", "pending", "done"])
+        self.assertIn("without a sender identity", pending[1].error)
+        for message, _contact in (first, second):
+            stored = self.env["whatsapp.message"].search(
+                [("wa_message_id", "=", message["id"])]
+            )
+            self.assertEqual(len(stored), 1)
+            chat = stored.conversation_id
+            chats |= chat
+            self.assertEqual(
+                chat.message_ids.filtered(lambda m: m.message_type == "comment"),
+                stored.mail_message_id,
+                "in the chat once",
+            )
+        self.assertEqual(chats.mapped("unread_count"), [1, 1])
+        self.assertEqual(
+            Bus.search_count([]) - before, sent_for_two, "nothing announced twice"
+        )
+
+    def test_one_customers_events_taken_together_keep_their_order(self):
+        """Several events of one customer may be taken at once: they are
+        processed in the order they came; one passed over (its customer
+        held elsewhere) holds back every later one of that customer."""
+        Event = self.env["whatsapp.webhook.event"]
+        Event.search([("state", "=", "pending")]).write({"state": "done"})
+        insert = Event._insert_and_wake
+        first, second = insert(self.account.id, "{}", "", [81]), None
+        held = insert(self.account.id, "{}", "", [82])
+        second = insert(self.account.id, "{}", "", [81])
+        after_held = insert(self.account.id, "{}", "", [82, 83])
+        alone = insert(self.account.id, "{}", "", [83])
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(82)")
+            taken, waiting = Event._take(25)
+        finally:
+            other.close()
+        self.assertEqual(taken, [first, second], "83 waits behind 82's event")
+        self.assertTrue(waiting)
+        self.assertNotIn(held, taken)
+        self.assertNotIn(after_held, taken)
+        self.assertNotIn(alone, taken)
 
     def test_message_for_a_number_not_configured_yet_is_kept(self):
         message, contact = self.message("32470123461", body="late number")

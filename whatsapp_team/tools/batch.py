@@ -8,9 +8,10 @@ class ProcessorBatch:
     """Kept by a webhook processor from one commit to the next.
 
     Odoo runs a transaction's pre-commit hooks when it commits, and also at
-    every flushing savepoint, and forgets their data then. A processor
-    handles each message in a savepoint of its own and commits every few
-    messages, so what must wait for the commit is kept here instead, passed
+    every flushing savepoint, and forgets their data then (or drops them
+    when the savepoint is rolled back). A processor handles its messages in
+    savepoints and commits every few messages, so what must wait for the
+    commit is kept here instead, passed
     down in the context (key :data:`PROCESSOR_BATCH`):
 
     - ``chat_ids``: the chats whose inbox rows changed; the processor sends
