@@ -4,8 +4,9 @@ Many new customers write to a number at once while several processes
 process the webhook events at the same time: the session's server (its cron
 worker) and a second server on the same database whose HTTP workers run the
 same processing, ``whatsapp.webhook.event._cron_process``, through a server
-action. Each of them takes its events with ``SKIP LOCKED``, one transaction
-per event, so the assignments of different customers really race:
+action. Each of them takes its share of the events waiting with ``SKIP
+LOCKED``, a few to a transaction, so the assignments of different customers
+really race:
 transactions read the members' open chats from snapshots taken before the
 others commit. The cron job alone never runs twice at once, which is why the
 second server is needed to get more than one transaction assigning chats.

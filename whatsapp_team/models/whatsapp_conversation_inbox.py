@@ -136,6 +136,8 @@ class WhatsappConversation(models.Model):
         self.ensure_one()
         chat_sudo = self.sudo()
         current = latest = chat_sudo.last_wa_message_id
+        # what tells which is older, not the whole message
+        current.fetch(["wa_timestamp", "create_date"])
         for message in messages.sudo().sorted("id"):
             # what we queue is new; a customer message Meta delivers late
             # stays behind the one shown

@@ -43,6 +43,15 @@ QUICK_RETRIES = 3
 # administrator adds one by duplicating any of them.
 FIRST_PROCESSOR = "whatsapp_team.ir_cron_process_webhook_events"
 PROCESSOR_CODE = "model._cron_process()"
+# the processors' crons, as the FROM and WHERE of a query
+PROCESSORS_SQL = """
+      FROM ir_cron cron
+      JOIN ir_act_server action ON action.id = cron.ir_actions_server_id
+     WHERE cron.active
+       AND action.model_name = %(model)s
+       AND action.state = 'code'
+       AND btrim(action.code) = %(code)s
+"""
 # set on a transaction's post-commit data once the processors are to be woken
 NOTIFY_KEY = "whatsapp_team.notify_processors"
 
@@ -342,6 +351,7 @@ class WhatsappWebhookEvent(models.Model):
         # what the events' work leaves for the commit (inbox rows, turns)
         work = ProcessorBatch()
         events = self.with_context(**{PROCESSOR_BATCH: work})
+        processors = events._processor_count()
         done = 0
         woken = False
         batch = 0
@@ -350,7 +360,9 @@ class WhatsappWebhookEvent(models.Model):
             # the previous events' outcome (e.g. a retry delay) must be in
             # the database before we look for the next ones
             events.flush_model()
-            taken, waiting = events._take(min(COMMIT_EVERY - batch, limit - done))
+            taken, waiting = events._take(
+                min(COMMIT_EVERY - batch, limit - done), processors
+            )
             if not taken:
                 if auto_commit and batch:
                     # the look ran on this transaction's snapshot, older than
@@ -477,10 +489,11 @@ class WhatsappWebhookEvent(models.Model):
         return yield_cpu(niceness)
 
     @api.model
-    def _take(self, size):
+    def _take(self, size, processors=1):
         """Lock up to ``size`` of the oldest pending events whose customers
-        no other processor holds; return ``(event ids in their order,
-        whether more events wait)``.
+        no other processor holds, and no more than the share of the events
+        waiting of one of ``processors``; return ``(event ids in their
+        order, whether more events wait)``.
 
         Each customer of a body (:func:`lock_keys`) is a transaction-level
         advisory lock, held until the events' transaction ends; each event
@@ -497,6 +510,9 @@ class WhatsappWebhookEvent(models.Model):
             (event_id, keys if keys is not None else self.browse(event_id)._lock_keys())
             for event_id, keys in self._pending(SCAN_SIZE)
         ]
+        # a few waiting are shared among the processors (each takes its
+        # part, and they go at once), a queue is taken 25 at a time
+        size = min(size, max(1, -(-len(rows) // processors)))
         candidates = rows[:size]
         taken = self._try_lock_all(candidates)
         if not taken and len(rows) > size:
@@ -630,18 +646,13 @@ class WhatsappWebhookEvent(models.Model):
         (a duplicate of a processor's cron) or archives counts at once.
         """
         self.env.cr.execute(
-            """
+            f"""
             INSERT INTO ir_cron_trigger
                    (cron_id, call_at, create_uid, write_uid, create_date,
                     write_date)
             SELECT cron.id, clock_timestamp() at time zone 'UTC', %(uid)s,
                    %(uid)s, now() at time zone 'UTC', now() at time zone 'UTC'
-              FROM ir_cron cron
-              JOIN ir_act_server action ON action.id = cron.ir_actions_server_id
-             WHERE cron.active
-               AND action.model_name = %(model)s
-               AND action.state = 'code'
-               AND btrim(action.code) = %(code)s
+              {PROCESSORS_SQL}
                AND (NOT %(others)s OR cron.id != %(first)s)
             """,
             {
@@ -654,6 +665,16 @@ class WhatsappWebhookEvent(models.Model):
         )
         if self.env.cr.rowcount:
             self._notify_processors()
+
+    @api.model
+    def _processor_count(self):
+        """How many processors there are (active crons running
+        :data:`PROCESSOR_CODE`), at least one."""
+        self.env.cr.execute(
+            f"SELECT count(*) {PROCESSORS_SQL}",
+            {"model": self._name, "code": PROCESSOR_CODE},
+        )
+        return self.env.cr.fetchone()[0] or 1
 
     @api.model
     def _notify_processors(self):

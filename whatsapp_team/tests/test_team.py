@@ -291,7 +291,7 @@ class TestAssignment(TeamCase):
         Event = self.env["whatsapp.webhook.event"]
         work = ProcessorBatch()
         events = Event.with_context(**{PROCESSOR_BATCH: work})
-        taken, _waiting = events._take(25)
+        taken, _waiting = events._take(25, processors=1)
         self.assertEqual(len(taken), 2)
         _name, info = connection_info_for(self.env.cr.dbname)
         other = psycopg2.connect(**info)

@@ -411,7 +411,10 @@ class TestWebhookHttp(WhatsappCase):
         before = Bus.search_count([])
         for wa_id in ("32470123470", "32470123471"):
             self.post_webhook(self.payload([self.message(wa_id, body="alone")]))
-        taken, waiting = Event._take(25)
+        self.assertEqual(Event._processor_count(), 4)
+        taken, waiting = Event._take(25, processors=2)
+        self.assertEqual((len(taken), waiting), (1, True), "the share of one of 2")
+        taken, waiting = Event._take(25, processors=1)
         self.assertEqual((len(taken), waiting), (2, False), "taken together")
         self.assertEqual(self.process(), 2)
         self.env.cr.flush()
@@ -422,7 +425,7 @@ class TestWebhookHttp(WhatsappCase):
         for message in (first, self.message(wa_id=None, body="broken"), second):
             self.post_webhook(self.payload([message]))
         pending = Event.search([("state", "=", "pending")], order="id")
-        self.assertEqual(len(Event._take(25)[0]), 3, "taken together")
+        self.assertEqual(len(Event._take(25, processors=1)[0]), 3, "together")
         before = Bus.search_count([])
         self.assertEqual(self.process(), 3)
         self.env.cr.flush()
@@ -462,7 +465,7 @@ class TestWebhookHttp(WhatsappCase):
         try:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(82)")
-            taken, waiting = Event._take(25)
+            taken, waiting = Event._take(25, processors=1)
         finally:
             other.close()
         self.assertEqual(taken, [first, second], "83 waits behind 82's event")
