@@ -510,6 +510,8 @@ class WhatsappWebhookEvent(models.Model):
             (event_id, keys if keys is not None else self.browse(event_id)._lock_keys())
             for event_id, keys in self._pending(SCAN_SIZE)
         ]
+        if not rows:
+            return [], False
         # a few waiting are shared among the processors (each takes its
         # part, and they go at once), a queue is taken 25 at a time
         size = min(size, max(1, -(-len(rows) // processors)))
@@ -539,6 +541,8 @@ class WhatsappWebhookEvent(models.Model):
         could not be taken (with every later event of its customers) holds
         its locks until the commit, like an event that was processed.
         """
+        if not rows:
+            return []
         cr = self.env.cr
         try:
             with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
