@@ -1,3 +1,4 @@
+import json
 import logging
 import math
 from datetime import timedelta
@@ -9,6 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
 from ..tools import outbound, replies
+from ..tools.batch import processor_batch
 from ..tools.graph_api import GraphError
 
 _logger = logging.getLogger(__name__)
@@ -360,6 +362,46 @@ class WhatsappConversation(models.Model):
         for recipient in internal:
             recipient["notif"] = "inbox"
         return internal
+
+    def _notify_thread_by_web_push(
+        self, message, recipients_data, msg_vals=False, **kwargs
+    ):
+        """Under a webhook processor, the web pushes of a customer message
+        are queued in the transaction (``mail.push``, sent by Odoo's own
+        cron) rather than sent at once: a processor may roll back several
+        messages and process them again (they would ring twice), and a slow
+        push service holds up no customer's message. Elsewhere, as Odoo
+        does."""
+        if processor_batch(self.env.context) is None:
+            return super()._notify_thread_by_web_push(
+                message, recipients_data, msg_vals=msg_vals, **kwargs
+            )
+        msg_vals = dict(msg_vals or {})
+        partner_ids = self._extract_partner_ids_for_notifications(
+            message, msg_vals, recipients_data
+        )
+        if not partner_ids:
+            return None
+        devices_sudo = (
+            self.env["mail.push.device"]
+            .sudo()
+            .search([("partner_id", "in", partner_ids)])
+        )
+        if not devices_sudo:
+            return None
+        payload = json.dumps(
+            self._truncate_payload(
+                self._notify_by_web_push_prepare_payload(message, msg_vals=msg_vals)
+            )
+        )
+        self.env["mail.push"].sudo().create(
+            [
+                {"mail_push_device_id": device.id, "payload": payload}
+                for device in devices_sudo
+            ]
+        )
+        self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
+        return None
 
     def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):
         """The values Odoo finds a customer message's recipients with, the

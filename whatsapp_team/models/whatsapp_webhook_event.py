@@ -193,6 +193,19 @@ class WhatsappWebhookEvent(models.Model):
             where="state = 'pending'",
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Events made here (the parts of a body, retried or processed
+        apart) get their customers' keys, as received bodies do: the
+        processors' look reads them without reading the body."""
+        events = super().create(vals_list)
+        for event in events:
+            self.env.cr.execute(
+                "UPDATE whatsapp_webhook_event SET lock_keys = %s WHERE id = %s",
+                [event._lock_keys(), event.id],
+            )
+        return events
+
     @api.model
     def _receive(self, body, signature_header):
         """Check and store one webhook body, and wake the processors.
@@ -360,9 +373,9 @@ class WhatsappWebhookEvent(models.Model):
             # the previous events' outcome (e.g. a retry delay) must be in
             # the database before we look for the next ones
             events.flush_model()
-            taken, waiting = events._take(
-                min(COMMIT_EVERY - batch, limit - done), processors
-            )
+            # under test nothing commits: batches follow one another
+            room = COMMIT_EVERY - batch if auto_commit else COMMIT_EVERY
+            taken, waiting = events._take(min(room, limit - done), processors)
             if not taken:
                 if auto_commit and batch:
                     # the look ran on this transaction's snapshot, older than
@@ -430,20 +443,25 @@ class WhatsappWebhookEvent(models.Model):
             self._process()
             return self
         turn_taken = work.turn_taken
-        processed = self.browse()
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                for event in self:
-                    event._process(isolated=False)
-                    processed |= event
-                    if work.turn_taken and self._others_at_work():
-                        break
+                return self._process_each(work, isolated=False)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise
         except Exception:  # noqa: BLE001 - each one is processed again alone
             work.turn_taken = turn_taken
-            self._process()
-            return self
+            return self._process_each(work)
+
+    def _process_each(self, work, isolated=True):
+        """Process these events in their order; return those processed: all,
+        or up to one that gave a salesperson her turn while other
+        processors work (they must see it: the caller commits)."""
+        processed = self.browse()
+        for event in self:
+            event._process(isolated=isolated)
+            processed |= event
+            if work.turn_taken and self._others_at_work():
+                break
         return processed
 
     def _send_work(self, work):
@@ -537,22 +555,25 @@ class WhatsappWebhookEvent(models.Model):
         when one was changed by another transaction since this snapshot
         (nothing is then locked).
 
-        One statement tries every customer's lock, one locks the rows; what
-        could not be taken (with every later event of its customers) holds
-        its locks until the commit, like an event that was processed.
+        One statement tries every customer's lock, one locks the rows. The
+        locks of customers whose events are not taken are not kept: with
+        two customers in one body, two processors each keeping one of them
+        would pass that body over for as long as both have other work.
         """
         if not rows:
             return []
         cr = self.env.cr
         try:
             with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
-                cr.execute(
-                    "SELECT key FROM (SELECT DISTINCT unnest(%s::bigint[]) AS key)"
-                    " AS keys WHERE pg_try_advisory_xact_lock(key)",
-                    [[key for _id, keys in rows for key in keys]],
+                customers = self._try_customers(
+                    {key for _id, keys in rows for key in keys}
                 )
-                customers = {key for (key,) in cr.fetchall()}
                 wanted = _in_order(rows, lambda _id, keys: customers >= set(keys))
+                needed = {
+                    key for event_id, keys in rows if event_id in wanted for key in keys
+                }
+                if customers - needed:
+                    raise _Busy
                 if not wanted:
                     return []
                 cr.execute(
@@ -564,11 +585,25 @@ class WhatsappWebhookEvent(models.Model):
                     [wanted],
                 )
                 locked = {event_id for (event_id,) in cr.fetchall()}
+        except _Busy:
+            # the savepoint let go of every lock: those of the events
+            # wanted only, again
+            return self._try_lock_all([row for row in rows if row[0] in wanted])
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             return None
         return _in_order(
             rows, lambda event_id, keys: event_id in locked and customers >= set(keys)
         )
+
+    @api.model
+    def _try_customers(self, keys):
+        """Try the advisory lock of each of ``keys``; return those taken."""
+        self.env.cr.execute(
+            "SELECT key FROM unnest(%s::bigint[]) AS key"
+            " WHERE pg_try_advisory_xact_lock(key)",
+            [sorted(keys)],
+        )
+        return {key for (key,) in self.env.cr.fetchall()}
 
     @api.model
     def _customers_held_by_others(self):

@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timedelta
 
 import psycopg2
@@ -313,6 +314,43 @@ class TestAssignment(TeamCase):
         work.turn_taken = False
         self.assertEqual(self.process(), 1)
         self.assertEqual(Event.browse(taken).mapped("state"), ["done", "done"])
+
+    def test_a_processor_queues_web_pushes_and_rings_once(self):
+        """Under a processor, the salesperson's web push of a customer
+        message is queued in the transaction (Odoo's push cron sends it):
+        events processed together and rolled back by a failing one ring
+        once each, when processed again one by one."""
+        for number in (2, 3, 4):
+            self.env.ref(
+                f"whatsapp_team.ir_cron_process_webhook_events_{number}"
+            ).active = False
+        devices = self.env["mail.push.device"].sudo()
+        for user in (self.ana, self.ben, self.cleo):
+            devices |= devices.create(
+                {
+                    "partner_id": user.partner_id.id,
+                    "endpoint": f"https://push.example.com/{user.login}",
+                    "keys": json.dumps({"p256dh": "key", "auth": "auth"}),
+                }
+            )
+        Push = self.env["mail.push"].sudo()
+        for message in (
+            self.message("32470999004", body="Hi"),
+            self.message(wa_id=None, body="broken"),
+            self.message("32470999005", body="Hello"),
+        ):
+            self.post_webhook(self.payload([message]))
+        self.process()
+        chats = self.env["whatsapp.conversation"].search(
+            [("wa_id", "in", ["32470999004", "32470999005"])]
+        )
+        self.assertEqual(len(chats), 2)
+        pushes = Push.search([("mail_push_device_id", "in", devices.ids)])
+        self.assertEqual(
+            sorted(pushes.mail_push_device_id.partner_id.ids),
+            sorted(chats.user_id.partner_id.ids),
+            "one push each, to the chat's salesperson",
+        )
 
     def test_least_loaded_picks_the_fewest_open_chats(self):
         self.team.whatsapp_assignment = "least_loaded"

@@ -407,11 +407,16 @@ class TestWebhookHttp(WhatsappCase):
         Event = self.env["whatsapp.webhook.event"]
         Bus = self.env["bus.bus"].sudo()
         chats = self.env["whatsapp.conversation"]
+        # one processor: it takes every event waiting
+        for number in (2, 3, 4):
+            self.env.ref(
+                f"whatsapp_team.ir_cron_process_webhook_events_{number}"
+            ).active = False
         self.env.cr.flush()
         before = Bus.search_count([])
         for wa_id in ("32470123470", "32470123471"):
             self.post_webhook(self.payload([self.message(wa_id, body="alone")]))
-        self.assertEqual(Event._processor_count(), 4)
+        self.assertEqual(Event._processor_count(), 1)
         taken, waiting = Event._take(25, processors=2)
         self.assertEqual((len(taken), waiting), (1, True), "the share of one of 2")
         taken, waiting = Event._take(25, processors=1)
@@ -473,6 +478,37 @@ class TestWebhookHttp(WhatsappCase):
         self.assertNotIn(held, taken)
         self.assertNotIn(after_held, taken)
         self.assertNotIn(alone, taken)
+
+    def test_a_processor_keeps_no_lock_of_a_customer_it_passes_over(self):
+        """A body of two customers (a number and a user id), one of them
+        held by another processor: passed over, without keeping the other
+        customer's lock (two processors each keeping one would pass it over
+        for as long as both work)."""
+        Event = self.env["whatsapp.webhook.event"]
+        Event.search([("state", "=", "pending")]).write({"state": "done"})
+        both = Event._insert_and_wake(self.account.id, "{}", "", [91, 92])
+        free = Event._insert_and_wake(self.account.id, "{}", "", [93])
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(91)")
+                self.assertEqual(Event._take(25, processors=1), ([free], True))
+                self.assertNotIn(both, Event._take(25, processors=1)[0])
+                cursor.execute("SELECT pg_try_advisory_xact_lock(92)")
+                self.assertTrue(cursor.fetchone()[0], "92 was let go")
+        finally:
+            other.close()
+
+    def test_under_test_a_run_goes_past_a_batch(self):
+        """Nothing commits under test: a processor's run goes on past the
+        25 events of a commit, up to its limit."""
+        Event = self.env["whatsapp.webhook.event"]
+        Event.search([("state", "=", "pending")]).write({"state": "done"})
+        for _number in range(30):
+            Event._insert_and_wake(self.account.id, "{}", "", [])
+        self.assertEqual(Event._cron_process(), 30)
+        self.assertFalse(Event.search([("state", "=", "pending")]))
 
     def test_message_for_a_number_not_configured_yet_is_kept(self):
         message, contact = self.message("32470123461", body="late number")
