@@ -4,6 +4,9 @@ import json
 import time
 from unittest.mock import patch
 
+import psycopg2
+
+from odoo.sql_db import connection_info_for
 from odoo.tests import HttpCase, new_test_user
 
 from ..tools import signature
@@ -166,6 +169,17 @@ class WhatsappCase(HttpCase):
 
     def events(self):
         return self.env["whatsapp.webhook.event"].search([])
+
+    @contextlib.contextmanager
+    def other_connection(self):
+        """A second connection to the test database, as another processor
+        (or server) has: what it locks, this transaction sees held."""
+        _name, info = connection_info_for(self.env.cr.dbname)
+        other = psycopg2.connect(**info)
+        try:
+            yield other
+        finally:
+            other.close()
 
     @contextlib.contextmanager
     def lead_lookups(self):

@@ -1,13 +1,11 @@
 import json
 from datetime import datetime, timedelta
 
-import psycopg2
 from freezegun import freeze_time
 from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.sql_db import connection_info_for
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -294,14 +292,10 @@ class TestAssignment(TeamCase):
         events = Event.with_context(**{PROCESSOR_BATCH: work})
         taken, _waiting = events._take(25, processors=1)
         self.assertEqual(len(taken), 2)
-        _name, info = connection_info_for(self.env.cr.dbname)
-        other = psycopg2.connect(**info)
-        try:
+        with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(-42)")
             processed = events.browse(taken)._process_together(work)
-        finally:
-            other.close()
         self.assertEqual(processed.ids, taken[:1])
         self.assertTrue(work.turn_taken)
         self.assertEqual(Event.browse(taken).mapped("state"), ["done", "pending"])

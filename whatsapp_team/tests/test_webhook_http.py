@@ -333,16 +333,12 @@ class TestWebhookHttp(WhatsappCase):
         commits: that is what tells a processor it is not alone."""
         Event = self.env["whatsapp.webhook.event"]
         self.assertFalse(Event._others_at_work(), "alone")
-        _name, info = connection_info_for(self.env.cr.dbname)
-        other = psycopg2.connect(**info)
-        try:
+        with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [-42])
                 self.assertTrue(Event._others_at_work(), "another at work")
             other.commit()
             self.assertFalse(Event._others_at_work(), "the other committed")
-        finally:
-            other.close()
 
     def test_a_processor_looks_further_when_the_oldest_customers_are_busy(self):
         """The processor looks at the oldest few events first, and further
@@ -353,9 +349,7 @@ class TestWebhookHttp(WhatsappCase):
             Event._insert_and_wake(self.account.id, "{}", "", [71]) for _i in range(9)
         ]
         free = Event._insert_and_wake(self.account.id, "{}", "", [72])
-        _name, info = connection_info_for(self.env.cr.dbname)
-        other = psycopg2.connect(**info)
-        try:
+        with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(71)")
                 cursor.execute("SELECT pg_advisory_xact_lock(-9223372036854775807)")
@@ -363,8 +357,6 @@ class TestWebhookHttp(WhatsappCase):
                 Event._customers_held_by_others(), {71, -9223372036854775807}
             )
             self.assertEqual(Event._take(1), ([free], True))
-        finally:
-            other.close()
         self.assertEqual(Event._pending(1), [(busy[0], [71])])
 
     def test_the_processors_look_reads_the_pending_events_index(self):
@@ -465,14 +457,10 @@ class TestWebhookHttp(WhatsappCase):
         second = insert(self.account.id, "{}", "", [81])
         after_held = insert(self.account.id, "{}", "", [82, 83])
         alone = insert(self.account.id, "{}", "", [83])
-        _name, info = connection_info_for(self.env.cr.dbname)
-        other = psycopg2.connect(**info)
-        try:
+        with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(82)")
             taken, waiting = Event._take(25, processors=1)
-        finally:
-            other.close()
         self.assertEqual(taken, [first, second], "83 waits behind 82's event")
         self.assertTrue(waiting)
         self.assertNotIn(held, taken)
@@ -488,17 +476,13 @@ class TestWebhookHttp(WhatsappCase):
         Event.search([("state", "=", "pending")]).write({"state": "done"})
         both = Event._insert_and_wake(self.account.id, "{}", "", [91, 92])
         free = Event._insert_and_wake(self.account.id, "{}", "", [93])
-        _name, info = connection_info_for(self.env.cr.dbname)
-        other = psycopg2.connect(**info)
-        try:
+        with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(91)")
                 self.assertEqual(Event._take(25, processors=1), ([free], True))
                 self.assertNotIn(both, Event._take(25, processors=1)[0])
                 cursor.execute("SELECT pg_try_advisory_xact_lock(92)")
                 self.assertTrue(cursor.fetchone()[0], "92 was let go")
-        finally:
-            other.close()
 
     def test_under_test_a_run_goes_past_a_batch(self):
         """Nothing commits under test: a processor's run goes on past the
