@@ -10,7 +10,7 @@ from psycopg2 import IntegrityError
 from odoo import _, api, fields, models, tools
 from odoo.modules import module as odoo_module
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..tools import signature
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
@@ -199,10 +199,17 @@ class WhatsappWebhookEvent(models.Model):
         apart) get their customers' keys, as received bodies do: the
         processors' look reads them without reading the body."""
         events = super().create(vals_list)
-        for event in events:
+        if events:
+            keys = SQL(", ").join(
+                SQL("(%s, %s::bigint[])", event.id, event._lock_keys())
+                for event in events
+            )
             self.env.cr.execute(
-                "UPDATE whatsapp_webhook_event SET lock_keys = %s WHERE id = %s",
-                [event._lock_keys(), event.id],
+                SQL(
+                    "UPDATE whatsapp_webhook_event AS event SET lock_keys = part.keys"
+                    " FROM (VALUES %s) AS part(id, keys) WHERE event.id = part.id",
+                    keys,
+                )
             )
         return events
 
@@ -545,7 +552,12 @@ class WhatsappWebhookEvent(models.Model):
         if taken is None:
             # another processor changed one of them since this snapshot:
             # each is tried alone
-            taken = _in_order(candidates, self._try_lock)
+            taken = _in_order(
+                candidates,
+                lambda event_id, keys: (
+                    self._try_lock_all([(event_id, keys)]) == [event_id]
+                ),
+            )
         return taken, len(rows) > len(taken)
 
     @api.model
@@ -644,37 +656,6 @@ class WhatsappWebhookEvent(models.Model):
             return lock_keys(json.loads(self.payload))
         except (ValueError, RecursionError):
             return []  # unreadable: fails when processed, holds no customer
-
-    @api.model
-    def _try_lock(self, event_id, keys):
-        """Lock the event and its customers, or nothing (savepoint)."""
-        cr = self.env.cr
-        try:
-            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
-                cr.execute(
-                    """
-                    SELECT id FROM whatsapp_webhook_event
-                     WHERE id = %s AND state = 'pending'
-                       FOR UPDATE SKIP LOCKED
-                    """,
-                    [event_id],
-                )
-                if not cr.fetchone():
-                    raise _Busy
-                cr.execute(
-                    "SELECT coalesce(bool_and(pg_try_advisory_xact_lock(key)), true)"
-                    " FROM unnest(%s::bigint[]) AS key",
-                    [list(keys)],
-                )
-                if not cr.fetchone()[0]:
-                    raise _Busy
-        except _Busy:
-            return False
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            # another processor changed the event after this transaction's
-            # snapshot was taken (it processed or retried it): not ours now
-            return False
-        return True
 
     @api.model
     def _wake_processors(self, others=True):

@@ -56,7 +56,7 @@ class WhatsappWebhookEvent(models.Model):
         :data:`ITEMS_PER_EVENT` items each, processed in their order, each
         in its own transaction; this event is done."""
         self.ensure_one()
-        parts = self.browse()
+        values = []
         for start in range(0, len(items), ITEMS_PER_EVENT):
             part_items = items[start : start + ITEMS_PER_EVENT]
             body = dict(part_items[0].payload)
@@ -64,7 +64,7 @@ class WhatsappWebhookEvent(models.Model):
                 entry for item in part_items for entry in item.payload["entry"]
             ]
             account = self._account_of(part_items[0].phone_number_id)
-            parts |= self.create(
+            values.append(
                 {
                     "parent_id": self.id,
                     "payload": json.dumps(body),
@@ -72,6 +72,8 @@ class WhatsappWebhookEvent(models.Model):
                     "account_id": (account or self.account_id).id,
                 }
             )
+        # created in their order: the processors take them oldest first
+        parts = self.create(values)
         self.write(
             {
                 "state": "done",

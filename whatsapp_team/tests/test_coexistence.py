@@ -631,6 +631,16 @@ class TestCoexistence(CoexistenceCase):
         self.assertEqual(len(parts), 3)
         self.assertEqual(set(parts.mapped("state")), {"done"})
         self.assertEqual(parts.mapped("message_count"), [3, 3, 1])
+        # each part holds its customer's key, as the body did: the
+        # processors keep the customer's order without reading the parts
+        self.env.cr.execute(
+            "SELECT lock_keys FROM whatsapp_webhook_event WHERE id = ANY(%s)",
+            [[body.id, *parts.ids]],
+        )
+        keys = [row[0] for row in self.env.cr.fetchall()]
+        self.assertEqual(len(keys), 4)
+        self.assertEqual(len(set(map(tuple, keys))), 1, keys)
+        self.assertEqual(len(keys[0]), 1)
         chat = self.stored(messages[0]).conversation_id
         self.assertEqual(
             self.comments(chat).mapped("body"),
