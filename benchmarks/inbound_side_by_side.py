@@ -168,6 +168,83 @@ def fire(port, requests_, concurrency):
     return [r[0] for r in results], [r[1] for r in results], seconds
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_times(pid):
+    """(parent pid, CPU seconds of the process, CPU seconds of its children
+    it has reaped) from ``/proc``."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # after the command name in brackets: state, ppid, ..., utime (the
+        # 12th), stime, cutime, cstime
+        fields = stat.read().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / TICKS
+    reaped = (int(fields[13]) + int(fields[14])) / TICKS
+    return int(fields[1]), own, reaped
+
+
+@dataclasses.dataclass
+class CpuReading:
+    odoo: float  # the Odoo server: master, HTTP and cron workers, gevent
+    postgres: float  # the postmaster and every backend
+    script: float  # this script: the load, its fake Graph API, the polling
+    busy: float  # the whole machine, every core
+    total: float
+
+    def __sub__(self, other):
+        return CpuReading(
+            *[
+                getattr(self, field.name) - getattr(other, field.name)
+                for field in dataclasses.fields(self)
+            ]
+        )
+
+
+class CpuMeter:
+    """CPU seconds spent between two readings, by the Odoo server, by
+    PostgreSQL, by this script and by the machine, read from ``/proc``:
+    the live processes' own times plus what their parents have reaped, so a
+    worker that ends in between is still counted."""
+
+    def __init__(self, settings, db, odoo_pgid):
+        self.odoo_pgid = odoo_pgid  # the server's process group, read each time
+        conn = settings.connect(db)
+        try:
+            with conn.cursor() as cr:
+                cr.execute("SELECT pg_backend_pid()")
+                backend = cr.fetchone()[0]
+            self.postmaster = proc_times(backend)[0]
+        finally:
+            conn.close()
+
+    def read(self):
+        odoo = postgres = 0.0
+        odoo_pgid = self.odoo_pgid()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            try:
+                ppid, own, reaped = proc_times(pid)
+                pgid = os.getpgid(pid)
+            except (OSError, ValueError, IndexError):
+                continue  # ended while read
+            if pgid == odoo_pgid:
+                odoo += own + (reaped if pid == odoo_pgid else 0)
+            elif self.postmaster in (pid, ppid):
+                postgres += own + (reaped if pid == self.postmaster else 0)
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:9]]
+        idle = ticks[3] + ticks[4]  # idle, iowait
+        return CpuReading(
+            odoo,
+            postgres,
+            time.process_time(),
+            (sum(ticks) - idle) / TICKS,
+            sum(ticks) / TICKS,
+        )
+
+
 @dataclasses.dataclass
 class Target:
     name: str
@@ -206,6 +283,10 @@ class Bench:
         self.server = None
         self.batch = 0
         self.results = {p: [] for p in PROFILES}  # [(answers/s, p99, e2e/s)]
+        self.cpu = {p: [] for p in PROFILES}  # [CpuReading per message]
+        self.meter = None
+        self.poll_connection = None
+        self.events_checked = 0  # events up to this id were waited for
         self.lines = []
         self.graph = None
         self.media_delay = 0
@@ -253,6 +334,7 @@ class Bench:
         self.graph = fake_graph.FakeGraph()
         self.graph_server = fake_graph.FakeGraphServer(self.graph).start()
         self.start(self.args.cron_threads)
+        self.meter = CpuMeter(self.settings, self.db, lambda: self.server.pgid)
         rpc = self.server.rpc()
         self.rpc = rpc
         # OCA: one WhatsApp gateway, integrated
@@ -395,16 +477,24 @@ class Bench:
             requests_.append(("POST", target.path, body, headers))
         return requests_, wamids
 
+    def poll(self, sql, params=None):
+        """Rows of ``sql`` on one connection kept open: a new connection
+        for each look (every 50 ms while waiting) would start a PostgreSQL
+        backend each time, and load the machine being measured."""
+        if self.poll_connection is None or self.poll_connection.closed:
+            self.poll_connection = self.settings.connect(self.db)
+        with self.poll_connection.cursor() as cr:
+            cr.execute(sql, params)
+            return cr.fetchall()
+
     def in_chatter(self, wamids):
-        return harness.scalar(
-            self.settings,
-            self.db,
+        return self.poll(
             "SELECT count(*) FROM whatsapp_message m"
             " JOIN whatsapp_conversation c ON c.id = m.conversation_id"
             " WHERE m.wa_message_id = ANY(%s) AND m.mail_message_id IS NOT NULL"
             " AND c.partner_id IS NOT NULL",
             [wamids],
-        )
+        )[0][0]
 
     def oca_messages(self):
         return harness.scalar(
@@ -416,11 +506,12 @@ class Bench:
         )
 
     def failures(self):
-        return harness.query(
-            self.settings,
-            self.db,
+        """Events that failed since the last wait (only the new rows are
+        read, however many earlier rounds left)."""
+        return self.poll(
             "SELECT id, split_part(error, E'\\n', 1) FROM whatsapp_webhook_event"
-            " WHERE error IS NOT NULL ORDER BY id DESC LIMIT 3",
+            " WHERE id > %s AND error IS NOT NULL ORDER BY id DESC LIMIT 3",
+            [self.events_checked],
         )
 
     def wait_processed(self, wamids, started, timeout=None):
@@ -440,7 +531,15 @@ class Bench:
             what=f"{total} messages in the chatter",
             describe=lambda: f"{self.in_chatter(wamids)} done",
         )
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        # the next waits look for failures among the events still pending
+        # or newer
+        self.events_checked = self.poll(
+            "SELECT coalesce((SELECT min(id) - 1 FROM whatsapp_webhook_event"
+            " WHERE state = 'pending'), (SELECT max(id) FROM whatsapp_webhook_event),"
+            " 0)"
+        )[0][0]
+        return seconds
 
     # ------------------------------------------------------------------
     # Rounds
@@ -451,11 +550,13 @@ class Bench:
         port = self.server.port
         if profile == "bare":
             requests_ = [("GET", "/web/health", None, None)] * args.messages
+            cpu = self.meter.read()
             statuses, latencies, seconds = fire(port, requests_, args.concurrency)
             e2e = None
         elif profile == "oca":
             before = self.oca_messages()
             requests_, _wamids = self.bodies(self.oca, args.messages, args.customers)
+            cpu = self.meter.read()
             statuses, latencies, seconds = fire(port, requests_, args.concurrency)
             stored = self.oca_messages() - before
             if stored != args.messages:
@@ -466,9 +567,11 @@ class Bench:
                 self.online()
             target = self.plain if profile == "plain" else self.team
             requests_, wamids = self.bodies(target, args.messages, args.customers)
+            cpu = self.meter.read()
             started = time.perf_counter()
             statuses, latencies, seconds = fire(port, requests_, args.concurrency)
             e2e = args.messages / self.wait_processed(wamids, started)
+        cpu = self.meter.read() - cpu
         bad = [s for s in statuses if s != 200]
         if bad:
             raise RuntimeError(f"{profile}: {len(bad)} answers {sorted(set(bad))}")
@@ -478,11 +581,51 @@ class Bench:
             e2e,
         )
         self.results[profile].append(figures)
+        self.cpu[profile].append(cpu)
         print(
             f"    {profile:<6} {figures[0]:7.1f} answers/s  p99 {figures[1]:6.0f} ms"
-            + (f"  end to end {figures[2]:6.1f} msg/s" if e2e else ""),
+            + (f"  end to end {figures[2]:6.1f} msg/s" if e2e else "")
+            + f"  CPU/msg {self.cpu_text(cpu, len(requests_))}",
             flush=True,
         )
+
+    @staticmethod
+    def cpu_text(cpu, count):
+        return (
+            f"Odoo {ms(cpu.odoo / count):.1f} ms, PostgreSQL "
+            f"{ms(cpu.postgres / count):.1f} ms, machine busy "
+            f"{100 * cpu.busy / cpu.total:.0f}%"
+        )
+
+    def cpu_table(self):
+        """CPU per message: what the work costs, apart from how it is
+        scheduled; and the rate at which the server's share of it (Odoo and
+        PostgreSQL, the load set aside) would fill every core."""
+        count, cores = self.args.messages, os.cpu_count()
+        self.say()
+        self.say(
+            f"CPU per message, ms of one core (medians of the same rounds; "
+            f"the machine has {cores} cores)"
+        )
+        header = (
+            f"{'':<62}{'Odoo':>7}{'PgSQL':>7}{'server':>8}{'script':>8}"
+            f"{'busy':>6}{'ceiling msg/s':>15}"
+        )
+        self.say(header)
+        self.say("-" * len(header))
+        for profile in PROFILES:
+            readings = self.cpu[profile]
+
+            def med(attribute, readings=readings):
+                return statistics.median(getattr(r, attribute) for r in readings)
+
+            odoo, postgres = ms(med("odoo") / count), ms(med("postgres") / count)
+            busy = statistics.median(100 * r.busy / r.total for r in readings)
+            self.say(
+                f"{LABELS[profile]:<62}{odoo:>7.1f}{postgres:>7.1f}"
+                f"{odoo + postgres:>8.1f}{ms(med('script') / count):>8.1f}"
+                f"{busy:>5.0f}%{cores * 1000 / (odoo + postgres):>15.0f}"
+            )
 
     def table(self):
         def med(profile, index):
@@ -521,9 +664,11 @@ class Bench:
         bare = [("GET", "/web/health", None, None)] * self.args.messages
         self.hold_processing(True)
         try:
+            cpu = self.meter.read()
             statuses, latencies, seconds = fire(
                 self.server.port, requests_, self.args.concurrency
             )
+            cpu = self.meter.read() - cpu
             _s, bare_latencies, bare_seconds = fire(
                 self.server.port, bare, self.args.concurrency
             )
@@ -540,6 +685,7 @@ class Bench:
             f"{ms(harness.percentile(bare_latencies, 0.99)):.0f} ms "
             f"({rate / bare_rate:.2f}× bare)"
         )
+        self.say(f"  CPU per request: {self.cpu_text(cpu, len(requests_))}")
 
     # ------------------------------------------------------------------
     # Processors, slow media, burst
@@ -561,13 +707,16 @@ class Bench:
             )
             self.hold_processing(True)
             fire(self.server.port, requests_, self.args.concurrency)
+            cpu = self.meter.read()
             started = time.perf_counter()
             self.hold_processing(False)
             seconds = self.wait_processed(wamids, started)
+            cpu = self.meter.read() - cpu
             rates[count] = self.args.messages / seconds
             self.say(
                 f"  {count} processor(s): {rates[count]:6.1f} msg/s"
                 f"  ({rates[count] / rates[counts[0]]:.2f}× {counts[0]})"
+                f"  CPU/msg {self.cpu_text(cpu, len(requests_))}"
             )
         self.start(self.args.cron_threads)
 
@@ -746,6 +895,7 @@ class Bench:
                 order = order[1:] + order[:1]
             if self.args.rounds:
                 self.table()
+                self.cpu_table()
                 self.held()
             if self.args.processors:
                 self.processors()
@@ -764,6 +914,8 @@ class Bench:
                 self.server.stop()
             if self.graph_server_started():
                 self.graph_server.stop()
+            if self.poll_connection is not None:
+                self.poll_connection.close()
             if not self.args.keep:
                 harness.drop_db(self.settings, self.db)
         print("\n" + "=" * 100)
