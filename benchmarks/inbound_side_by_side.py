@@ -3,7 +3,7 @@ this addon, on one Odoo server, in one run.
 
 Usage: python3 benchmarks/inbound_side_by_side.py [--rounds 3] [--messages 600]
        [--customers 120] [--concurrency 8] [--processors 1,2,4]
-       [--slow-media 5] [--burst 10000] [--profile 100]
+       [--slow-media 5] [--burst 10000] [--profile 100] [--no-db-filter]
 
 OCA's ``mail_gateway_whatsapp`` (18.0, from PyPI) is not a requirement of the
 addon: it is installed apart, in ``var/oca``, and added to the addons path::
@@ -38,6 +38,10 @@ addon: it is installed apart, in ``var/oca``, and added to the addons path::
 6. ``--profile N``: N messages per profile of this addon, stored and processed
    in this process against the same database: SQL queries and milliseconds
    per message for each stage of the work.
+
+The server runs with ``--db-filter`` unless ``--no-db-filter``: with it,
+Odoo lists the databases on a new PostgreSQL connection for every request
+that has no session (every webhook, every bare request), the same for all.
 
 The database is dropped at the end, whatever happens.
 """
@@ -308,11 +312,14 @@ class Bench:
             self.log_path,
             workers=self.args.workers,
             max_cron_threads=cron_threads,
+            db_filter=not self.args.no_db_filter,
         )
         seconds = self.server.start()
         print(
             f"  Odoo --workers={self.args.workers} --max-cron-threads="
-            f"{cron_threads} up in {seconds:.1f}s",
+            f"{cron_threads}"
+            + ("" if self.args.no_db_filter else " --db-filter")
+            + f" up in {seconds:.1f}s",
             flush=True,
         )
         # the registry of every worker loaded before anything is timed
@@ -1008,6 +1015,12 @@ def parse_args():
     )
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--install-oca", action="store_true")
+    parser.add_argument(
+        "--no-db-filter",
+        action="store_true",
+        help="serve the database given by -d alone: Odoo then lists no "
+        "databases, on a new connection, for each request without a session",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return parser.parse_args()
 

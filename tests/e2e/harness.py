@@ -357,9 +357,13 @@ class OdooServer:
         workers: int = 2,
         max_cron_threads: int = 1,
         extra_args: Iterable[str] = (),
+        db_filter: bool = True,
     ):
         self.settings = settings
         self.db = db
+        # without it, Odoo serves the database given by ``-d`` alone and
+        # opens no connection to list the databases for each request
+        self.db_filter = db_filter
         self.log_path = log_path
         self.workers = workers
         self.max_cron_threads = max_cron_threads
@@ -379,7 +383,7 @@ class OdooServer:
             *self.settings.odoo_args,
             "-d",
             self.db,
-            f"--db-filter=^{self.db}$",
+            *([f"--db-filter=^{self.db}$"] if self.db_filter else []),
             f"--workers={self.workers}",
             f"--max-cron-threads={self.max_cron_threads}",
             "--http-interface=127.0.0.1",
