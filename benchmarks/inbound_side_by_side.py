@@ -604,22 +604,23 @@ class Bench:
             f"{100 * cpu.busy / cpu.total:.0f}%"
         )
 
+    def heading(self, title, header):
+        self.say()
+        self.say(title)
+        self.say(header)
+        self.say("-" * len(header))
+
     def cpu_table(self):
         """CPU per message: what the work costs, apart from how it is
         scheduled; and the rate at which the server's share of it (Odoo and
         PostgreSQL, the load set aside) would fill every core."""
         count, cores = self.args.messages, os.cpu_count()
-        self.say()
-        self.say(
+        self.heading(
             f"CPU per message, ms of one core (medians of the same rounds; "
-            f"the machine has {cores} cores)"
-        )
-        header = (
+            f"the machine has {cores} cores)",
             f"{'':<62}{'Odoo':>7}{'PgSQL':>7}{'server':>8}{'script':>8}"
-            f"{'busy':>6}{'ceiling msg/s':>15}"
+            f"{'busy':>6}{'ceiling msg/s':>15}",
         )
-        self.say(header)
-        self.say("-" * len(header))
         for profile in PROFILES:
             readings = self.cpu[profile]
 
@@ -641,18 +642,13 @@ class Bench:
 
         bare = med("bare", 0)
         oca = med("oca", 2)
-        self.say()
-        self.say(
+        self.heading(
             f"{self.args.messages} signed text webhooks from {self.args.customers} "
             f"customers at concurrency {self.args.concurrency}, "
-            f"{self.args.rounds} alternating rounds, medians"
-        )
-        header = (
+            f"{self.args.rounds} alternating rounds, medians",
             f"{'':<62}{'answers/s':>10}{'× bare':>8}{'p99 ms':>8}"
-            f"{'e2e msg/s':>11}{'× OCA':>7}"
+            f"{'e2e msg/s':>11}{'× OCA':>7}",
         )
-        self.say(header)
-        self.say("-" * len(header))
         for profile in PROFILES:
             answers, p99, e2e = (med(profile, i) for i in range(3))
             self.say(
