@@ -166,6 +166,9 @@ def main():
         log_in("marc", "marc")
         open_inbox("team", "Li Wei")
         browser.shot("inbox_marc.png")
+        # a customer's edited message, and the answer to it
+        open_inbox("team", "Jorge")
+        browser.shot("inbox_edited.png")
         # his team's figures of the last weeks
         browser.call(
             "Page.navigate",

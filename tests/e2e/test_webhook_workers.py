@@ -515,6 +515,26 @@ def test_demo_data_is_a_living_inbox(e2e):
         "Sam",
     ]
     assert all(count >= 1 for _name, count in conversations)
+    # a customer's edit and a deletion, through the webhook as Meta sends them
+    changed = e2e.sql(
+        "SELECT p.name, m.edited_at IS NOT NULL, m.revoked_at IS NOT NULL, m.body"
+        " FROM whatsapp_message m"
+        " JOIN whatsapp_conversation c ON c.id = m.conversation_id"
+        " JOIN res_partner p ON p.id = c.partner_id"
+        " WHERE m.account_id = %s"
+        " AND (m.edited_at IS NOT NULL OR m.revoked_at IS NOT NULL)"
+        " ORDER BY p.name",
+        [sandbox[0][0]],
+    )
+    assert changed == [
+        (
+            "Jorge Pérez",
+            True,
+            False,
+            "Buenas tardes, ¿hacen envíos a Monterrey y a Guadalajara?",
+        ),
+        ("Li Wei", False, True, None),
+    ]
     templates = e2e.sql(
         "SELECT name FROM whatsapp_template"
         " WHERE account_id = %s AND status = 'approved' ORDER BY name",

@@ -1,6 +1,7 @@
 from . import whatsapp_sandbox_message
 from . import whatsapp_sandbox_coexistence
 from . import whatsapp_sandbox_calls
+from . import whatsapp_sandbox_edits
 from . import whatsapp_template_send
 from . import whatsapp_open_chat
 from . import whatsapp_reply
