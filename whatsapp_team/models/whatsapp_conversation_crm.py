@@ -244,18 +244,14 @@ class WhatsappConversation(models.Model):
                 limit=1,
             )
         )
-        lead_sudo._message_log(
-            body=Markup("<p>%s</p>")
-            % _(
-                "Linked to the WhatsApp chat with %(customer)s on %(number)s. "
-                "Last message from the customer: %(text)s",
-                customer=self.partner_id.name or self.name,
-                number=self.account_id.name,
-                text=last.body or "—",
-            ),
+        note_sudo = lead_sudo._message_log(
+            body=self._lead_link_body(last),
             message_type="notification",
             attachment_ids=self._copy_files_to(lead_sudo, last.attachment_ids),
         )
+        if last:
+            # the lead's copy of that message: changed with it
+            last.lead_message_id = note_sudo
         missing_tags = self.label_ids.tag_id - lead_sudo.tag_ids
         if missing_tags:
             lead_sudo.with_context(whatsapp_sync=True).write(
@@ -361,20 +357,43 @@ class WhatsappConversation(models.Model):
     def _mirror_to_crm(self, mail_message):
         """The lead shows the chat in its chatter: a logged copy, internal and
         notifying nobody. Not the partner: every employee reads partners,
-        while a chat is for its salesperson and their team."""
+        while a chat is for its salesperson and their team. Returns the copy,
+        or an empty record when the chat has no lead."""
         self.ensure_one()
         lead_sudo = self.lead_id.sudo()
         if not lead_sudo or not mail_message:
-            return
-        header = Markup('<p class="text-muted small mb-1">%s</p>') % _(
-            "WhatsApp · %(number)s", number=self.account_id.name
-        )
-        lead_sudo._message_log(
-            body=header + (mail_message.body or Markup()),
+            return self.env["mail.message"]
+        copy_sudo = lead_sudo._message_log(
+            body=self._lead_copy_header() + (mail_message.body or Markup()),
             author_id=mail_message.author_id.id,
             message_type="comment",
             attachment_ids=self._copy_files_to(lead_sudo, mail_message.attachment_ids),
         )
+        return copy_sudo.with_env(self.env)
+
+    def _lead_copy_header(self):
+        """The line over each message the lead copies from the chat."""
+        return Markup('<p class="text-muted small mb-1">%s</p>') % _(
+            "WhatsApp · %(number)s", number=self.account_id.name
+        )
+
+    def _lead_link_body(self, last):
+        """The lead's note that it was linked to this chat, with the
+        customer's ``last`` message as it reads now."""
+        return Markup("<p>%s</p>") % _(
+            "Linked to the WhatsApp chat with %(customer)s on %(number)s. "
+            "Last message from the customer: %(text)s",
+            customer=self.partner_id.name or self.name,
+            number=self.account_id.name,
+            text=last.body or "—",
+        )
+
+    def _lead_copy_body(self, message, copy_sudo):
+        """What the lead's copy ``copy_sudo`` of ``message`` says now: the
+        note of the link, or the message under its header."""
+        if copy_sudo.message_type == "notification":
+            return self._lead_link_body(message)
+        return self._lead_copy_header() + message._chatter_body()
 
     def _copy_files_to(self, record, attachments):
         """Copies of the chat's files for ``record``'s chatter: its readers may
@@ -396,10 +415,25 @@ class WhatsappConversation(models.Model):
             .ids
         )
 
-    def _mirror_late_file(self, attachment):
-        """A customer's file that could only be downloaded after the message
-        was shown: the lead gets it too."""
+    def _mirror_late_file(self, attachment, message):
+        """A customer's file that could only be downloaded after ``message``
+        was shown: the lead gets it too, on its copy of the message as in
+        the chat, or in a note of its own when the lead has no copy (the
+        chat was linked to it after the message)."""
         self.ensure_one()
+        copy_sudo = message.lead_message_id.sudo()
+        if copy_sudo:
+            record_sudo = self.env[copy_sudo.model].sudo().browse(copy_sudo.res_id)
+            copy_sudo.write(
+                {
+                    "attachment_ids": [
+                        (4, file_id)
+                        for file_id in self._copy_files_to(record_sudo, attachment)
+                    ],
+                    "body": self._lead_copy_body(message, copy_sudo),
+                }
+            )
+            return
         lead_sudo = self.lead_id.sudo()
         if not lead_sudo:
             return

@@ -100,6 +100,16 @@ class WhatsappMessage(models.Model):
     mail_message_id = fields.Many2one(
         "mail.message", string="Chatter Message", readonly=True, index=True
     )
+    # the lead's copy of the message (``_mirror_to_crm``): changed with it
+    # when the customer edits or deletes it
+    lead_message_id = fields.Many2one(
+        "mail.message",
+        string="Copy on the Lead",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        copy=False,
+    )
     attachment_ids = fields.Many2many("ir.attachment", readonly=True)
     reply_to_wa_id = fields.Char("In Reply To (WhatsApp ID)", readonly=True)
     reply_to_id = fields.Many2one(
@@ -357,7 +367,7 @@ class WhatsappMessage(models.Model):
                         "body": message._chatter_body(),
                     }
                 )
-                message.conversation_id._mirror_late_file(attachment)
+                message.conversation_id._mirror_late_file(attachment, message)
                 message._show_changed_line()
 
     def _show_changed_line(self):
@@ -443,9 +453,10 @@ class WhatsappMessage(models.Model):
     def _post_inbound_in_chatter(self):
         self.ensure_one()
         conversation = self.conversation_id
-        mail_message = conversation.with_context(
+        mail_message, lead_copy = conversation.with_context(
             mail_create_nosubscribe=True
         )._message_post_whatsapp(
+            with_lead_copy=True,
             body=self._chatter_body(),
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
@@ -462,6 +473,8 @@ class WhatsappMessage(models.Model):
             mail_message, mail_message._fields["partner_ids"], [()]
         )
         self.mail_message_id = mail_message
+        if lead_copy:
+            self.lead_message_id = lead_copy
 
     def _react_in_chatter(self):
         """A customer's reaction shows on the message it reacts to, as on

@@ -94,7 +94,10 @@ class WhatsappMessage(models.Model):
             values = {"revoked_at": when, "body": False}
             if self.media_state in ("pending", "failed"):
                 values["media_state"] = "none"  # not downloaded any more
-            files_sudo = self.attachment_ids.sudo()
+            # the chat's files, and their copies on the lead
+            files_sudo = (
+                self.attachment_ids.sudo() | self.lead_message_id.sudo().attachment_ids
+            )
             self.write(values)
             files_sudo.unlink()
         else:

@@ -229,4 +229,15 @@ class WhatsappMessage(models.Model):
         """Show again what changed since the message was posted (a contact
         made from one of its cards)."""
         for message in self.filtered("mail_message_id"):
-            message.mail_message_id.sudo().write({"body": message._chatter_body()})
+            body = message._chatter_body()
+            message.mail_message_id.sudo().write({"body": body})
+            # the lead's copy, as the chat shows it now
+            copy_sudo = message.lead_message_id.sudo()
+            if copy_sudo:
+                copy_sudo.write(
+                    {
+                        "body": message.conversation_id._lead_copy_body(
+                            message, copy_sudo
+                        )
+                    }
+                )

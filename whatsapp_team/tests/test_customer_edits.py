@@ -100,6 +100,57 @@ class TestCustomerEdits(WhatsappCase):
         self.edit("Back again", seconds=600)
         self.assertFalse(self.original.body)
 
+    def test_the_leads_copy_changes_with_the_message(self):
+        """The lead carries a copy of each message of its chat: an edit
+        changes it too, and a deletion takes its words and its files away
+        from the lead as from the chat."""
+        lead = self.env["crm.lead"].create(
+            {"name": "Meeting", "partner_id": self.chat.partner_id.id}
+        )
+        self.chat.sudo().lead_id = lead
+        # the lead's note of the link quotes the last message: it is that
+        # message's copy
+        first, link_note = self.original, self.original.lead_message_id
+        self.assertIn("Linked to the WhatsApp chat", link_note.body)
+        self.assertIn("See you at 5", link_note.body)
+        self.original = self.deliver(
+            self.message(self.WA_ID, body="Table for 4", timestamp=self.now + 10)
+        )
+        media_id = self.graph.add_media(PNG, "image/png")
+        photo = self.deliver(
+            self.message(
+                self.WA_ID,
+                "image",
+                image={"id": media_id, "mime_type": "image/png", "caption": "map"},
+            )
+        )
+        copy, photo_copy = self.original.lead_message_id, photo.lead_message_id
+        self.assertEqual((copy.model, copy.res_id), ("crm.lead", lead.id))
+        self.assertIn("Table for 4", copy.body)
+        self.assertTrue(photo_copy.attachment_ids)
+        lead_lines = len(lead.message_ids)
+
+        self.edit("Table for 6")
+        self.assertIn("Table for 6", copy.body)
+        self.assertIn("(edited)", copy.body)
+        self.assertNotIn("for 4", copy.body)
+        self.assertIn("WhatsApp ·", copy.body, "under its header still")
+
+        self.change("revoke", {"original_message_id": photo.wa_message_id})
+        self.assertIn("deleted this message", photo_copy.body)
+        self.assertNotIn("map", photo_copy.body)
+        self.assertFalse(photo_copy.attachment_ids)
+        self.assertFalse(
+            self.env["ir.attachment"].search(
+                [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id)]
+            ),
+            "the lead's copy of the photo is gone",
+        )
+        self.change("revoke", {"original_message_id": first.wa_message_id})
+        self.assertNotIn("See you", link_note.body)
+        self.assertIn("Linked to the WhatsApp chat", link_note.body)
+        self.assertEqual(len(lead.message_ids), lead_lines, "no new line on the lead")
+
     def test_only_the_customer_who_wrote_it_changes_it(self):
         other_edit = self.edit("Not yours", wa_id="32470555999")
         self.assertEqual(self.original.body, "See you at 5")

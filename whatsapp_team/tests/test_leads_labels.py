@@ -376,21 +376,31 @@ class TestCrmChatters(WhatsappCase):
         chat, lead = inbound.conversation_id, inbound.conversation_id.lead_id
         self.assertTrue(lead)
         # the photo is downloaded after the message is in the chat: it
-        # follows the message to the lead
-        first_note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
-        self.assertEqual(first_note.attachment_ids.raw, png, "the first photo")
+        # follows the message to the lead's note of the link, which quotes it
+        first_copy = inbound.lead_message_id
+        self.assertEqual((first_copy.model, first_copy.res_id), ("crm.lead", lead.id))
+        self.assertIn("Linked to the WhatsApp chat", first_copy.body)
+        self.assertIn("this sofa", first_copy.body)
+        self.assertEqual(first_copy.attachment_ids.raw, png, "the first photo")
         self.assertEqual(
-            first_note.attachment_ids.mapped("res_model"), ["crm.lead"], "a copy"
+            first_copy.attachment_ids.mapped("res_model"), ["crm.lead"], "a copy"
         )
-        # a photo whose download fails at first, and arrives on retry
+        # a photo whose download fails at first, and arrives on retry: the
+        # copy said the photo could not be downloaded, then shows it
         media_id, late = image("in blue")
         self.graph.fail_next(131052, path_contains=media_id)
-        self.deliver(late)
+        late_message = self.deliver(late)
+        late_copy = late_message.lead_message_id
+        self.assertFalse(late_copy.attachment_ids)
+        failed_body = late_copy.body
         self.env["whatsapp.message"]._cron_retry_media()
-        late_note = lead.message_ids.filtered(
-            lambda m: "downloaded late" in m.body and m != first_note
+        self.assertEqual(late_copy.attachment_ids.raw, png)
+        self.assertIn("in blue", late_copy.body)
+        self.assertNotEqual(late_copy.body, failed_body)
+        self.assertFalse(
+            lead.message_ids.filtered(lambda m: "downloaded late" in m.body),
+            "with the message it came with, not in a note apart",
         )
-        self.assertEqual(late_note.attachment_ids.raw, png)
         # the salesperson answers with a file
         quote = self.env["ir.attachment"].create(
             {
@@ -424,6 +434,32 @@ class TestCrmChatters(WhatsappCase):
         self.assertEqual(files.sorted("id")[-1].raw, b"%PDF-1.4 quote")
         with self.assertRaises(AccessError):
             quote.with_user(reader).check("read")
+
+    def test_a_late_file_of_a_message_the_lead_never_copied(self):
+        """A photo that arrives after its chat was linked to a lead, from a
+        message the lead has no copy of (sent before the link, and not the
+        last one the link quotes): the lead gets it in a note."""
+        png = b"\x89PNG\r\n\x1a\n" + b"1" * 64
+        media_id = self.graph.add_media(png, "image/png")
+        self.graph.fail_next(131052, path_contains=media_id)
+        message = self.deliver(
+            self.message(
+                "32470300031",
+                "image",
+                image={"id": media_id, "mime_type": "image/png", "caption": "x"},
+            )
+        )
+        self.deliver(self.message("32470300031", body="and this"))
+        self.assertFalse(message.lead_message_id)
+        lead = self.env["crm.lead"].create(
+            {"name": "Later", "partner_id": message.conversation_id.partner_id.id}
+        )
+        message.conversation_id.sudo().lead_id = lead
+        self.assertFalse(message.lead_message_id)
+        self.env["whatsapp.message"]._cron_retry_media()
+        note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
+        self.assertEqual(note.attachment_ids.raw, png)
+        self.assertEqual(note.attachment_ids.res_model, "crm.lead")
 
 
 @tagged("post_install", "-at_install", "whatsapp_crm")
