@@ -39,6 +39,16 @@ class TestCustomerEdits(WhatsappCase):
             seconds=seconds,
         )
 
+    def deliver_photo(self, caption):
+        media_id = self.graph.add_media(PNG, "image/png")
+        return self.deliver(
+            self.message(
+                self.WA_ID,
+                "image",
+                image={"id": media_id, "mime_type": "image/png", "caption": caption},
+            )
+        )
+
     def chat_lines(self, chat=None):
         chat = chat or self.chat
         return (
@@ -76,14 +86,7 @@ class TestCustomerEdits(WhatsappCase):
         self.assertEqual(self.original.body, "See you at 7")
 
     def test_a_deletion_takes_the_words_and_files_away(self):
-        media_id = self.graph.add_media(PNG, "image/png")
-        photo = self.deliver(
-            self.message(
-                self.WA_ID,
-                "image",
-                image={"id": media_id, "mime_type": "image/png", "caption": "me"},
-            )
-        )
+        photo = self.deliver_photo("me")
         self.assertTrue(photo.attachment_ids)
         before = self.chat_lines()
         for message in (self.original, photo):
@@ -116,14 +119,7 @@ class TestCustomerEdits(WhatsappCase):
         self.original = self.deliver(
             self.message(self.WA_ID, body="Table for 4", timestamp=self.now + 10)
         )
-        media_id = self.graph.add_media(PNG, "image/png")
-        photo = self.deliver(
-            self.message(
-                self.WA_ID,
-                "image",
-                image={"id": media_id, "mime_type": "image/png", "caption": "map"},
-            )
-        )
+        photo = self.deliver_photo("map")
         copy, photo_copy = self.original.lead_message_id, photo.lead_message_id
         self.assertEqual((copy.model, copy.res_id), ("crm.lead", lead.id))
         self.assertIn("Table for 4", copy.body)
