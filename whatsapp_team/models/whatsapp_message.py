@@ -11,7 +11,7 @@ import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.modules import module as odoo_module
 
 from odoo.addons.mail.tools.discuss import Store
@@ -71,6 +71,11 @@ PAIR_RETRY = timedelta(seconds=6)
 # run and the cron comes back when they end.
 SHORT_PAUSE = 5
 MAX_PAUSES_WAITED = 60
+
+
+# what a message is shown with (its line in the chat, its copy on the lead,
+# its files): see ``WhatsappMessage._check_shown_with``
+SHOWN_WITH = frozenset({"mail_message_id", "lead_message_id", "attachment_ids"})
 
 
 class WhatsappMessage(models.Model):
@@ -830,7 +835,13 @@ class WhatsappMessage(models.Model):
             else self.filtered("waiting_reason")[:1].waiting_reason or False,
         }
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_shown_with(vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._check_shown_with([vals])
         result = super().write(vals)
         # "sending" lasts the time of one call to Meta: the chatter goes
         # straight from queued to sent, which halves the queue's bus traffic
@@ -839,6 +850,21 @@ class WhatsappMessage(models.Model):
             # the inbox's rows show the state of each chat's last message
             self.conversation_id._inbox_notify()
         return result
+
+    def _check_shown_with(self, vals_list):
+        """The chatter lines and files a message is shown with are the
+        addon's own to set (as superuser): a customer's edit or deletion
+        changes them as superuser, so a WhatsApp administrator who pointed a
+        message at another record's line or file would change that."""
+        if self.env.su:
+            return
+        if any(SHOWN_WITH.intersection(vals) for vals in vals_list):
+            raise AccessError(
+                _(
+                    "The chat lines and files of a WhatsApp message are set "
+                    "by WhatsApp only."
+                )
+            )
 
     def _sync_notifications(self):
         mail_messages = self.filtered(lambda m: m.direction == "out").mail_message_id

@@ -1585,3 +1585,50 @@ class TestAccessRefused(ProbeCase):
         self.assertEqual(lead.user_id, self.crm_boss)
         self.assertFalse(self.free_chat.user_id)
         self.assertEqual(self.free_chat.team_id, self.team)
+
+    def test_40_a_message_never_points_at_another_records_line(self):
+        """A customer's edit or deletion rewrites a message's chat line and
+        lead copy and removes its files, as superuser: a WhatsApp
+        administrator cannot point a message at another record's line or
+        file, over RPC or in code run as them."""
+        message = self.ana_chat.message_ids[:1]
+        other_line = self.env["mail.message"].create(
+            {"model": "res.partner", "res_id": self.employee.partner_id.id, "body": "x"}
+        )
+        secret = self.env["ir.attachment"].create({"name": "hr.pdf", "raw": b"pay"})
+        stored = self.env["whatsapp.message"].search(
+            [("conversation_id", "=", self.ana_chat.id)], limit=1
+        )
+        self.assertTrue(message and stored)
+        before = stored.read(["mail_message_id", "lead_message_id", "attachment_ids"])
+        for field, value in (
+            ("mail_message_id", other_line.id),
+            ("lead_message_id", other_line.id),
+            ("attachment_ids", [(4, secret.id)]),
+        ):
+            _result, fault = self.try_rpc(
+                self.admin, "whatsapp.message", "write", [stored.ids, {field: value}]
+            )
+            self.assertTrue(fault, field)
+            _result, fault = self.try_rpc(
+                self.admin,
+                "whatsapp.message",
+                "create",
+                [
+                    {
+                        "conversation_id": self.ana_chat.id,
+                        "wa_message_id": f"wamid.forged.{field}",
+                        "direction": "in",
+                        field: value,
+                    }
+                ],
+            )
+            self.assertTrue(fault, field)
+            with self.assertRaises(AccessError):
+                stored.with_user(self.admin).write({field: value})
+        self.assertEqual(
+            stored.read(["mail_message_id", "lead_message_id", "attachment_ids"]),
+            before,
+        )
+        # what an administrator may change, they still change
+        stored.with_user(self.admin).write({"error_message": "checked"})
