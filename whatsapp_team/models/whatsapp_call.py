@@ -16,6 +16,8 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 
+from .whatsapp_message import check_linked_records
+
 _logger = logging.getLogger(__name__)
 
 CALL_STATES = [
@@ -48,6 +50,10 @@ def format_duration(seconds):
     if seconds or not parts:
         parts.append(f"{seconds} s")
     return " ".join(parts)
+
+
+# the chatter lines of a call, rewritten as superuser as its events arrive
+LINKED_LINES = frozenset({"mail_message_id", "lead_message_id"})
 
 
 class WhatsappCall(models.Model):
@@ -103,6 +109,16 @@ class WhatsappCall(models.Model):
             "A WhatsApp call is stored once per number.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_linked_records(self.env, LINKED_LINES, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # the call's lines are rewritten as superuser as its events arrive
+        check_linked_records(self.env, LINKED_LINES, [vals])
+        return super().write(vals)
 
     @api.depends("duration", "state")
     def _compute_duration_display(self):

@@ -437,7 +437,8 @@ class WhatsappConversation(models.Model):
         lead_sudo = self.lead_id.sudo()
         if not lead_sudo:
             return
-        lead_sudo._message_log(
+        # the lead's copy of the message from now on: changed with it
+        message.lead_message_id = lead_sudo._message_log(
             body=Markup('<p class="text-muted small mb-1">%s</p>')
             % _(
                 "WhatsApp · %(number)s: a file from the customer, downloaded late",

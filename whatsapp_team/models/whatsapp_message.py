@@ -73,9 +73,28 @@ SHORT_PAUSE = 5
 MAX_PAUSES_WAITED = 60
 
 
-# what a message is shown with (its line in the chat, its copy on the lead,
-# its files): see ``WhatsappMessage._check_shown_with``
-SHOWN_WITH = frozenset({"mail_message_id", "lead_message_id", "attachment_ids"})
+# the records a message is linked to, which WhatsApp's events rewrite or
+# remove as superuser (its line in the chat, its copy on the lead, its files,
+# the rating a survey tap fills in): see ``_check_linked_records``
+LINKED_RECORDS = frozenset(
+    {"mail_message_id", "lead_message_id", "attachment_ids", "rating_id"}
+)
+
+
+def check_linked_records(env, linked, vals_list):
+    """Refuse values of the ``linked`` fields, but to the superuser: what
+    WhatsApp's events rewrite or remove as superuser is never another
+    record than the addon chose (a WhatsApp administrator, who may write
+    messages and calls, would change that record through them)."""
+    if env.su:
+        return
+    if any(linked.intersection(vals) for vals in vals_list):
+        raise AccessError(
+            _(
+                "The chat lines, files and ratings of WhatsApp messages and "
+                "calls are set by WhatsApp only."
+            )
+        )
 
 
 class WhatsappMessage(models.Model):
@@ -330,10 +349,9 @@ class WhatsappMessage(models.Model):
                     }
                 )
                 if message.mail_message_id and message.media_attempts == 1:
-                    # shown while the file was on its way: now it says so
-                    message.mail_message_id.sudo().write(
-                        {"body": message._chatter_body()}
-                    )
+                    # shown while the file was on its way: now it says so,
+                    # in the chat and on the lead
+                    message._refresh_chatter_body()
                     message._show_changed_line()
                 _logger.info(
                     "WhatsApp media %s of message %s not downloaded: %s",
@@ -837,11 +855,11 @@ class WhatsappMessage(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_shown_with(vals_list)
+        self._check_linked_records(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
-        self._check_shown_with([vals])
+        self._check_linked_records([vals])
         result = super().write(vals)
         # "sending" lasts the time of one call to Meta: the chatter goes
         # straight from queued to sent, which halves the queue's bus traffic
@@ -851,20 +869,11 @@ class WhatsappMessage(models.Model):
             self.conversation_id._inbox_notify()
         return result
 
-    def _check_shown_with(self, vals_list):
-        """The chatter lines and files a message is shown with are the
-        addon's own to set (as superuser): a customer's edit or deletion
-        changes them as superuser, so a WhatsApp administrator who pointed a
-        message at another record's line or file would change that."""
-        if self.env.su:
-            return
-        if any(SHOWN_WITH.intersection(vals) for vals in vals_list):
-            raise AccessError(
-                _(
-                    "The chat lines and files of a WhatsApp message are set "
-                    "by WhatsApp only."
-                )
-            )
+    def _check_linked_records(self, vals_list):
+        """The records a message is linked to (:data:`LINKED_RECORDS`) are
+        the addon's own to set: a customer's edit or deletion, or a survey
+        tap, changes them as superuser."""
+        check_linked_records(self.env, LINKED_RECORDS, vals_list)
 
     def _sync_notifications(self):
         mail_messages = self.filtered(lambda m: m.direction == "out").mail_message_id

@@ -94,9 +94,13 @@ class WhatsappMessage(models.Model):
             values = {"revoked_at": when, "body": False}
             if self.media_state in ("pending", "failed"):
                 values["media_state"] = "none"  # not downloaded any more
-            # the chat's files, and their copies on the lead
-            files_sudo = (
-                self.attachment_ids.sudo() | self.lead_message_id.sudo().attachment_ids
+            # the chat's files, and their copies on the lead: only the
+            # lead's own files (the copy is a chatter message those who may
+            # write the lead may change: another file put on it stays)
+            copy_sudo = self.lead_message_id.sudo()
+            files_sudo = self.attachment_ids.sudo() | copy_sudo.attachment_ids.filtered(
+                lambda file: (file.res_model, file.res_id)
+                == (copy_sudo.model, copy_sudo.res_id)
             )
             self.write(values)
             files_sudo.unlink()

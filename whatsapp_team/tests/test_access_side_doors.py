@@ -1632,3 +1632,18 @@ class TestAccessRefused(ProbeCase):
         )
         # what an administrator may change, they still change
         stored.with_user(self.admin).write({"error_message": "checked"})
+        # the same for a call's lines, rewritten as superuser at its next event
+        call = self.env["whatsapp.call"].create(
+            {
+                "conversation_id": self.ana_chat.id,
+                "wa_call_id": "wacid.PROBE40",
+                "direction": "in",
+                "state": "missed",
+            }
+        )
+        for field in ("mail_message_id", "lead_message_id"):
+            _result, fault = self.try_rpc(
+                self.admin, "whatsapp.call", "write", [call.ids, {field: other_line.id}]
+            )
+            self.assertTrue(fault, field)
+        self.assertFalse(call.mail_message_id | call.lead_message_id)

@@ -270,10 +270,19 @@ class TestCoexistence(CoexistenceCase):
 
     def test_the_business_edits_or_deletes_from_the_app(self):
         """The business edits, then deletes, a message it sent from the
-        app: the chat shows it as the phones do, without new lines."""
+        app: the chat shows it as the phones do, without new lines, and so
+        does the lead's copy."""
         now = int(time.time())
+        customer = self.assigned_chat()
+        customer.lead_id = self.env["crm.lead"].create(
+            {"name": "Shop", "partner_id": customer.partner_id.id}
+        )
         sent = self.send_echoes(self.echo(body="Open at 9", timestamp=now))
         chat = sent.conversation_id
+        self.assertEqual(chat, customer)
+        copy = sent.lead_message_id
+        self.assertEqual((copy.model, copy.res_id), ("crm.lead", chat.lead_id.id))
+        self.assertIn("Open at 9", copy.body)
         lines = self.env["whatsapp.message"].search_count(
             [("conversation_id", "=", chat.id)]
         )
@@ -289,6 +298,7 @@ class TestCoexistence(CoexistenceCase):
         )
         self.assertEqual(sent.body, "Open at 10")
         self.assertIn("(edited)", sent.mail_message_id.body)
+        self.assertIn("Open at 10", copy.body)
         self.send_echoes(
             self.echo(
                 kind="revoke",
@@ -301,6 +311,7 @@ class TestCoexistence(CoexistenceCase):
             "Deleted from the WhatsApp Business app", sent.mail_message_id.body
         )
         self.assertNotIn("Open at", sent.mail_message_id.body)
+        self.assertNotIn("Open at", copy.body)
         self.assertEqual(
             self.env["whatsapp.message"].search_count(
                 [("conversation_id", "=", chat.id)]

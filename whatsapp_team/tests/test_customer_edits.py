@@ -132,7 +132,20 @@ class TestCustomerEdits(WhatsappCase):
         self.assertNotIn("for 4", copy.body)
         self.assertIn("WhatsApp ·", copy.body, "under its header still")
 
+        # a file of someone else's that a user who may write the lead put on
+        # the copy (a chatter message of the lead) is not the deletion's
+        other_file = self.env["ir.attachment"].create(
+            {
+                "name": "price-list.pdf",
+                "raw": b"%PDF prices",
+                "res_model": "res.partner",
+                "res_id": self.chat.partner_id.id,
+            }
+        )
+        photo_copy.attachment_ids = [(4, other_file.id)]
         self.change("revoke", {"original_message_id": photo.wa_message_id})
+        self.assertTrue(other_file.exists())
+        photo_copy.attachment_ids = [(3, other_file.id)]
         self.assertIn("deleted this message", photo_copy.body)
         self.assertNotIn("map", photo_copy.body)
         self.assertFalse(photo_copy.attachment_ids)

@@ -393,6 +393,7 @@ class TestCrmChatters(WhatsappCase):
         late_copy = late_message.lead_message_id
         self.assertFalse(late_copy.attachment_ids)
         failed_body = late_copy.body
+        self.assertIn("could not be downloaded", failed_body)
         self.env["whatsapp.message"]._cron_retry_media()
         self.assertEqual(late_copy.attachment_ids.raw, png)
         self.assertIn("in blue", late_copy.body)
@@ -460,6 +461,13 @@ class TestCrmChatters(WhatsappCase):
         note = lead.message_ids.filtered(lambda m: "downloaded late" in m.body)
         self.assertEqual(note.attachment_ids.raw, png)
         self.assertEqual(note.attachment_ids.res_model, "crm.lead")
+        # the note is the message's copy from then on: a deletion empties it
+        self.assertEqual(message.lead_message_id, note)
+        revoke = self.message("32470300031", "revoke")
+        revoke[0]["revoke"] = {"original_message_id": message.wa_message_id}
+        self.deliver(revoke)
+        self.assertFalse(note.attachment_ids)
+        self.assertIn("deleted this message", note.body)
 
 
 @tagged("post_install", "-at_install", "whatsapp_crm")
