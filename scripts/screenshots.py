@@ -2,6 +2,8 @@
 
 Usage: python3 scripts/screenshots.py [--url http://localhost:8069]
 Drives headless Chromium over the DevTools protocol as a logged-in user.
+The chats' emoji (📍 🚫 📞) need a colour emoji font, else they show as empty
+boxes (Debian/Ubuntu: apt-get install fonts-noto-color-emoji).
 """
 
 import argparse
