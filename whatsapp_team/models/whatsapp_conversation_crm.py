@@ -418,8 +418,9 @@ class WhatsappConversation(models.Model):
     def _mirror_late_file(self, attachment, message):
         """A customer's file that could only be downloaded after ``message``
         was shown: the lead gets it too, on its copy of the message as in
-        the chat, or in a note of its own when the lead has no copy (the
-        chat was linked to it after the message)."""
+        the chat (whose words ``_refresh_chatter_body`` brought up to date),
+        or in a note of its own when the lead has no copy (the chat was
+        linked to it after the message)."""
         self.ensure_one()
         copy_sudo = message.lead_message_id.sudo()
         if copy_sudo:
@@ -429,8 +430,7 @@ class WhatsappConversation(models.Model):
                     "attachment_ids": [
                         (4, file_id)
                         for file_id in self._copy_files_to(record_sudo, attachment)
-                    ],
-                    "body": self._lead_copy_body(message, copy_sudo),
+                    ]
                 }
             )
             return

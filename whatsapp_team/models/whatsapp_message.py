@@ -383,13 +383,12 @@ class WhatsappMessage(models.Model):
                 }
             )
             if message.mail_message_id:
-                # a retry after the message was already shown without it
+                # a retry after the message was already shown without it:
+                # its line and its lead copy say so, then get the file
                 message.mail_message_id.sudo().write(
-                    {
-                        "attachment_ids": [(4, attachment.id)],
-                        "body": message._chatter_body(),
-                    }
+                    {"attachment_ids": [(4, attachment.id)]}
                 )
+                message._refresh_chatter_body()
                 message.conversation_id._mirror_late_file(attachment, message)
                 message._show_changed_line()
 
