@@ -494,9 +494,9 @@ class WhatsappMessage(models.Model):
         self.env.cache.insert_missing(
             mail_message, mail_message._fields["partner_ids"], [()]
         )
-        self.mail_message_id = mail_message
-        if lead_copy:
-            self.lead_message_id = lead_copy
+        self.write(
+            {"mail_message_id": mail_message.id, "lead_message_id": lead_copy.id}
+        )
 
     def _react_in_chatter(self):
         """A customer's reaction shows on the message it reacts to, as on

@@ -144,9 +144,9 @@ class WhatsappMessage(models.Model):
             attachment_ids=self.attachment_ids.ids,
             date=self.wa_timestamp or fields.Datetime.now(),
         )
-        self.mail_message_id = mail_message
-        if lead_copy:
-            self.lead_message_id = lead_copy
+        self.write(
+            {"mail_message_id": mail_message.id, "lead_message_id": lead_copy.id}
+        )
         if self.direction == "out":
             # its ticks, as for what the team sends
             self._create_notifications()
