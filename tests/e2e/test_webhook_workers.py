@@ -22,11 +22,14 @@ phone = harness.addon_tools().phone
 HISTORY_WA_IDS = "447700900%"
 
 
-def fresh_wa_id(e2e, style):
-    """A random WhatsApp id no partner and no conversation has yet."""
+def fresh_wa_id(e2e, style, exclude=()):
+    """A random WhatsApp id no partner and no conversation has yet, whose
+    key is none of ``exclude``."""
     for _attempt in range(100):
         wa_id = harness.random_wa_id(style)
         key = phone.wa_id_key(wa_id)
+        if key in exclude:
+            continue
         taken = e2e.scalar(
             "SELECT count(*) FROM res_partner"
             " WHERE whatsapp_phone_key = %(k)s OR whatsapp_mobile_key = %(k)s",
@@ -37,6 +40,17 @@ def fresh_wa_id(e2e, style):
         if key and not taken:
             return wa_id
     raise AssertionError("no free random number found")
+
+
+def fresh_wa_ids(e2e, *styles):
+    """One fresh WhatsApp id of each style, all of different customers (a
+    random draw may repeat a number)."""
+    wa_ids, keys = [], set()
+    for style in styles:
+        wa_id = fresh_wa_id(e2e, style, exclude=keys)
+        wa_ids.append(wa_id)
+        keys.add(phone.wa_id_key(wa_id))
+    return wa_ids
 
 
 def partners_with_key(e2e, key):
@@ -241,8 +255,7 @@ def test_redelivery_under_load(e2e):
     """50 messages of 10 customers, each delivered 3 times in random order by
     8 threads: every message stored once, one conversation per customer."""
     rng = random.Random()
-    wa_ids = [fresh_wa_id(e2e, "br") for _ in range(5)]
-    wa_ids += [fresh_wa_id(e2e, "us") for _ in range(5)]
+    wa_ids = fresh_wa_ids(e2e, *["br"] * 5, *["us"] * 5)
     keys = [phone.wa_id_key(wa_id) for wa_id in wa_ids]
     assert len(set(keys)) == 10
     messages = [
@@ -278,7 +291,7 @@ def test_processors_keep_each_customers_order(e2e):
     time. Every message is stored once, and each customer's messages are
     processed in the order their webhooks were stored, whichever processor
     took them."""
-    customers = [fresh_wa_id(e2e, "br") for _ in range(12)]
+    customers = fresh_wa_ids(e2e, *["br"] * 12)
     wamids = {wa_id: [harness.new_wamid() for _ in range(6)] for wa_id in customers}
     before = e2e.last_event_id()
     # one thread per customer: its webhooks arrive in their order
@@ -387,8 +400,8 @@ def test_crash_mid_processing_loses_and_duplicates_nothing(e2e):
     the middle of a transaction and 30 events wait: after a restart every
     message is stored exactly once."""
     server = e2e.server
-    first_customer = fresh_wa_id(e2e, "us")
-    customers = [first_customer, fresh_wa_id(e2e, "br"), fresh_wa_id(e2e, "us")]
+    customers = fresh_wa_ids(e2e, "us", "br", "us")
+    first_customer = customers[0]
     before = e2e.last_event_id()
 
     # Some work is done and committed before the crash.
