@@ -37,7 +37,9 @@ addon: it is installed apart, in ``var/oca``, and added to the addons path::
    process before and after.
 6. ``--profile N``: N messages per profile of this addon, stored and processed
    in this process against the same database: SQL queries and milliseconds
-   per message for each stage of the work.
+   per message for each stage of the work; once one message a commit (each
+   processed as it arrives), once drained as a backlog (all stored, then
+   processed in a processor's batches, as after a burst).
 
 The server runs with ``--db-filter`` unless ``--no-db-filter``: with it,
 Odoo lists the databases on a new PostgreSQL connection for every request
@@ -94,6 +96,7 @@ STAGES = (
     ("whatsapp.conversation", "_link_or_create_lead", "lead"),
     ("whatsapp.conversation", "_mirror_to_crm", "copy to lead"),
     ("whatsapp.message", "_announce_to_team", "bus announce"),
+    ("whatsapp.conversation", "_send_inbox_notices", "live notices (at commit)"),
 )
 
 
@@ -847,19 +850,25 @@ class Bench:
                 timer = StageTimer(cr)
                 timer.install(env)
                 try:
-                    for target in (self.plain, self.team):
-                        self.profile_target(env, timer, target, count)
+                    for drained in (False, True):
+                        for target in (self.plain, self.team):
+                            self.profile_target(env, timer, target, count, drained)
                 finally:
                     timer.uninstall()
         finally:
             Registry.delete(self.db)
 
-    def profile_target(self, env, timer, target, count):
+    def profile_target(self, env, timer, target, count, drained=False):
+        """One message a commit (each processed as it arrives), or, when
+        ``drained``, all stored first and then processed as a backlog: a
+        processor's batches, as after a burst."""
         from odoo.modules import module as odoo_module  # noqa: PLC0415
 
         requests_, _wamids = self.bodies(target, count + 20, (count + 20) // 5)
         Event = env["whatsapp.webhook.event"]
         cr = env.cr
+        # not under test: the cron commits as it goes
+        odoo_module.current_test = False
         for index, (_m, _p, body, headers) in enumerate(requests_):
             if index == 20:  # the first ones warm the caches
                 timer.reset()
@@ -868,13 +877,15 @@ class Bench:
             cr.commit()
             timer.leave()
             assert status == 200, status
-            # not under test: the cron commits as it goes
-            odoo_module.current_test = False
-            Event._cron_process()
+            if not drained or index < 20:
+                Event._cron_process()
+        while drained and Event._cron_process():
+            pass
+        how = "drained as a backlog" if drained else "one message a commit"
         self.say()
         self.say(
             f"work per message, {LABELS[target.name]} ({count} messages, a fifth "
-            "of them first messages), in-process"
+            f"of them first messages), {how}, in-process"
         )
         self.say(f"  {'stage':<32}{'queries':>9}{'ms':>9}")
         total_q = total_ms = 0

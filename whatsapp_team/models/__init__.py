@@ -13,6 +13,7 @@ from . import whatsapp_account
 from . import whatsapp_account_webhook
 from . import whatsapp_conversation
 from . import whatsapp_conversation_sending
+from . import whatsapp_conversation_notify
 from . import whatsapp_conversation_auto_reply
 from . import whatsapp_conversation_optout
 from . import whatsapp_conversation_team

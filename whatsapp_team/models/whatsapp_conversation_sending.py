@@ -1,4 +1,3 @@
-import json
 import logging
 import math
 from datetime import timedelta
@@ -10,7 +9,6 @@ from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
 from ..tools import outbound, replies
-from ..tools.batch import processor_batch
 from ..tools.graph_api import GraphError
 
 _logger = logging.getLogger(__name__)
@@ -299,130 +297,6 @@ class WhatsappConversation(models.Model):
             if any(self.with_user(user).has_access("read") for user in users):
                 readers |= partner
         return readers
-
-    def _get_notify_valid_parameters(self):
-        return super()._get_notify_valid_parameters() | {"whatsapp_announce"}
-
-    def _notify_get_recipients(self, message, msg_vals, **kwargs):
-        """Who hears of a message in a chat, in their Odoo inbox (never by
-        email: the customer only ever hears from us on WhatsApp):
-
-        - a customer's message: the chat's salesperson, or the users who may
-          answer an unassigned chat, and the followers who asked for
-          customer messages; once the chat has its people (``whatsapp_announce``,
-          see ``whatsapp.message._announce_to_team``);
-        - what the team sends the customer (replies, templates, automatic
-          replies): nobody, it is the team's own words;
-        - notes: as Odoo does, mentions and followers of notes.
-
-        Only those the record rules let read the chat."""
-        announce = kwargs.pop("whatsapp_announce", False)
-        subtype_id = (
-            msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
-        )
-        # ids from the registry's cache of xmlids: env.ref would check each
-        # time that the subtype still exists, a query per call
-        IrModelData = self.env["ir.model.data"]
-        if subtype_id == IrModelData._xmlid_to_res_id("mail.mt_comment"):
-            return []
-        from_customer = subtype_id == IrModelData._xmlid_to_res_id(CUSTOMER_SUBTYPE)
-        if from_customer and not announce:
-            return []
-        answerers = self.env["res.partner"]
-        if from_customer:
-            self.ensure_one()
-            answerers = self._whatsapp_answerers().partner_id
-            msg_vals = self._whatsapp_with_answerers(
-                message, msg_vals, answerers, kwargs
-            )
-        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
-        known = {recipient["id"] for recipient in recipients}
-        # answerers Odoo left out (the current user: Odoo tells nobody of
-        # their own message), or not read with the followers: told all the
-        # same when active
-        answerers = answerers.filtered(lambda partner: partner.id not in known)
-        if answerers:
-            data = self.env["mail.followers"]._get_recipient_data(
-                self, "comment", subtype_id, answerers.ids
-            )[self.id]
-            recipients += [
-                data[partner.id]
-                for partner in answerers
-                if partner.id in data and data[partner.id]["active"]
-            ]
-        Users_sudo = self.env["res.users"].sudo()
-        internal = [
-            r
-            for r in recipients
-            if r.get("uid")
-            and not r.get("share")
-            # only those the record rules let see the chat
-            and self.with_user(Users_sudo.browse(r["uid"])).has_access("read")
-        ]
-        for recipient in internal:
-            recipient["notif"] = "inbox"
-        return internal
-
-    def _notify_thread_by_web_push(
-        self, message, recipients_data, msg_vals=False, **kwargs
-    ):
-        """Under a webhook processor, the web pushes of a customer message
-        are queued in the transaction (``mail.push``, sent by Odoo's own
-        cron) rather than sent at once: a processor may roll back several
-        messages and process them again (they would ring twice), and a slow
-        push service holds up no customer's message. Elsewhere, as Odoo
-        does."""
-        if processor_batch(self.env.context) is None:
-            return super()._notify_thread_by_web_push(
-                message, recipients_data, msg_vals=msg_vals, **kwargs
-            )
-        msg_vals = dict(msg_vals or {})
-        partner_ids = self._extract_partner_ids_for_notifications(
-            message, msg_vals, recipients_data
-        )
-        if not partner_ids:
-            return None
-        devices_sudo = (
-            self.env["mail.push.device"]
-            .sudo()
-            .search([("partner_id", "in", partner_ids)])
-        )
-        if not devices_sudo:
-            return None
-        payload = json.dumps(
-            self._truncate_payload(
-                self._notify_by_web_push_prepare_payload(message, msg_vals=msg_vals)
-            )
-        )
-        self.env["mail.push"].sudo().create(
-            [
-                {"mail_push_device_id": device.id, "payload": payload}
-                for device in devices_sudo
-            ]
-        )
-        self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
-        return None
-
-    def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):
-        """The values Odoo finds a customer message's recipients with, the
-        answerers named among them: the followers and the answerers are read
-        together, in one query rather than two. Only for a comment, as the
-        answerers were always looked up (``_notify_get_recipients``), and
-        when Odoo is not asked to leave out those already notified."""
-        msg_sudo = message.sudo()
-        message_type = (
-            msg_vals.get("message_type") if msg_vals else msg_sudo.message_type
-        )
-        if message_type != "comment" or kwargs.get("skip_existing") or not answerers:
-            return msg_vals
-        pids = msg_vals.get("partner_ids", []) if msg_vals else msg_sudo.partner_ids.ids
-        values = dict(msg_vals or {})
-        values.update(
-            message_type=message_type,
-            subtype_id=values.get("subtype_id") or msg_sudo.subtype_id.id,
-            partner_ids=list(pids) + [pid for pid in answerers.ids if pid not in pids],
-        )
-        return values
 
     def _check_can_update_message_content(self, messages):
         """What went out on WhatsApp, or came in from the customer, stays as

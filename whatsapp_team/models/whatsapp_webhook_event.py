@@ -473,12 +473,17 @@ class WhatsappWebhookEvent(models.Model):
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
-        this transaction's commit: the rows of the chats they changed."""
+        this transaction's commit: the rows of the chats they changed, the
+        live notices of their messages."""
+        Conversation = self.env["whatsapp.conversation"].with_context(
+            **{PROCESSOR_BATCH: None}
+        )
         chat_ids = work.take_chat_ids()
         if chat_ids:
-            self.env["whatsapp.conversation"].with_context(
-                **{PROCESSOR_BATCH: None}
-            ).browse(chat_ids)._inbox_notify()
+            Conversation.browse(chat_ids)._inbox_notify()
+        notices = work.take_inbox_notices()
+        if notices:
+            Conversation._send_inbox_notices(notices)
         work.turn_taken = False
 
     def _commit_work(self, work):

@@ -9,6 +9,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
+
 from ..models.whatsapp_conversation_inbox import ROW_NOTIFICATION
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
 from .common import WhatsappCase
@@ -345,6 +347,64 @@ class TestAssignment(TeamCase):
             sorted(chats.user_id.partner_id.ids),
             "one push each, to the chat's salesperson",
         )
+
+    def inbox_notices(self, user):
+        """The ``mail.message/inbox`` payloads sent to ``user``, in order."""
+        self.env.cr.precommit.run()
+        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
+        sent = (
+            self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+        )
+        return [
+            json.loads(bus.message)["payload"]
+            for bus in sent
+            if json.loads(bus.message)["type"] == "mail.message/inbox"
+        ]
+
+    def test_a_processor_tells_each_message_live_once(self):
+        """Under a processor, the live notices of its messages (Discuss's
+        inbox notice: counter, sound, desktop notice) are sent together
+        before it commits: one per message and salesperson, the message
+        first in it, none for a message rolled back with a failing event."""
+        for number in (2, 3, 4):
+            self.env.ref(
+                f"whatsapp_team.ir_cron_process_webhook_events_{number}"
+            ).active = False
+        for message in (
+            self.message("32470999006", body="First words"),
+            self.message(wa_id=None, body="broken"),
+            self.message("32470999006", body="Second words"),
+            self.message("32470999007", body="Other customer"),
+        ):
+            self.post_webhook(self.payload([message]))
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self.process()
+        Message = self.env["whatsapp.message"]
+        first, second, other = (
+            Message.search([("body", "=", body)])
+            for body in ("First words", "Second words", "Other customer")
+        )
+        self.assertEqual((first | second).conversation_id.user_id, self.ana)
+        self.assertEqual(other.conversation_id.user_id, self.ben)
+        for user, messages in ((self.ana, first | second), (self.ben, other)):
+            notices = self.inbox_notices(user)
+            self.assertEqual(
+                [notice["mail.message"][0]["id"] for notice in notices],
+                messages.mail_message_id.ids,
+                "one notice per message, in their order",
+            )
+            for notice, message in zip(notices, messages, strict=True):
+                told = notice["mail.message"][0]
+                self.assertIn(message.body, told["body"])
+                self.assertTrue(told["needaction"])
+                self.assertIn(
+                    message.conversation_id.id,
+                    [thread["id"] for thread in notice["mail.thread"]],
+                )
+        self.assertFalse(self.inbox_notices(self.cleo))
+        failed = self.events().filtered("error")
+        self.assertEqual(len(failed), 1, "the broken one, kept to be retried")
+        self.assertNotEqual(failed.state, "done")
 
     def test_least_loaded_picks_the_fewest_open_chats(self):
         self.team.whatsapp_assignment = "least_loaded"

@@ -17,15 +17,20 @@ class ProcessorBatch:
     - ``chat_ids``: the chats whose inbox rows changed; the processor sends
       them once, before it commits (a row is read when sent: one for a chat
       rolled back since is skipped, one sent twice does no harm);
+    - ``inbox_notices``: ``{user id: {message id: None}}``, the messages
+      each user is to be told of live in their browser (Discuss's inbox
+      notice); the processor sends them all together before it commits (a
+      message rolled back since is skipped);
     - ``turn_taken``: a salesperson's turn was taken; the processor commits
       at once when other processors work, so that they see whose turn it
       was.
     """
 
-    __slots__ = ("chat_ids", "turn_taken")
+    __slots__ = ("chat_ids", "inbox_notices", "turn_taken")
 
     def __init__(self):
         self.chat_ids = {}
+        self.inbox_notices = {}
         self.turn_taken = False
 
     def take_chat_ids(self):
@@ -33,9 +38,15 @@ class ProcessorBatch:
         ids, self.chat_ids = list(self.chat_ids), {}
         return ids
 
+    def take_inbox_notices(self):
+        """The inbox notices kept so far, forgotten here."""
+        notices, self.inbox_notices = self.inbox_notices, {}
+        return notices
+
     def reset(self):
         """Forget everything (the work was rolled back)."""
         self.chat_ids = {}
+        self.inbox_notices = {}
         self.turn_taken = False
 
 

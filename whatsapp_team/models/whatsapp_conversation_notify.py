@@ -1,0 +1,253 @@
+import json
+import logging
+
+from odoo import api, models
+
+from odoo.addons.mail.tools.discuss import Store
+
+from ..tools.batch import processor_batch
+from .whatsapp_conversation_sending import CUSTOMER_SUBTYPE
+
+_logger = logging.getLogger(__name__)
+
+# Discuss's notice of a message in a user's inbox: the messaging menu's
+# counter, its sound and the desktop notice
+INBOX_NOTICE = "mail.message/inbox"
+
+
+# one concern of the model per file, as Odoo's mail spreads res.partner
+class WhatsappConversation(models.Model):
+    """Who hears of a chat's messages, and how: the inbox notifications of
+    those who answer it, their live notices and web pushes."""
+
+    _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
+
+    def _get_notify_valid_parameters(self):
+        return super()._get_notify_valid_parameters() | {"whatsapp_announce"}
+
+    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+        """Who hears of a message in a chat, in their Odoo inbox (never by
+        email: the customer only ever hears from us on WhatsApp):
+
+        - a customer's message: the chat's salesperson, or the users who may
+          answer an unassigned chat, and the followers who asked for
+          customer messages; once the chat has its people (``whatsapp_announce``,
+          see ``whatsapp.message._announce_to_team``);
+        - what the team sends the customer (replies, templates, automatic
+          replies): nobody, it is the team's own words;
+        - notes: as Odoo does, mentions and followers of notes.
+
+        Only those the record rules let read the chat."""
+        announce = kwargs.pop("whatsapp_announce", False)
+        subtype_id = (
+            msg_vals.get("subtype_id") if msg_vals else message.sudo().subtype_id.id
+        )
+        # ids from the registry's cache of xmlids: env.ref would check each
+        # time that the subtype still exists, a query per call
+        IrModelData = self.env["ir.model.data"]
+        if subtype_id == IrModelData._xmlid_to_res_id("mail.mt_comment"):
+            return []
+        from_customer = subtype_id == IrModelData._xmlid_to_res_id(CUSTOMER_SUBTYPE)
+        if from_customer and not announce:
+            return []
+        answerers = self.env["res.partner"]
+        if from_customer:
+            self.ensure_one()
+            answerers = self._whatsapp_answerers().partner_id
+            msg_vals = self._whatsapp_with_answerers(
+                message, msg_vals, answerers, kwargs
+            )
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        known = {recipient["id"] for recipient in recipients}
+        # answerers Odoo left out (the current user: Odoo tells nobody of
+        # their own message), or not read with the followers: told all the
+        # same when active
+        answerers = answerers.filtered(lambda partner: partner.id not in known)
+        if answerers:
+            data = self.env["mail.followers"]._get_recipient_data(
+                self, "comment", subtype_id, answerers.ids
+            )[self.id]
+            recipients += [
+                data[partner.id]
+                for partner in answerers
+                if partner.id in data and data[partner.id]["active"]
+            ]
+        Users_sudo = self.env["res.users"].sudo()
+        internal = [
+            r
+            for r in recipients
+            if r.get("uid")
+            and not r.get("share")
+            # only those the record rules let see the chat
+            and self.with_user(Users_sudo.browse(r["uid"])).has_access("read")
+        ]
+        for recipient in internal:
+            recipient["notif"] = "inbox"
+        return internal
+
+    def _notify_thread_by_web_push(
+        self, message, recipients_data, msg_vals=False, **kwargs
+    ):
+        """Under a webhook processor, the web pushes of a customer message
+        are queued in the transaction (``mail.push``, sent by Odoo's own
+        cron) rather than sent at once: a processor may roll back several
+        messages and process them again (they would ring twice), and a slow
+        push service holds up no customer's message. Elsewhere, as Odoo
+        does."""
+        if processor_batch(self.env.context) is None:
+            return super()._notify_thread_by_web_push(
+                message, recipients_data, msg_vals=msg_vals, **kwargs
+            )
+        msg_vals = dict(msg_vals or {})
+        partner_ids = self._extract_partner_ids_for_notifications(
+            message, msg_vals, recipients_data
+        )
+        if not partner_ids:
+            return None
+        devices_sudo = (
+            self.env["mail.push.device"]
+            .sudo()
+            .search([("partner_id", "in", partner_ids)])
+        )
+        if not devices_sudo:
+            return None
+        payload = json.dumps(
+            self._truncate_payload(
+                self._notify_by_web_push_prepare_payload(message, msg_vals=msg_vals)
+            )
+        )
+        self.env["mail.push"].sudo().create(
+            [
+                {"mail_push_device_id": device.id, "payload": payload}
+                for device in devices_sudo
+            ]
+        )
+        self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
+        return None
+
+    def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):
+        """The values Odoo finds a customer message's recipients with, the
+        answerers named among them: the followers and the answerers are read
+        together, in one query rather than two. Only for a comment, as the
+        answerers were always looked up (``_notify_get_recipients``), and
+        when Odoo is not asked to leave out those already notified."""
+        msg_sudo = message.sudo()
+        message_type = (
+            msg_vals.get("message_type") if msg_vals else msg_sudo.message_type
+        )
+        if message_type != "comment" or kwargs.get("skip_existing") or not answerers:
+            return msg_vals
+        pids = msg_vals.get("partner_ids", []) if msg_vals else msg_sudo.partner_ids.ids
+        values = dict(msg_vals or {})
+        values.update(
+            message_type=message_type,
+            subtype_id=values.get("subtype_id") or msg_sudo.subtype_id.id,
+            partner_ids=list(pids) + [pid for pid in answerers.ids if pid not in pids],
+        )
+        return values
+
+    def _notify_thread_by_inbox(
+        self, message, recipients_data, msg_vals=False, **kwargs
+    ):
+        """Under a webhook processor, a message's inbox notifications are
+        created here, and the live notices of the users' browsers are kept
+        for the processor's commit (``tools.batch.ProcessorBatch``): it sends
+        those of all its messages together (``_send_inbox_notices``), with
+        one read of the messages, their chats and followers rather than one
+        per message. Elsewhere, as Odoo does."""
+        work = processor_batch(self.env.context)
+        if work is None:
+            return super()._notify_thread_by_inbox(
+                message, recipients_data, msg_vals=msg_vals, **kwargs
+            )
+        inbox = sorted(
+            (r["id"], r["uid"]) for r in recipients_data if r["notif"] == "inbox"
+        )
+        if not inbox:
+            return None
+        # sudo: mail.notification - creating notifications is the purpose of
+        # notify methods
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "author_id": message.author_id.id,
+                    "mail_message_id": message.id,
+                    "notification_status": "sent",
+                    "notification_type": "inbox",
+                    "res_partner_id": partner_id,
+                }
+                for partner_id, _uid in inbox
+            ]
+        )
+        for _partner_id, uid in inbox:
+            if uid:
+                work.inbox_notices.setdefault(uid, {})[message.id] = None
+        return None
+
+    @api.model
+    def _send_inbox_notices(self, notices):
+        """Send the live notices ``_notify_thread_by_inbox`` kept for a
+        processor's commit: ``{user id: {message id: None}}``, in their order.
+
+        Each user gets one notice per message, as Odoo sends it, made from one
+        store of all their messages: the message first, then what the store
+        holds besides (chats, authors, the user's following). A message
+        rolled back since (its event failed) is left out. Never raises: a
+        browser that misses a notice still shows the message when it next
+        reads the chat, and the processor's messages must commit."""
+        # the work written before the savepoint: its rollback only undoes
+        # what is read here, never the processor's messages
+        self.env.flush_all()
+        try:
+            # not a flushing savepoint: it would run the commit's hooks
+            # from in here
+            with self.env.cr.savepoint(flush=False):
+                self._send_inbox_notices_now(notices)
+        except Exception:
+            _logger.exception(
+                "WhatsApp: inbox notices not sent (user: messages): %s",
+                {uid: list(ids) for uid, ids in notices.items()},
+            )
+
+    @api.model
+    def _send_inbox_notices_now(self, notices):
+        Message_sudo = self.env["mail.message"].sudo()
+        messages_sudo = Message_sudo.browse(
+            {message_id for ids in notices.values() for message_id in ids}
+        ).exists()
+        if not messages_sudo:
+            return
+        users = self.env["res.users"].browse(notices)
+        # sudo: mail.followers - reading followers of target users in batch to
+        # send it to them
+        followers = (
+            self.env["mail.followers"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", list(set(messages_sudo.mapped("res_id")))),
+                    ("partner_id", "in", users.partner_id.ids),
+                ]
+            )
+        )
+        for user in users:
+            own = Message_sudo.browse(
+                [mid for mid in notices[user.id] if mid in messages_sudo._ids]
+            )
+            if not own:
+                continue
+            result = Store(
+                own.with_user(user).with_context(allowed_company_ids=[]),
+                # as after a post: none of these messages is scheduled
+                msg_vals={"scheduled_date": False},
+                for_current_user=True,
+                add_followers=True,
+                followers=followers,
+            ).get_result()
+            stored = {values["id"]: values for values in result["mail.message"]}
+            besides = [values for mid, values in stored.items() if mid not in own._ids]
+            for message in own:
+                payload = dict(result)
+                payload["mail.message"] = [stored[message.id], *besides]
+                user._bus_send(INBOX_NOTICE, payload)
