@@ -219,8 +219,8 @@ class WhatsappConversation(models.Model):
             return
         users = self.env["res.users"].browse(notices)
         # sudo: mail.followers - reading followers of target users in batch to
-        # send it to them
-        followers = (
+        # send it to them (as Odoo's own notice does)
+        followers_sudo = (
             self.env["mail.followers"]
             .sudo()
             .search(
@@ -232,22 +232,25 @@ class WhatsappConversation(models.Model):
             )
         )
         for user in users:
-            own = Message_sudo.browse(
+            own_sudo = Message_sudo.browse(
                 [mid for mid in notices[user.id] if mid in messages_sudo._ids]
             )
-            if not own:
+            if not own_sudo:
                 continue
+            # read as the user told: what their browser would get from Odoo
             result = Store(
-                own.with_user(user).with_context(allowed_company_ids=[]),
+                own_sudo.with_user(user).with_context(allowed_company_ids=[]),
                 # as after a post: none of these messages is scheduled
                 msg_vals={"scheduled_date": False},
                 for_current_user=True,
                 add_followers=True,
-                followers=followers,
+                followers=followers_sudo,
             ).get_result()
             stored = {values["id"]: values for values in result["mail.message"]}
-            besides = [values for mid, values in stored.items() if mid not in own._ids]
-            for message in own:
+            besides = [
+                values for mid, values in stored.items() if mid not in own_sudo._ids
+            ]
+            for message_id in own_sudo.ids:
                 payload = dict(result)
-                payload["mail.message"] = [stored[message.id], *besides]
+                payload["mail.message"] = [stored[message_id], *besides]
                 user._bus_send(INBOX_NOTICE, payload)
