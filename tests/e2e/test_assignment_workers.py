@@ -266,8 +266,8 @@ def race_processing(e2e, processors, team, bodies, also=None):
         post(e2e, team, bodies)
         calls = [harness.Call(processors) for _ in range(PROCESSORS)]
         # the cron worker (triggered by the webhooks) and the processors:
-        # each takes its share of the events it sees, so one of the four may
-        # find them all taken; any three racing is a race
+        # each takes its share of the events it sees, so one of them may
+        # find them all taken; PROCESSORS of them racing is a race
         wait_blocked(e2e, INSERT_MESSAGE, min(PROCESSORS, len(bodies)))
         if also:
             statement, function = also

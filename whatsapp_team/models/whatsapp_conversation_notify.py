@@ -165,6 +165,7 @@ class WhatsappConversation(models.Model):
         )
         if not inbox:
             return None
+        # the notifications Odoo's own _notify_thread_by_inbox creates
         # sudo: mail.notification - creating notifications is the purpose of
         # notify methods
         self.env["mail.notification"].sudo().create(
@@ -181,7 +182,7 @@ class WhatsappConversation(models.Model):
         )
         for _partner_id, uid in inbox:
             if uid:
-                work.inbox_notices.setdefault(uid, {})[message.id] = None
+                work.add_inbox_notice(uid, message.id)
         return None
 
     @api.model
@@ -189,34 +190,43 @@ class WhatsappConversation(models.Model):
         """Send the live notices ``_notify_thread_by_inbox`` kept for a
         processor's commit: ``{user id: {message id: None}}``, in their order.
 
-        Each user gets one notice per message, as Odoo sends it, made from one
-        store of all their messages: the message first, then what the store
-        holds besides (chats, authors, the user's following). A message
-        rolled back since (its event failed) is left out. Never raises: a
-        browser that misses a notice still shows the message when it next
-        reads the chat, and the processor's messages must commit."""
-        # the work written before the savepoint: its rollback only undoes
-        # what is read here, never the processor's messages
+        A notice that cannot be made costs only the notices: a browser that
+        misses one still shows the message when it next reads the chat, and
+        the processor's messages must commit. Then none is sent, and the log
+        says so."""
+        # what the processor wrote so far, written before the savepoint: a
+        # search in there would write it inside, and the savepoint's
+        # rollback would undo what the ORM holds for written
         self.env.flush_all()
         try:
-            # not a flushing savepoint: it would run the commit's hooks
-            # from in here
+            # not a flushing savepoint: it would run (or, failing, clear)
+            # the commit's hooks from in here
             with self.env.cr.savepoint(flush=False):
-                self._send_inbox_notices_now(notices)
+                payloads = self._inbox_notice_payloads(notices)
         except Exception:
             _logger.exception(
                 "WhatsApp: inbox notices not sent (user: messages): %s",
                 {uid: list(ids) for uid, ids in notices.items()},
             )
+            return
+        for user, payload in payloads:
+            user._bus_send(INBOX_NOTICE, payload)
 
     @api.model
-    def _send_inbox_notices_now(self, notices):
+    def _inbox_notice_payloads(self, notices):
+        """``[(user, payload)]``: one notice per user and message, as Odoo
+        sends it (``mail.thread._notify_thread_by_inbox``), made from one
+        store of each user's messages read as that user. The message comes
+        first in its notice, as the web client expects; the store's other
+        records (chats, authors, the user's following, files) ride along.
+        A message rolled back since (its event failed) is left out."""
         Message_sudo = self.env["mail.message"].sudo()
         messages_sudo = Message_sudo.browse(
             {message_id for ids in notices.values() for message_id in ids}
         ).exists()
         if not messages_sudo:
-            return
+            return []
+        kept = set(messages_sudo.ids)
         users = self.env["res.users"].browse(notices)
         # sudo: mail.followers - reading followers of target users in batch to
         # send it to them (as Odoo's own notice does)
@@ -231,15 +241,15 @@ class WhatsappConversation(models.Model):
                 ]
             )
         )
+        payloads = []
         for user in users:
-            own_sudo = Message_sudo.browse(
-                [mid for mid in notices[user.id] if mid in messages_sudo._ids]
-            )
-            if not own_sudo:
+            own_ids = [mid for mid in notices[user.id] if mid in kept]
+            if not own_ids:
                 continue
-            # read as the user told: what their browser would get from Odoo
             result = Store(
-                own_sudo.with_user(user).with_context(allowed_company_ids=[]),
+                Message_sudo.browse(own_ids)
+                .with_user(user)
+                .with_context(allowed_company_ids=[]),
                 # as after a post: none of these messages is scheduled
                 msg_vals={"scheduled_date": False},
                 for_current_user=True,
@@ -247,10 +257,10 @@ class WhatsappConversation(models.Model):
                 followers=followers_sudo,
             ).get_result()
             stored = {values["id"]: values for values in result["mail.message"]}
-            besides = [
-                values for mid, values in stored.items() if mid not in own_sudo._ids
-            ]
-            for message_id in own_sudo.ids:
+            # messages the store adds of its own (a parent, for a channel)
+            besides = [values for mid, values in stored.items() if mid not in kept]
+            for message_id in own_ids:
                 payload = dict(result)
                 payload["mail.message"] = [stored[message_id], *besides]
-                user._bus_send(INBOX_NOTICE, payload)
+                payloads.append((user, payload))
+        return payloads

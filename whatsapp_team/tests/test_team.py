@@ -1,5 +1,6 @@
 import json
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from lxml import etree
@@ -10,6 +11,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.mail.tools.discuss import Store
 
 from ..models.whatsapp_conversation_inbox import ROW_NOTIFICATION
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
@@ -396,6 +398,18 @@ class TestAssignment(TeamCase):
             for notice, message in zip(notices, messages, strict=True):
                 told = notice["mail.message"][0]
                 self.assertIn(message.body, told["body"])
+                # what Odoo's own notice of the message says
+                odoo_says = Store(
+                    message.mail_message_id.with_user(user).with_context(
+                        allowed_company_ids=[]
+                    ),
+                    msg_vals={"scheduled_date": False},
+                    for_current_user=True,
+                    add_followers=True,
+                ).get_result()
+                self.assertEqual(
+                    told, json.loads(json_dump(odoo_says["mail.message"][0]))
+                )
                 self.assertTrue(told["needaction"])
                 self.assertIn(
                     message.conversation_id.id,
@@ -405,6 +419,30 @@ class TestAssignment(TeamCase):
         failed = self.events().filtered("error")
         self.assertEqual(len(failed), 1, "the broken one, kept to be retried")
         self.assertNotEqual(failed.state, "done")
+
+    def test_live_notices_that_fail_cost_only_the_notices(self):
+        self.post_webhook(self.payload([self.message("32470999008", body="Kept")]))
+        self.env["bus.bus"].sudo().search([]).unlink()
+        Conversation = type(self.env["whatsapp.conversation"])
+        with (
+            patch.object(
+                Conversation, "_inbox_notice_payloads", side_effect=ValueError("x")
+            ),
+            self.assertLogs(
+                "odoo.addons.whatsapp_team.models.whatsapp_conversation_notify",
+                "ERROR",
+            ),
+        ):
+            self.process()
+        message = self.env["whatsapp.message"].search([("body", "=", "Kept")])
+        self.assertEqual(message.conversation_id.user_id, self.ana)
+        self.assertEqual(
+            message.mail_message_id.notification_ids.res_partner_id,
+            self.ana.partner_id,
+            "in her Odoo inbox all the same",
+        )
+        self.assertFalse(self.inbox_notices(self.ana))
+        self.assertEqual(self.events().mapped("state"), ["done"])
 
     def test_least_loaded_picks_the_fewest_open_chats(self):
         self.team.whatsapp_assignment = "least_loaded"

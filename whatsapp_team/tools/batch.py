@@ -38,6 +38,10 @@ class ProcessorBatch:
         ids, self.chat_ids = list(self.chat_ids), {}
         return ids
 
+    def add_inbox_notice(self, user_id, message_id):
+        """Keep the live notice of a message to a user for the commit."""
+        self.inbox_notices.setdefault(user_id, {})[message_id] = None
+
     def take_inbox_notices(self):
         """The inbox notices kept so far, forgotten here."""
         notices, self.inbox_notices = self.inbox_notices, {}
