@@ -94,7 +94,8 @@ class WhatsappConversation(models.Model):
         messages and process them again (they would ring twice), and a slow
         push service holds up no customer's message. Elsewhere, as Odoo
         does."""
-        if processor_batch(self.env.context) is None:
+        work = processor_batch(self.env.context)
+        if work is None:
             return super()._notify_thread_by_web_push(
                 message, recipients_data, msg_vals=msg_vals, **kwargs
             )
@@ -122,7 +123,8 @@ class WhatsappConversation(models.Model):
                 for device in devices_sudo
             ]
         )
-        self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
+        # Odoo's push cron is woken once for all, before the commit
+        work.pushes_queued = True
         return None
 
     def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):

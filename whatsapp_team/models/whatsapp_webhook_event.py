@@ -474,7 +474,7 @@ class WhatsappWebhookEvent(models.Model):
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
         this transaction's commit: the rows of the chats they changed, the
-        live notices of their messages."""
+        live notices of their messages, the wake-up of Odoo's push cron."""
         Conversation = self.env["whatsapp.conversation"].with_context(
             **{PROCESSOR_BATCH: None}
         )
@@ -484,6 +484,9 @@ class WhatsappWebhookEvent(models.Model):
         notices = work.take_inbox_notices()
         if notices:
             Conversation._send_inbox_notices(notices)
+        if work.pushes_queued:
+            self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
+            work.pushes_queued = False
         work.turn_taken = False
 
     def _commit_work(self, work):

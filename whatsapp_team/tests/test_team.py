@@ -332,6 +332,9 @@ class TestAssignment(TeamCase):
                 }
             )
         Push = self.env["mail.push"].sudo()
+        push_cron = self.env.ref("mail.ir_cron_web_push_notification")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers_before = Trigger.search_count([("cron_id", "=", push_cron.id)])
         for message in (
             self.message("32470999004", body="Hi"),
             self.message(wa_id=None, body="broken"),
@@ -339,6 +342,11 @@ class TestAssignment(TeamCase):
         ):
             self.post_webhook(self.payload([message]))
         self.process()
+        self.assertEqual(
+            Trigger.search_count([("cron_id", "=", push_cron.id)]) - triggers_before,
+            1,
+            "Odoo's push cron woken once for the processor's commit",
+        )
         chats = self.env["whatsapp.conversation"].search(
             [("wa_id", "in", ["32470999004", "32470999005"])]
         )

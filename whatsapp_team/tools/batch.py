@@ -21,16 +21,20 @@ class ProcessorBatch:
       each user is to be told of live in their browser (Discuss's inbox
       notice); the processor sends them all together before it commits (a
       message rolled back since is skipped);
+    - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
+      cron is woken once, before the commit (woken for pushes rolled back
+      since, it finds nothing to send);
     - ``turn_taken``: a salesperson's turn was taken; the processor commits
       at once when other processors work, so that they see whose turn it
       was.
     """
 
-    __slots__ = ("chat_ids", "inbox_notices", "turn_taken")
+    __slots__ = ("chat_ids", "inbox_notices", "pushes_queued", "turn_taken")
 
     def __init__(self):
         self.chat_ids = {}
         self.inbox_notices = {}
+        self.pushes_queued = False
         self.turn_taken = False
 
     def take_chat_ids(self):
@@ -51,6 +55,7 @@ class ProcessorBatch:
         """Forget everything (the work was rolled back)."""
         self.chat_ids = {}
         self.inbox_notices = {}
+        self.pushes_queued = False
         self.turn_taken = False
 
 
