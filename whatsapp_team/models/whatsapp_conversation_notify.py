@@ -260,7 +260,8 @@ class WhatsappConversation(models.Model):
             ).get_result()
             stored = {values["id"]: values for values in result["mail.message"]}
             # messages the store adds of its own (a parent, for a channel)
-            besides = [values for mid, values in stored.items() if mid not in kept]
+            own = set(own_ids)
+            besides = [values for mid, values in stored.items() if mid not in own]
             for message_id in own_ids:
                 payload = dict(result)
                 payload["mail.message"] = [stored[message_id], *besides]
