@@ -8,7 +8,6 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.mail.tools.discuss import Store
 
 from .test_team import TeamCase
@@ -59,14 +58,7 @@ class TestNotifications(TeamCase):
         self.assertEqual(first.subtype_id, self.customer_subtype)
         self.assertEqual(self.inbox_of(first), self.ana.partner_id)
         # as Discuss announces an inbox message: its sound and desktop notice
-        self.env.cr.precommit.run()
-        channel = json_dump(channel_with_db(self.env.cr.dbname, self.ana.partner_id))
-        sent = self.env["bus.bus"].sudo().search([("channel", "=", channel)])
-        inbox = [
-            json.loads(bus.message)
-            for bus in sent
-            if json.loads(bus.message)["type"] == "mail.message/inbox"
-        ]
+        inbox = self.inbox_bus(self.ana)
         self.assertEqual(len(inbox), 1)
         self.assertIn("Ghent", json.dumps(inbox[0]["payload"]))
         # and every later one

@@ -2,7 +2,6 @@ import json
 
 from odoo.tests import tagged
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.mail.models.models import BaseModel as MailBase
 
 from .test_team import TeamCase
@@ -17,15 +16,6 @@ class TestNotifyCost(TeamCase):
         return mail_message.notification_ids.filtered(
             lambda n: n.notification_type == "inbox"
         ).res_partner_id
-
-    def inbox_bus(self, user):
-        self.env.cr.precommit.run()
-        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
-        return [
-            json.loads(bus.message)
-            for bus in self.env["bus.bus"].sudo().search([("channel", "=", channel)])
-            if json.loads(bus.message)["type"] == "mail.message/inbox"
-        ]
 
     def stored_message(self, chat, body):
         message = (

@@ -69,6 +69,24 @@ class TeamCase(WhatsappCase):
             cls.env["bus.presence"].create({"user_id": user.id, "status": status})
         user.invalidate_recordset(["im_status"])
 
+    def inbox_bus(self, user):
+        """The ``mail.message/inbox`` bus messages sent to ``user``, in order
+        (Discuss's notice of an inbox message: its sound, its desktop notice)."""
+        self.env.cr.precommit.run()
+        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
+        sent = (
+            self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+        )
+        return [
+            json.loads(bus.message)
+            for bus in sent
+            if json.loads(bus.message)["type"] == "mail.message/inbox"
+        ]
+
+    def inbox_notices(self, user):
+        """The payloads of ``inbox_bus``."""
+        return [notice["payload"] for notice in self.inbox_bus(user)]
+
     _numbers = iter(range(32470200000, 32470299999))
 
     def new_chat(self, body="Hello", wa_id=None, **kwargs):
@@ -357,19 +375,6 @@ class TestAssignment(TeamCase):
             sorted(chats.user_id.partner_id.ids),
             "one push each, to the chat's salesperson",
         )
-
-    def inbox_notices(self, user):
-        """The ``mail.message/inbox`` payloads sent to ``user``, in order."""
-        self.env.cr.precommit.run()
-        channel = json_dump(channel_with_db(self.env.cr.dbname, user.partner_id))
-        sent = (
-            self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
-        )
-        return [
-            json.loads(bus.message)["payload"]
-            for bus in sent
-            if json.loads(bus.message)["type"] == "mail.message/inbox"
-        ]
 
     def test_a_processor_tells_each_message_live_once(self):
         """Under a processor, the live notices of its messages (Discuss's
