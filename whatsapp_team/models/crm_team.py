@@ -113,11 +113,14 @@ class CrmTeam(models.Model):
         )
 
     def _whatsapp_pick_member(self, conversation, exclude_users=None):
-        """The membership that gets ``conversation`` now, or an empty record.
+        """The membership that gets ``conversation`` now, her turn taken; or
+        an empty record.
 
         The customer's own salesperson first when available; then by the
         team's method among available members. Members who may not use the
-        chat's number (not WhatsApp users) are never picked.
+        chat's number (not WhatsApp users) are never picked. Who has room
+        and whose turn it is are read as every transaction sees them
+        (``crm.team.member._whatsapp_take_turn``).
         """
         self.ensure_one()
         if self.whatsapp_assignment == "manual":
@@ -128,14 +131,6 @@ class CrmTeam(models.Model):
             exclude_users or self.env["res.users"]
         )
         members = self._whatsapp_members().filtered(lambda m: m.user_id in allowed)
-        loads = members._whatsapp_open_counts()
-        available = members._whatsapp_available(now, loads)
-        if not available:
-            return available
-        owner = conversation._whatsapp_owner()
-        sticky = available.filtered(lambda m: m.user_id == owner)
-        if sticky:
-            return sticky[:1]
-        if self.whatsapp_assignment == "least_loaded":
-            return min(available, key=lambda m: (loads[m.id], *m._whatsapp_turn()))
-        return min(available, key=lambda m: m._whatsapp_turn())
+        return members._whatsapp_present(now)._whatsapp_take_turn(
+            self.whatsapp_assignment, conversation._whatsapp_owner()
+        )

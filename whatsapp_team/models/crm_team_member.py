@@ -1,9 +1,11 @@
+import contextlib
 import time
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.modules import module as odoo_module
 
-from ..tools.batch import processor_batch
+from ..tools import turns
 
 # conversations that count against a member's capacity
 OPEN_STATES = ("open", "pending")
@@ -61,22 +63,28 @@ class CrmTeamMember(models.Model):
             for member in self
         }
 
-    def _whatsapp_turn(self):
-        """Round-robin order: never given a chat first, then longest ago."""
-        return (self.whatsapp_turn, self.id)
-
     def _whatsapp_available(self, now, loads=None):
-        """Members who may be given a chat at ``now``: not opted out, online,
-        within their working hours (leaves included) and under capacity."""
+        """Members who may be given a chat at ``now``: present (see
+        :meth:`_whatsapp_present`) and under capacity."""
+        candidates = self._whatsapp_present(now)
+        if loads is None:
+            loads = candidates._whatsapp_open_counts()
+        return candidates._whatsapp_under_capacity(loads)
+
+    def _whatsapp_present(self, now):
+        """Members who may be given a chat at ``now`` if they have room: not
+        opted out, online, within their working hours (leaves included)."""
         online = self.filtered(
             lambda m: not m.whatsapp_optout
             and m.user_id.active
             and m.user_id._is_user_available()
         )
-        candidates = online._whatsapp_at_work(now)
-        if loads is None:
-            loads = candidates._whatsapp_open_counts()
-        return candidates.filtered(
+        return online._whatsapp_at_work(now)
+
+    def _whatsapp_under_capacity(self, loads):
+        """Members with room for one more chat, by ``loads`` ({member id:
+        open chats})."""
+        return self.filtered(
             lambda m: not m.whatsapp_max_open or loads[m.id] < m.whatsapp_max_open
         )
 
@@ -117,19 +125,88 @@ class CrmTeamMember(models.Model):
             lambda m: not resources[m].calendar_id or resources[m].id in working
         )
 
-    def _whatsapp_took(self, now):
-        """Record that this member was just given a chat.
+    # ------------------------------------------------------------
+    # Turns, the same for every transaction (tools/turns.py)
+    # ------------------------------------------------------------
 
-        Writing the membership row also serialises concurrent assignments
-        to one member: PostgreSQL refuses the second of two transactions
-        that update it, and Odoo runs that one again on fresh data, so
-        capacities and turns are never counted twice.
+    def init(self):
+        result = super().init()
+        turns.create_table(self.env.cr)
+        return result
+
+    def _whatsapp_take_turn(self, method, owner):
+        """Of these members (present, of one team), the one who gets a chat
+        now, her turn taken at once for every other transaction to see; or
+        an empty record when none has room.
+
+        The open chats and turns are read as committed now, with the chats
+        given by transactions still running (``tools.turns``): two
+        processors giving chats of one team at once see each other's.
+        ``owner``, the customer's own salesperson, gets it when she has
+        room; then by ``method``.
         """
-        self.sudo().write(
-            {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
-        )
-        # a processor commits this at once: other processors see the turn
-        # taken instead of colliding on this row (_cron_process)
-        batch = processor_batch(self.env.context)
-        if batch is not None:
-            batch.turn_taken = True
+        if not self:
+            return self
+        team = self.crm_team_id.ensure_one()
+        xact = turns.current_xact(self.env.cr)
+        with self._whatsapp_turns_cursor() as cr:
+            turns.lock_team(cr, team.id)
+            standings = turns.standings(cr, self.ids, OPEN_STATES)
+            loads = {member_id: load for member_id, (load, _t) in standings.items()}
+            turn = {member_id: at for member_id, (_l, at) in standings.items()}
+            room = self._whatsapp_under_capacity(loads)
+            if not room:
+                return room
+            sticky = room.filtered(lambda m: m.user_id == owner)[:1]
+            if sticky:
+                chosen = sticky
+            elif method == "least_loaded":
+                # the fewest open chats; then the longest ago given one
+                chosen = min(room, key=lambda m: (loads[m.id], turn[m.id], m.id))
+            else:
+                # never given a chat first, then the longest ago
+                chosen = min(room, key=lambda m: (turn[m.id], m.id))
+            now = fields.Datetime.now()
+            written = turns.take(cr, chosen.id, xact, time.time(), now)
+        chosen._whatsapp_turn_taken(written, now)
+        return chosen
+
+    def _whatsapp_took(self, now):
+        """Record that this member was just given a chat other than by the
+        automatic assignment (by hand, passed on, answered from the phone):
+        her turn, and the chat in her count until its transaction commits."""
+        self.ensure_one()
+        xact = turns.current_xact(self.env.cr)
+        with self._whatsapp_turns_cursor() as cr:
+            turns.lock_team(cr, self.crm_team_id.id)
+            written = turns.take(cr, self.id, xact, time.time(), now)
+        self._whatsapp_turn_taken(written, now)
+
+    def _whatsapp_turn_taken(self, written, now):
+        """After :func:`turns.take`: read the turn again; or write it in
+        this transaction, which holds (or created) the member's row."""
+        if written:
+            self.invalidate_recordset(["whatsapp_turn", "whatsapp_last_assigned_at"])
+        else:
+            self.sudo().write(
+                {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
+            )
+
+    @contextlib.contextmanager
+    def _whatsapp_turns_cursor(self):
+        """A cursor to take turns with: a transaction of its own, committed
+        when the block ends. Under test nothing commits, and while modules
+        are installed or updated everything is in one transaction (the
+        tables too): then that transaction's own, in a savepoint, which
+        sees its chats once written."""
+        if odoo_module.current_test or not self.env.registry.ready:
+            self.env["whatsapp.conversation"].flush_model(
+                ["user_id", "team_id", "state"]
+            )
+            self.flush_model()
+            with self.env.cr.savepoint(flush=False):
+                yield self.env.cr
+            return
+        with self.env.registry.cursor() as cr:
+            turns.begin(cr)
+            yield cr

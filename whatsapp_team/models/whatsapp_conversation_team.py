@@ -16,6 +16,11 @@ STATES = [
     ("done", "Done"),
 ]
 DEFAULT_RESPONSE_MINUTES = 15
+# the context key with which the automatic assignment, which took the
+# member's turn itself, gives a chat; a context sent over RPC cannot hold its
+# value, so a user's change of hands always takes a turn
+TURN_TAKEN = "whatsapp_turn_taken"
+_TURN_TAKEN = object()
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -244,7 +249,10 @@ class WhatsappConversation(models.Model):
             return self.env["res.users"]
         member = self.team_id._whatsapp_pick_member(self, exclude_users=exclude_users)
         if member:
-            self.sudo().user_id = member.user_id
+            # her turn is taken already
+            self.sudo().with_context(
+                **{TURN_TAKEN: _TURN_TAKEN}
+            ).user_id = member.user_id
         return member.user_id
 
     def _on_assignee_changed(self):
@@ -263,7 +271,7 @@ class WhatsappConversation(models.Model):
             if self.team_id and self.user_id
             else self.env["crm.team.member"]
         )
-        if member:
+        if member and self.env.context.get(TURN_TAKEN) is not _TURN_TAKEN:
             member._whatsapp_took(fields.Datetime.now())
         activities = self._reply_activities_sudo()
         if not self.user_id:

@@ -357,18 +357,16 @@ class WhatsappWebhookEvent(models.Model):
         processes them together (:meth:`_process_together`), then commits,
         or commits after :data:`COMMIT_AFTER` seconds: the numbers, teams
         and salespeople it reads stay in its cache from one event to the
-        next, and a commit (a disk flush) serves several messages. An event
-        that gave a chat to a salesperson is committed at once while other
-        processors work (:meth:`_others_at_work`), so that they see whose
-        turn it was; a processor alone keeps it for its next commit (each
-        commit empties the cache it reads the teams from). A concurrency
-        error rolls the uncommitted events back; they are still pending and
-        taken again with a fresh snapshot.
+        next, and a commit (a disk flush) serves several messages. The
+        salespeople's turns are taken outside its transaction, for every
+        processor to see at once (``tools/turns.py``). A concurrency error
+        rolls the uncommitted events back; they are still pending and taken
+        again with a fresh snapshot.
         """
         auto_commit = not odoo_module.current_test
         if auto_commit:
             self._yield_cpu()
-        # what the events' work leaves for the commit (inbox rows, turns)
+        # what the events' work leaves for the commit (inbox rows, notices)
         work = ProcessorBatch()
         events = self.with_context(**{PROCESSOR_BATCH: work})
         processors = events._processor_count()
@@ -396,7 +394,7 @@ class WhatsappWebhookEvent(models.Model):
                 events._wake_processors()
                 woken = True
             try:
-                processed = len(events.browse(taken)._process_together(work))
+                events.browse(taken)._process_together()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if not auto_commit:
                     raise
@@ -406,20 +404,11 @@ class WhatsappWebhookEvent(models.Model):
                 done += len(taken)
                 batch, batch_started, woken = 0, time.monotonic(), False
                 continue
-            done += processed
-            batch += processed
-            if work.turn_taken and not events._others_at_work():
-                # a processor alone collides with nobody: the turn goes
-                # with the next commit
-                work.turn_taken = False
+            done += len(taken)
+            batch += len(taken)
             if auto_commit and (
                 batch >= COMMIT_EVERY
                 or time.monotonic() - batch_started >= COMMIT_AFTER
-                # a salesperson's turn taken while other processors work:
-                # they must see it now, not collide on it
-                or work.turn_taken
-                # events taken and left (after a turn): theirs again
-                or processed < len(taken)
             ):
                 events._commit_work(work)
                 batch, batch_started = 0, time.monotonic()
@@ -432,44 +421,28 @@ class WhatsappWebhookEvent(models.Model):
             events._wake_processors(others=False)
         return done
 
-    def _process_together(self, work):
-        """Process these events (taken, in their order) in one savepoint;
-        return those processed.
+    def _process_together(self):
+        """Process these events (taken, in their order) in one savepoint.
 
         Their work is flushed once for all: each chat, message and event row
         changed by several of them is written in one statement. When one of
         them fails, the savepoint is rolled back (with the bus notifications
         and tracking Odoo keeps for the commit: ``cr.clear()``) and each is
         processed again on its own, each item in a savepoint of its own, so
-        that a failure never holds back the others (:meth:`_process`). After
-        an event that gave a salesperson her turn while other processors
-        work, the rest are left for the commit that follows: it releases
-        them, and they are taken again in their order.
+        that a failure never holds back the others (:meth:`_process`).
         """
         if len(self) < 2:
             self._process()
-            return self
-        turn_taken = work.turn_taken
+            return
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return self._process_each(work, isolated=False)
+                for event in self:
+                    event._process(isolated=False)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise
         except Exception:  # noqa: BLE001 - each one is processed again alone
-            work.turn_taken = turn_taken
-            return self._process_each(work)
-
-    def _process_each(self, work, isolated=True):
-        """Process these events in their order; return those processed: all,
-        or up to one that gave a salesperson her turn while other
-        processors work (they must see it: the caller commits)."""
-        processed = self.browse()
-        for event in self:
-            event._process(isolated=isolated)
-            processed |= event
-            if work.turn_taken and self._others_at_work():
-                break
-        return processed
+            for event in self:
+                event._process()
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
@@ -487,19 +460,10 @@ class WhatsappWebhookEvent(models.Model):
         if work.pushes_queued:
             self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
             work.pushes_queued = False
-        work.turn_taken = False
 
     def _commit_work(self, work):
         self._send_work(work)
         self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    @api.model
-    def _others_at_work(self):
-        """Whether another transaction on this database holds advisory
-        locks now: every processor holds those of the customers it is
-        working on (:meth:`_take`), until it commits. Something else
-        holding one only makes a processor commit sooner."""
-        return bool(self._customers_held_by_others())
 
     @api.model
     def _yield_cpu(self):

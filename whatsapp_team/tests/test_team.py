@@ -14,6 +14,7 @@ from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.mail.tools.discuss import Store
 
 from ..models.whatsapp_conversation_inbox import ROW_NOTIFICATION
+from ..tools import turns
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
 from .common import WhatsappCase
 
@@ -276,10 +277,10 @@ class TestAssignment(TeamCase):
         )
         self.assertEqual({c.team_id for c in chats}, {self.team})
 
-    def test_a_processor_commits_a_turn_at_once_and_sends_rows_once(self):
-        """Under a processor (its batch in the context) a turn taken and the
-        chats changed are kept for the processor's commit, through the
-        savepoints that run Odoo's pre-commit hooks for each message."""
+    def test_a_processor_sends_rows_once(self):
+        """Under a processor (its batch in the context) the chats changed are
+        kept for the processor's commit, through the savepoints that run
+        Odoo's pre-commit hooks for each message."""
         payload = self.payload(
             [self.message("32470999001", body="One"), self.message("32470999001")]
         )
@@ -293,43 +294,76 @@ class TestAssignment(TeamCase):
         self.env.cr.precommit.run()
         chat = self.env["whatsapp.conversation"].search([("wa_id", "=", "32470999001")])
         self.assertEqual(chat.user_id, self.ana)
-        self.assertTrue(work.turn_taken)
         self.assertEqual(Bus.search_count(rows), before, "no row sent per message")
         self.assertEqual(list(work.chat_ids), chat.ids, "one row for two messages")
         event._send_work(work)
         self.env.cr.precommit.run()
         self.assertGreater(Bus.search_count(rows), before)
         self.assertFalse(work.chat_ids)
-        self.assertFalse(work.turn_taken)
 
-    def test_events_taken_together_stop_at_a_turn_while_others_work(self):
-        """A processor takes several events at once; after one that gave a
-        salesperson her turn while another processor works, it leaves the
-        rest to be taken again after its commit, so that the other sees
-        whose turn it was."""
+    def test_events_taken_together_go_on_after_a_turn_while_others_work(self):
+        """A processor takes several events at once and processes them all,
+        turns given included, while another processor works: the turns are
+        taken outside its transaction, and nobody waits for its commit to
+        see them."""
         for wa_id in ("32470999002", "32470999003"):
             self.post_webhook(self.payload([self.message(wa_id, body="Hi")]))
         Event = self.env["whatsapp.webhook.event"]
-        work = ProcessorBatch()
-        events = Event.with_context(**{PROCESSOR_BATCH: work})
+        events = Event.with_context(**{PROCESSOR_BATCH: ProcessorBatch()})
         taken, _waiting = events._take(25, processors=1)
         self.assertEqual(len(taken), 2)
         with self.other_connection() as other:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(-42)")
-            processed = events.browse(taken)._process_together(work)
-        self.assertEqual(processed.ids, taken[:1])
-        self.assertTrue(work.turn_taken)
-        self.assertEqual(Event.browse(taken).mapped("state"), ["done", "pending"])
-        chats = self.env["whatsapp.conversation"].search(
-            [("wa_id", "in", ["32470999002", "32470999003"])]
-        )
-        self.assertEqual(chats.wa_id, "32470999002")
-        self.assertEqual(chats.user_id, self.ana)
-        # alone, a processor keeps going: the turn goes with its next commit
-        work.turn_taken = False
-        self.assertEqual(self.process(), 1)
+            events.browse(taken)._process_together()
         self.assertEqual(Event.browse(taken).mapped("state"), ["done", "done"])
+        chats = self.env["whatsapp.conversation"].search(
+            [("wa_id", "in", ["32470999002", "32470999003"])], order="id"
+        )
+        self.assertEqual([c.user_id for c in chats], [self.ana, self.ben])
+
+    def test_chats_given_by_a_transaction_still_running_count(self):
+        """A turn taken for a transaction that has not committed yet counts
+        as one more open chat of the member for as long as that transaction
+        runs (its chat is in nobody else's view yet); once it is rolled back
+        or committed the claim is dropped: nothing, or its chats, count."""
+        member_ana, member_ben, member_cleo = self.members
+        member_ana.whatsapp_max_open = 1
+        member_ben.whatsapp_max_open = 1
+        member_cleo.whatsapp_optout = True
+        self.env.flush_all()
+        ids = {}
+        with self.other_connection() as running, self.other_connection() as ended:
+            for name, connection in (("running", running), ("ended", ended)):
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT txid_current()")
+                    ids[name] = cursor.fetchone()[0]
+            ended.rollback()
+            self.env.cr.execute(
+                f"INSERT INTO {turns.TABLE} (member_id, xact)"
+                " VALUES (%s, %s), (%s, %s)",
+                [member_ana.id, ids["running"], member_ben.id, ids["ended"]],
+            )
+            chat = self.new_chat()
+            # Ana is full with the running transaction's chat; Ben's claim
+            # is of a transaction rolled back
+            self.assertEqual(chat.user_id, self.ben)
+            self.env.cr.execute(
+                f"SELECT member_id, xact FROM {turns.TABLE} ORDER BY member_id"
+            )
+            self.assertEqual(
+                self.env.cr.fetchall(),
+                [(member_ana.id, ids["running"]), (member_ben.id, self.xact())],
+                "the rolled-back claim is gone, the test's own turn is there",
+            )
+            running.rollback()
+            # the running transaction rolled back: Ana has room again
+            self.assertEqual(self.new_chat().user_id, self.ana)
+        self.assertFalse(self.new_chat().user_id, "both full now")
+
+    def xact(self):
+        self.env.cr.execute("SELECT txid_current()")
+        return self.env.cr.fetchone()[0]
 
     def test_a_processor_queues_web_pushes_and_rings_once(self):
         """Under a processor, the salesperson's web push of a customer

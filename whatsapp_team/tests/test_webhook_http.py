@@ -328,18 +328,6 @@ class TestWebhookHttp(WhatsappCase):
         finally:
             listener.close()
 
-    def test_a_processor_knows_whether_others_are_at_work(self):
-        """Another processor holds its customers' advisory locks until it
-        commits: that is what tells a processor it is not alone."""
-        Event = self.env["whatsapp.webhook.event"]
-        self.assertFalse(Event._others_at_work(), "alone")
-        with self.other_connection() as other:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [-42])
-                self.assertTrue(Event._others_at_work(), "another at work")
-            other.commit()
-            self.assertFalse(Event._others_at_work(), "the other committed")
-
     def test_a_processor_looks_further_when_the_oldest_customers_are_busy(self):
         """The processor looks at the oldest few events first, and further
         when another processor holds all of their customers."""

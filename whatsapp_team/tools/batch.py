@@ -23,19 +23,15 @@ class ProcessorBatch:
       message rolled back since is skipped);
     - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
       cron is woken once, before the commit (woken for pushes rolled back
-      since, it finds nothing to send);
-    - ``turn_taken``: a salesperson's turn was taken; the processor commits
-      at once when other processors work, so that they see whose turn it
-      was.
+      since, it finds nothing to send).
     """
 
-    __slots__ = ("chat_ids", "inbox_notices", "pushes_queued", "turn_taken")
+    __slots__ = ("chat_ids", "inbox_notices", "pushes_queued")
 
     def __init__(self):
         self.chat_ids = {}
         self.inbox_notices = {}
         self.pushes_queued = False
-        self.turn_taken = False
 
     def take_chat_ids(self):
         """The chats kept so far, forgotten here."""
@@ -56,7 +52,6 @@ class ProcessorBatch:
         self.chat_ids = {}
         self.inbox_notices = {}
         self.pushes_queued = False
-        self.turn_taken = False
 
 
 def processor_batch(context):
