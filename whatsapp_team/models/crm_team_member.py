@@ -179,6 +179,9 @@ class CrmTeamMember(models.Model):
         xact = turns.current_xact(self.env.cr)
         with self._whatsapp_turns_cursor() as cr:
             turns.lock_team(cr, self.crm_team_id.id)
+            # a team given chats by hand only never reads its standings:
+            # its claims go here
+            turns.settle(cr, self.ids)
             written = turns.take(cr, self.id, xact, time.time(), now)
         self._whatsapp_turn_taken(written, now)
 

@@ -361,6 +361,31 @@ class TestAssignment(TeamCase):
             self.assertEqual(self.new_chat().user_id, self.ana)
         self.assertFalse(self.new_chat().user_id, "both full now")
 
+    def test_a_chat_taken_by_hand_drops_claims_of_ended_transactions(self):
+        """A team whose chats are given by hand never reads its standings:
+        a member's claims of ended transactions go when she takes a chat."""
+        self.team.whatsapp_assignment = "manual"
+        member_ben = self.members[1]
+        chat = self.new_chat()
+        self.env.flush_all()
+        with self.other_connection() as ended:
+            with ended.cursor() as cursor:
+                cursor.execute("SELECT txid_current()")
+                ended_xact = cursor.fetchone()[0]
+            ended.rollback()
+        self.env.cr.execute(
+            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s)",
+            [member_ben.id, ended_xact],
+        )
+        self.reply(chat, self.ben)
+        self.assertEqual(chat.user_id, self.ben)
+        self.env.cr.execute(
+            f"SELECT member_id, xact FROM {turns.TABLE} WHERE member_id = %s",
+            member_ben.ids,
+        )
+        self.assertEqual(self.env.cr.fetchall(), [(member_ben.id, self.xact())])
+        self.assertTrue(member_ben.whatsapp_last_assigned_at)
+
     def xact(self):
         self.env.cr.execute("SELECT txid_current()")
         return self.env.cr.fetchone()[0]

@@ -72,6 +72,19 @@ def lock_team(cr, team_id):
     cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, team_id])
 
 
+def settle(cr, member_ids):
+    """Drop the members' claims whose transaction has ended: committed (its
+    chats are counted), rolled back (nothing is), or too old to tell."""
+    cr.execute(
+        """
+        DELETE FROM whatsapp_team_turn_claim
+         WHERE member_id = ANY(%s)
+           AND txid_status(xact) IS DISTINCT FROM 'in progress'
+        """,
+        [list(member_ids)],
+    )
+
+
 def standings(cr, member_ids, open_states):
     """``{member id: (open chats, turn)}`` as every transaction sees them now.
 
@@ -82,14 +95,7 @@ def standings(cr, member_ids, open_states):
     Under test the turns are taken in the test's own transaction: its own
     claims are left out, its chats are seen.
     """
-    cr.execute(
-        """
-        DELETE FROM whatsapp_team_turn_claim
-         WHERE member_id = ANY(%s)
-           AND txid_status(xact) IS DISTINCT FROM 'in progress'
-        """,
-        [list(member_ids)],
-    )
+    settle(cr, member_ids)
     cr.execute(
         """
         SELECT m.id,
