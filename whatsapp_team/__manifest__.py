@@ -2,7 +2,7 @@
     "name": "WhatsApp Team Inbox",
     "summary": "One WhatsApp Business number, many salespeople: chats linked "
     "to partners and leads in Odoo CRM",
-    "version": "18.0.1.5.0",
+    "version": "18.0.1.6.0",
     "category": "Sales/CRM",
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",

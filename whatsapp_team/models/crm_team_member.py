@@ -148,13 +148,20 @@ class CrmTeamMember(models.Model):
         if not self:
             return self
         team = self.crm_team_id.ensure_one()
+        # as this transaction sees them: its own changes (a chat reopened,
+        # a snoozed one woken) are in nobody else's count
+        self.env["whatsapp.conversation"].flush_model(["user_id", "team_id", "state"])
+        own = self._whatsapp_open_counts()
         xact = turns.current_xact(self.env.cr)
         with self._whatsapp_turns_cursor() as cr:
             turns.lock_team(cr, team.id)
             standings = turns.standings(cr, self.ids, OPEN_STATES)
-            loads = {member_id: load for member_id, (load, _t) in standings.items()}
-            turn = {member_id: at for member_id, (_l, at) in standings.items()}
-            room = self._whatsapp_under_capacity(loads)
+            # a member created by this transaction, or deleted since, is
+            # not everyone's yet, or any more
+            members = self.filtered(lambda m: m.id in standings)
+            loads = {m.id: max(standings[m.id][0], own[m.id]) for m in members}
+            turn = {m.id: standings[m.id][1] for m in members}
+            room = members._whatsapp_under_capacity(loads)
             if not room:
                 return room
             sticky = room.filtered(lambda m: m.user_id == owner)[:1]
@@ -186,14 +193,23 @@ class CrmTeamMember(models.Model):
         self._whatsapp_turn_taken(written, now)
 
     def _whatsapp_turn_taken(self, written, now):
-        """After :func:`turns.take`: read the turn again; or write it in
-        this transaction, which holds (or created) the member's row."""
+        """After :func:`turns.take`: forget the turn read before (under test
+        it is read again; otherwise this transaction's view keeps the old
+        one, which no turn is taken by); or write it in this transaction,
+        which holds (or created) the member's row."""
         if written:
             self.invalidate_recordset(["whatsapp_turn", "whatsapp_last_assigned_at"])
         else:
             self.sudo().write(
                 {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
             )
+
+    @api.model
+    def _whatsapp_settle_claims(self):
+        """Drop every claim of an ended transaction, those of members gone
+        or never given a chat again included (the upkeep's)."""
+        with self._whatsapp_turns_cursor() as cr:
+            turns.settle(cr)
 
     @contextlib.contextmanager
     def _whatsapp_turns_cursor(self):

@@ -412,6 +412,7 @@ class WhatsappConversation(models.Model):
         self._wake_snoozed()
         self._escalate_late()
         self._assign_waiting()
+        self.env["crm.team.member"]._whatsapp_settle_claims()
 
     @api.model
     def _wake_snoozed(self):

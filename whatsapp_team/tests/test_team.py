@@ -386,6 +386,46 @@ class TestAssignment(TeamCase):
         self.assertEqual(self.env.cr.fetchall(), [(member_ben.id, self.xact())])
         self.assertTrue(member_ben.whatsapp_last_assigned_at)
 
+    def test_a_claim_of_another_cluster_is_dropped_not_fatal(self):
+        """A database restored into another PostgreSQL cluster may hold a
+        claim whose transaction id is ahead of this cluster's: it is not
+        running here, so it is dropped (PostgreSQL's ``txid_status()``
+        refuses such an id), and chats are still given."""
+        member_ana = self.members[0]
+        self.env.flush_all()
+        self.env.cr.execute(
+            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s)",
+            [member_ana.id, 2**50],
+        )
+        self.assertEqual(self.new_chat().user_id, self.ana)
+        self.env.cr.execute(
+            f"SELECT xact FROM {turns.TABLE} WHERE member_id = %s", member_ana.ids
+        )
+        self.assertEqual(self.env.cr.fetchall(), [(self.xact(),)])
+
+    def test_the_upkeep_drops_every_claim_of_an_ended_transaction(self):
+        """Claims of members never given a chat again (or gone) go with the
+        upkeep's run."""
+        member_cleo = self.members[2]
+        self.env.flush_all()
+        with self.other_connection() as ended:
+            with ended.cursor() as cursor:
+                cursor.execute("SELECT txid_current()")
+                ended_xact = cursor.fetchone()[0]
+            ended.commit()
+        self.env.cr.execute(
+            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s), (%s, %s)",
+            [member_cleo.id, ended_xact, member_cleo.id, self.xact()],
+        )
+        self.env["whatsapp.conversation"]._cron_upkeep()
+        self.env.cr.execute(
+            f"SELECT member_id, xact FROM {turns.TABLE} WHERE member_id = %s",
+            member_cleo.ids,
+        )
+        self.assertEqual(
+            self.env.cr.fetchall(), [(member_cleo.id, self.xact())], "running kept"
+        )
+
     def xact(self):
         self.env.cr.execute("SELECT txid_current()")
         return self.env.cr.fetchone()[0]

@@ -7,7 +7,8 @@ salesperson, and the second to write her turn would be refused and start its
 whole batch again. So a turn is taken in a short transaction of its own, which
 reads what is committed at each statement (READ COMMITTED), one team at a time
 (an advisory lock), and commits at once: every other transaction sees a turn
-the moment it is taken, and no transaction giving chats writes a member's row.
+the moment it is taken, and no transaction giving chats writes a member's row
+(unless it holds that row already, see :func:`take`).
 
 A chat given in a transaction that has not committed yet is in nobody else's
 count of open chats. Each turn therefore leaves a claim: the member and the id
@@ -20,6 +21,8 @@ These functions take a cursor; the caller decides which transaction they run
 in (``crm.team.member``: a new one, or, under test, the test's own).
 """
 
+from odoo.tools.sql import table_exists
+
 # the claims (see create_table)
 TABLE = "whatsapp_team_turn_claim"
 # first key of the teams' advisory locks; the second is the team's id. The
@@ -29,17 +32,25 @@ LOCK_CLASS = 0x5754
 
 
 def create_table(cr):
-    """The claims' table (kept by ``crm.team.member``'s ``init``). No
-    foreign key: checking one would wait for a member created by the
-    transaction the turn is taken for, which waits for the turn. A claim
-    lasts no longer than its transaction."""
+    """The claims' table (kept by ``crm.team.member``'s ``init``), created
+    once: an index statement run at every update would lock it until the
+    update commits, and every turn meanwhile.
+
+    No foreign key: checking one would wait for a member created by the
+    transaction the turn is taken for, which waits for the turn. Not
+    written to PostgreSQL's log: a claim means nothing after a crash (its
+    transaction is gone with it).
+    """
+    if table_exists(cr, TABLE):
+        return
     cr.execute(
         """
-        CREATE TABLE IF NOT EXISTS whatsapp_team_turn_claim (
+        CREATE UNLOGGED TABLE whatsapp_team_turn_claim (
+            id bigserial PRIMARY KEY,
             member_id integer NOT NULL,
             xact bigint NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS whatsapp_team_turn_claim_member_id_index
+        CREATE INDEX whatsapp_team_turn_claim_member_id_index
             ON whatsapp_team_turn_claim (member_id);
         """
     )
@@ -72,46 +83,68 @@ def lock_team(cr, team_id):
     cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, team_id])
 
 
-def settle(cr, member_ids):
-    """Drop the members' claims whose transaction has ended: committed (its
-    chats are counted), rolled back (nothing is), or too old to tell."""
+def settle(cr, member_ids=None):
+    """Drop the claims (of these members, or all) whose transaction has
+    ended: committed (its chats are counted), rolled back (nothing is), or
+    not of this cluster."""
+    # the transactions running now: each holds the lock of its own id. Read
+    # live, whatever the snapshot; an id from another cluster (a database
+    # restored elsewhere) is simply not running, where txid_status() fails
     cr.execute(
         """
         DELETE FROM whatsapp_team_turn_claim
-         WHERE member_id = ANY(%s)
-           AND txid_status(xact) IS DISTINCT FROM 'in progress'
+         WHERE (%(all)s OR member_id = ANY(%(members)s))
+           AND xact %% 4294967296 NOT IN
+               (SELECT transactionid::text::bigint FROM pg_locks
+                 WHERE locktype = 'transactionid'
+                   AND mode = 'ExclusiveLock' AND granted)
         """,
-        [list(member_ids)],
+        {"all": member_ids is None, "members": list(member_ids or [])},
     )
 
 
 def standings(cr, member_ids, open_states):
-    """``{member id: (open chats, turn)}`` as every transaction sees them now.
+    """``{member id: (open chats, turn)}`` as every transaction sees them now;
+    members this transaction cannot see are left out.
 
     The open chats are those in ``open_states`` committed in the member's
     team, and the claims of the transactions that were still running when
     this statement began, or committed since (its chats are not in this
-    statement's view). Claims of ended transactions are dropped first.
-    Under test the turns are taken in the test's own transaction: its own
-    claims are left out, its chats are seen.
+    statement's view). Claims of ended transactions are dropped first
+    (:func:`settle`). Under test the turns are taken in the test's own
+    transaction: its own claims are left out, its chats are seen.
     """
     settle(cr, member_ids)
     cr.execute(
         """
+        WITH running AS (
+            SELECT transactionid::text::bigint AS xid32 FROM pg_locks
+             WHERE locktype = 'transactionid'
+               AND mode = 'ExclusiveLock' AND granted
+        )
         SELECT m.id,
                (SELECT count(*) FROM whatsapp_conversation c
                  WHERE c.user_id = m.user_id AND c.team_id = m.crm_team_id
-                   AND c.state = ANY(%s))
+                   AND c.state = ANY(%(states)s))
              + (SELECT count(*) FROM whatsapp_team_turn_claim t
                  WHERE t.member_id = m.id
-                   AND NOT txid_visible_in_snapshot(t.xact, txid_current_snapshot())
-                   AND txid_status(t.xact) IS DISTINCT FROM 'aborted'
-                   AND t.xact IS DISTINCT FROM txid_current_if_assigned()),
+                   AND t.xact IS DISTINCT FROM txid_current_if_assigned()
+                   AND CASE
+                       WHEN t.xact %% 4294967296 IN (SELECT xid32 FROM running)
+                       THEN true
+                       -- ended since the claims were settled: counted if it
+                       -- committed after this statement's view was taken
+                       WHEN t.xact >= txid_snapshot_xmax(txid_current_snapshot())
+                       THEN false
+                       WHEN txid_visible_in_snapshot(t.xact, txid_current_snapshot())
+                       THEN false
+                       ELSE txid_status(t.xact) = 'committed'
+                       END),
                coalesce(m.whatsapp_turn, 0)
           FROM crm_team_member m
-         WHERE m.id = ANY(%s)
+         WHERE m.id = ANY(%(members)s)
         """,
-        [list(open_states), list(member_ids)],
+        {"states": list(open_states), "members": list(member_ids)},
     )
     return {member_id: (count, turn) for member_id, count, turn in cr.fetchall()}
 
@@ -121,21 +154,26 @@ def take(cr, member_id, xact, turn, taken_at):
     the datetime shown), and one more open chat for as long as the
     transaction ``xact`` runs.
 
-    Returns whether her row was written. It is not when another transaction
-    is writing it, or has created it and not committed yet: it may be the
-    one the turn is taken for, which would wait for this one to end while
-    this one waits for it. That transaction writes the turn itself.
+    Returns whether her row was written. It is not when the transaction
+    ``xact`` itself has changed or locked it, or created it and not
+    committed yet: this one would wait for that one, which waits for this
+    one. That transaction writes the turn itself. Another transaction
+    holding the row (a manager saving the team) is waited for.
     """
     cr.execute(
-        """
-        UPDATE crm_team_member
-           SET whatsapp_turn = %s, whatsapp_last_assigned_at = %s
-         WHERE id IN (SELECT id FROM crm_team_member WHERE id = %s
-                         FOR NO KEY UPDATE SKIP LOCKED)
-        """,
-        [turn, taken_at, member_id],
+        "SELECT xmax::text::bigint FROM crm_team_member WHERE id = %s", [member_id]
     )
-    written = cr.rowcount == 1
+    row = cr.fetchone()
+    written = bool(row) and row[0] != xact % 4294967296
+    if written:
+        cr.execute(
+            """
+            UPDATE crm_team_member
+               SET whatsapp_turn = %s, whatsapp_last_assigned_at = %s
+             WHERE id = %s
+            """,
+            [turn, taken_at, member_id],
+        )
     cr.execute(
         "INSERT INTO whatsapp_team_turn_claim (member_id, xact) VALUES (%s, %s)",
         [member_id, xact],
