@@ -331,29 +331,21 @@ class TestAssignment(TeamCase):
         member_ana.whatsapp_max_open = 1
         member_ben.whatsapp_max_open = 1
         member_cleo.whatsapp_optout = True
-        self.env.flush_all()
-        ids = {}
-        with self.other_connection() as running, self.other_connection() as ended:
-            for name, connection in (("running", running), ("ended", ended)):
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT txid_current()")
-                    ids[name] = cursor.fetchone()[0]
-            ended.rollback()
-            self.env.cr.execute(
-                f"INSERT INTO {turns.TABLE} (member_id, xact)"
-                " VALUES (%s, %s), (%s, %s)",
-                [member_ana.id, ids["running"], member_ben.id, ids["ended"]],
-            )
+        with self.other_connection() as running:
+            with running.cursor() as cursor:
+                cursor.execute("SELECT txid_current()")
+                running_xact = cursor.fetchone()[0]
+            self.add_claims((member_ana, running_xact), (member_ben, self.ended_xact()))
             chat = self.new_chat()
             # Ana is full with the running transaction's chat; Ben's claim
             # is of a transaction rolled back
             self.assertEqual(chat.user_id, self.ben)
-            self.env.cr.execute(
-                f"SELECT member_id, xact FROM {turns.TABLE} ORDER BY member_id"
+            self.assertEqual(
+                self.claims_of(member_ana), [(member_ana.id, running_xact)]
             )
             self.assertEqual(
-                self.env.cr.fetchall(),
-                [(member_ana.id, ids["running"]), (member_ben.id, self.xact())],
+                self.claims_of(member_ben),
+                [(member_ben.id, self.xact())],
                 "the rolled-back claim is gone, the test's own turn is there",
             )
             running.rollback()
@@ -367,23 +359,10 @@ class TestAssignment(TeamCase):
         self.team.whatsapp_assignment = "manual"
         member_ben = self.members[1]
         chat = self.new_chat()
-        self.env.flush_all()
-        with self.other_connection() as ended:
-            with ended.cursor() as cursor:
-                cursor.execute("SELECT txid_current()")
-                ended_xact = cursor.fetchone()[0]
-            ended.rollback()
-        self.env.cr.execute(
-            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s)",
-            [member_ben.id, ended_xact],
-        )
+        self.add_claims((member_ben, self.ended_xact()))
         self.reply(chat, self.ben)
         self.assertEqual(chat.user_id, self.ben)
-        self.env.cr.execute(
-            f"SELECT member_id, xact FROM {turns.TABLE} WHERE member_id = %s",
-            member_ben.ids,
-        )
-        self.assertEqual(self.env.cr.fetchall(), [(member_ben.id, self.xact())])
+        self.assertEqual(self.claims_of(member_ben), [(member_ben.id, self.xact())])
         self.assertTrue(member_ben.whatsapp_last_assigned_at)
 
     def test_a_claim_of_another_cluster_is_dropped_not_fatal(self):
@@ -392,43 +371,53 @@ class TestAssignment(TeamCase):
         running here, so it is dropped (PostgreSQL's ``txid_status()``
         refuses such an id), and chats are still given."""
         member_ana = self.members[0]
-        self.env.flush_all()
-        self.env.cr.execute(
-            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s)",
-            [member_ana.id, 2**50],
-        )
+        self.add_claims((member_ana, 2**50))
         self.assertEqual(self.new_chat().user_id, self.ana)
-        self.env.cr.execute(
-            f"SELECT xact FROM {turns.TABLE} WHERE member_id = %s", member_ana.ids
-        )
-        self.assertEqual(self.env.cr.fetchall(), [(self.xact(),)])
+        self.assertEqual(self.claims_of(member_ana), [(member_ana.id, self.xact())])
 
     def test_the_upkeep_drops_every_claim_of_an_ended_transaction(self):
         """Claims of members never given a chat again (or gone) go with the
         upkeep's run."""
         member_cleo = self.members[2]
-        self.env.flush_all()
-        with self.other_connection() as ended:
-            with ended.cursor() as cursor:
-                cursor.execute("SELECT txid_current()")
-                ended_xact = cursor.fetchone()[0]
-            ended.commit()
-        self.env.cr.execute(
-            f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s), (%s, %s)",
-            [member_cleo.id, ended_xact, member_cleo.id, self.xact()],
+        self.add_claims(
+            (member_cleo, self.ended_xact(commit=True)), (member_cleo, self.xact())
         )
         self.env["whatsapp.conversation"]._cron_upkeep()
-        self.env.cr.execute(
-            f"SELECT member_id, xact FROM {turns.TABLE} WHERE member_id = %s",
-            member_cleo.ids,
-        )
         self.assertEqual(
-            self.env.cr.fetchall(), [(member_cleo.id, self.xact())], "running kept"
+            self.claims_of(member_cleo), [(member_cleo.id, self.xact())], "running kept"
         )
 
     def xact(self):
         self.env.cr.execute("SELECT txid_current()")
         return self.env.cr.fetchone()[0]
+
+    def ended_xact(self, commit=False):
+        """The id of a transaction of another connection, ended (committed
+        or rolled back)."""
+        with self.other_connection() as other:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT txid_current()")
+                xact = cursor.fetchone()[0]
+            other.commit() if commit else other.rollback()
+        return xact
+
+    def add_claims(self, *claims):
+        """Claims ``(member, transaction id)`` as a short transaction leaves
+        them."""
+        self.env.flush_all()
+        for member, xact in claims:
+            self.env.cr.execute(
+                f"INSERT INTO {turns.TABLE} (member_id, xact) VALUES (%s, %s)",
+                [member.id, xact],
+            )
+
+    def claims_of(self, member):
+        self.env.cr.execute(
+            f"SELECT member_id, xact FROM {turns.TABLE} WHERE member_id = %s"
+            " ORDER BY id",
+            member.ids,
+        )
+        return self.env.cr.fetchall()
 
     def test_a_processor_queues_web_pushes_and_rings_once(self):
         """Under a processor, the salesperson's web push of a customer
