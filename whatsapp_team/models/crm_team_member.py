@@ -173,9 +173,7 @@ class CrmTeamMember(models.Model):
             else:
                 # never given a chat first, then the longest ago
                 chosen = min(room, key=lambda m: (turn[m.id], m.id))
-            now = fields.Datetime.now()
-            written = turns.take(cr, chosen.id, xact, time.time(), now)
-        chosen._whatsapp_turn_taken(written, now)
+            chosen._whatsapp_record_turn(cr, xact, fields.Datetime.now())
         return chosen
 
     def _whatsapp_took(self, now):
@@ -189,20 +187,21 @@ class CrmTeamMember(models.Model):
             # a team given chats by hand only never reads its standings:
             # its claims go here
             turns.settle(cr, self.ids)
-            written = turns.take(cr, self.id, xact, time.time(), now)
-        self._whatsapp_turn_taken(written, now)
+            self._whatsapp_record_turn(cr, xact, now)
 
-    def _whatsapp_turn_taken(self, written, now):
-        """After :func:`turns.take`: forget the turn read before (under test
-        it is read again; otherwise this transaction's view keeps the old
-        one, which no turn is taken by); or write it in this transaction,
-        which holds (or created) the member's row."""
-        if written:
+    def _whatsapp_record_turn(self, cr, xact, now):
+        """Give this member her turn on the turns cursor ``cr`` for the
+        transaction ``xact`` (:func:`turns.take`); then forget the turn read
+        before (under test it is read again; otherwise this transaction's
+        view keeps the old one, which no turn is taken by), or write it in
+        this transaction, which holds (or created) the member's row."""
+        turn = time.time()
+        if turns.take(cr, self.id, xact, turn, now):
             self.invalidate_recordset(["whatsapp_turn", "whatsapp_last_assigned_at"])
         else:
-            self.sudo().write(
-                {"whatsapp_last_assigned_at": now, "whatsapp_turn": time.time()}
-            )
+            # sudo: crm.team.member - the turn of a chat given, as
+            # turns.take() writes it for every other member
+            self.sudo().write({"whatsapp_last_assigned_at": now, "whatsapp_turn": turn})
 
     @api.model
     def _whatsapp_settle_claims(self):
@@ -217,11 +216,9 @@ class CrmTeamMember(models.Model):
         when the block ends. Under test nothing commits, and while modules
         are installed or updated everything is in one transaction (the
         tables too): then that transaction's own, in a savepoint, which
-        sees its chats once written."""
+        sees what it wrote once flushed."""
         if odoo_module.current_test or not self.env.registry.ready:
-            self.env["whatsapp.conversation"].flush_model(
-                ["user_id", "team_id", "state"]
-            )
+            # the chats are flushed by _whatsapp_take_turn, which reads them
             self.flush_model()
             with self.env.cr.savepoint(flush=False):
                 yield self.env.cr

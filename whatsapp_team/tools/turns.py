@@ -111,17 +111,16 @@ def standings(cr, member_ids, open_states):
     team, and the claims of the transactions that were still running when
     this statement began, or committed since (its chats are not in this
     statement's view). Claims of ended transactions are dropped first
-    (:func:`settle`). Under test the turns are taken in the test's own
-    transaction: its own claims are left out, its chats are seen.
+    (:func:`settle`); no other is added meanwhile, as claims are added
+    under the team's lock (:func:`lock_team`). Under test the turns are
+    taken in the test's own transaction: its own claims are left out, its
+    chats are seen.
     """
     settle(cr, member_ids)
+    # the claims left are of transactions that were running a moment ago
+    # (of this cluster): txid_status() knows them
     cr.execute(
         """
-        WITH running AS (
-            SELECT transactionid::text::bigint AS xid32 FROM pg_locks
-             WHERE locktype = 'transactionid'
-               AND mode = 'ExclusiveLock' AND granted
-        )
         SELECT m.id,
                (SELECT count(*) FROM whatsapp_conversation c
                  WHERE c.user_id = m.user_id AND c.team_id = m.crm_team_id
@@ -129,17 +128,8 @@ def standings(cr, member_ids, open_states):
              + (SELECT count(*) FROM whatsapp_team_turn_claim t
                  WHERE t.member_id = m.id
                    AND t.xact IS DISTINCT FROM txid_current_if_assigned()
-                   AND CASE
-                       WHEN t.xact %% 4294967296 IN (SELECT xid32 FROM running)
-                       THEN true
-                       -- ended since the claims were settled: counted if it
-                       -- committed after this statement's view was taken
-                       WHEN t.xact >= txid_snapshot_xmax(txid_current_snapshot())
-                       THEN false
-                       WHEN txid_visible_in_snapshot(t.xact, txid_current_snapshot())
-                       THEN false
-                       ELSE txid_status(t.xact) = 'committed'
-                       END),
+                   AND NOT txid_visible_in_snapshot(t.xact, txid_current_snapshot())
+                   AND txid_status(t.xact) IS DISTINCT FROM 'aborted'),
                coalesce(m.whatsapp_turn, 0)
           FROM crm_team_member m
          WHERE m.id = ANY(%(members)s)
