@@ -1,5 +1,6 @@
 import json
 import logging
+from collections import defaultdict
 
 from odoo import api, models
 
@@ -186,6 +187,131 @@ class WhatsappConversation(models.Model):
             if uid:
                 work.add_inbox_notice(uid, message.id)
         return None
+
+    @api.model
+    def _announce_together(self, message_ids, work):
+        """Announce a processor's customer messages (``message_ids``, the
+        ``whatsapp.message`` records ``_announce_to_team`` kept in ``work``,
+        the processor's ``tools.batch.ProcessorBatch``) before its commit.
+
+        The same people hear of the same messages as through
+        ``_notify_thread`` one message at a time (``_notify_get_recipients``):
+        the followers of customer messages but the author, and those who
+        answer each chat, when active internal users the record rules let
+        read it. Here the followers, the answerers and the readers of all
+        the chats are read at once, and the inbox notifications and web
+        pushes inserted at once. A message rolled back since (its event
+        failed) is left out."""
+        messages_sudo = (
+            self.env["whatsapp.message"].sudo().browse(message_ids).exists()
+        ).filtered("mail_message_id")
+        if not messages_sudo:
+            return
+        chats_sudo = messages_sudo.conversation_id
+        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id(CUSTOMER_SUBTYPE)
+        Followers = self.env["mail.followers"]
+        followers = Followers._get_recipient_data(chats_sudo, "comment", subtype_id)
+        answerers = {
+            chat.id: chat._whatsapp_answerers().partner_id.ids for chat in chats_sudo
+        }
+        answerer_ids = sorted({pid for ids in answerers.values() for pid in ids})
+        answerer_data = {}
+        if answerer_ids:
+            answerer_data = Followers._get_recipient_data(
+                self.browse(), "comment", False, answerer_ids
+            )[0]
+        readers = {
+            chat_id: set(users.ids)
+            for chat_id, users in chats_sudo._inbox_readers().items()
+        }
+        notifications = []
+        pushes = []
+        for message in messages_sudo:
+            chat = message.conversation_id
+            mail_message = message.mail_message_id
+            author_id = mail_message.author_id.id
+            recipients = {
+                pid: data
+                for pid, data in followers[chat.id].items()
+                if pid != author_id and data["active"] is not False
+            }
+            for pid in answerers[chat.id]:
+                data = answerer_data.get(pid)
+                if data and data["active"]:
+                    recipients.setdefault(pid, data)
+            told = [
+                (pid, data["uid"])
+                for pid, data in sorted(recipients.items())
+                if data["uid"]
+                and not data["share"]
+                and data["uid"] in readers.get(chat.id, ())
+            ]
+            if not told:
+                continue
+            for pid, uid in told:
+                notifications.append(
+                    {
+                        "author_id": author_id,
+                        "mail_message_id": mail_message.id,
+                        "notification_status": "sent",
+                        "notification_type": "inbox",
+                        "res_partner_id": pid,
+                    }
+                )
+                work.add_inbox_notice(uid, mail_message.id)
+            pushes.append((message, [pid for pid, _uid in told if pid != author_id]))
+        # sudo: mail.notification - creating notifications is the purpose of
+        # notify methods, as in Odoo's own _notify_thread_by_inbox
+        self.env["mail.notification"].sudo().create(notifications)
+        self._queue_web_pushes(pushes, work)
+
+    @api.model
+    def _queue_web_pushes(self, pushes, work):
+        """Queue the web pushes of announced messages (``pushes``:
+        ``[(whatsapp.message, partner ids)]``) for Odoo's push cron, as
+        ``_notify_thread_by_web_push`` does under a processor: one look for
+        the devices of all the partners."""
+        partner_ids = {pid for _message, pids in pushes for pid in pids}
+        if not partner_ids:
+            return
+        # sudo: mail.push.device - the devices of the users told, as Odoo's
+        # own _notify_thread_by_web_push reads them
+        devices_sudo = (
+            self.env["mail.push.device"]
+            .sudo()
+            .search([("partner_id", "in", list(partner_ids))])
+        )
+        if not devices_sudo:
+            return
+        # the authors' names head the pushes: read for all at once
+        self.env["whatsapp.message"].concat(
+            *(message for message, _pids in pushes)
+        ).mail_message_id.author_id.mapped("name")
+        devices_of = defaultdict(list)
+        for device in devices_sudo:
+            devices_of[device.partner_id.id].append(device.id)
+        values = []
+        for message, pids in pushes:
+            devices = [device for pid in pids for device in devices_of[pid]]
+            if not devices:
+                continue
+            chat = message.conversation_id._fallback_lang()
+            msg_vals = message._announce_values(chat)
+            payload = json.dumps(
+                chat._truncate_payload(
+                    chat._notify_by_web_push_prepare_payload(
+                        message.mail_message_id, msg_vals=msg_vals
+                    )
+                )
+            )
+            values += [
+                {"mail_push_device_id": device_id, "payload": payload}
+                for device_id in devices
+            ]
+        if values:
+            # sudo: mail.push - queued for Odoo's push cron, as Odoo does
+            self.env["mail.push"].sudo().create(values)
+            work.pushes_queued = True
 
     @api.model
     def _send_inbox_notices(self, notices):

@@ -17,6 +17,7 @@ from odoo.modules import module as odoo_module
 from odoo.addons.mail.tools.discuss import Store
 
 from ..tools import outbound
+from ..tools.batch import processor_batch
 from ..tools.formatting import whatsapp_to_html
 from ..tools.graph_api import (
     GraphError,
@@ -541,6 +542,12 @@ class WhatsappMessage(models.Model):
         first message of a new chat reaches its salesperson too."""
         self.ensure_one()
         if self.mail_message_id and self.message_type != "system":
+            work = processor_batch(self.env.context)
+            if work is not None:
+                # a processor announces its messages together, before it
+                # commits (whatsapp.conversation._announce_together)
+                work.add_announce(self.id)
+                return
             conversation_sudo = self.conversation_id.sudo()
             # posted in this chat (_post_inbound_in_chatter): Odoo drops the
             # messages' documents from its cache whenever one is created, and

@@ -446,11 +446,15 @@ class WhatsappWebhookEvent(models.Model):
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
-        this transaction's commit: the rows of the chats they changed, the
-        live notices of their messages, the wake-up of Odoo's push cron."""
+        this transaction's commit: the announces of their customer messages,
+        the rows of the chats they changed, the live notices of their
+        messages, the wake-up of Odoo's push cron."""
         Conversation = self.env["whatsapp.conversation"].with_context(
             **{PROCESSOR_BATCH: None}
         )
+        announce_ids = work.take_announce_ids()
+        if announce_ids:
+            Conversation._announce_together(announce_ids, work)
         chat_ids = work.take_chat_ids()
         if chat_ids:
             Conversation.browse(chat_ids)._inbox_notify()

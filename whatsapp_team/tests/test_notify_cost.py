@@ -4,6 +4,7 @@ from odoo.tests import tagged
 
 from odoo.addons.mail.models.models import BaseModel as MailBase
 
+from ..tools.batch import ProcessorBatch
 from .test_team import TeamCase
 
 
@@ -116,6 +117,105 @@ class TestNotifyCost(TeamCase):
             (self.ana | self.ben | self.cleo | self.leader).partner_id,
         )
         self.assertEqual(len(mail_message.notification_ids), 4)
+
+    def announce_together(self, messages):
+        """Announce ``messages`` as a processor does before its commit, from
+        a cold cache; returns the queries spent and the processor's batch."""
+        work = ProcessorBatch()
+        for message in messages:
+            work.add_announce(message.id)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        self.env["whatsapp.conversation"]._announce_together(
+            work.take_announce_ids(), work
+        )
+        self.env.flush_all()
+        return self.env.cr.sql_log_count - before, work
+
+    def test_a_processor_announces_its_messages_at_a_cost_that_does_not_grow(self):
+        """A processor announces all its messages together: followers,
+        answerers and readers read once, notifications and pushes inserted
+        once, whatever the number of messages and chats."""
+        chats = [self.new_chat(body=f"Hello {number}") for number in range(6)]
+        for user in (self.ana, self.ben, self.cleo):
+            self.env["mail.push.device"].sudo().create(
+                {
+                    "partner_id": user.partner_id.id,
+                    "endpoint": f"https://push.example.com/{user.login}",
+                    "keys": json.dumps({"p256dh": "key", "auth": "auth"}),
+                }
+            )
+        messages = []
+        for index, chat in enumerate(chats):
+            message = self.stored_message(chat, f"Question {index}")
+            message._post_inbound_in_chatter()
+            messages.append(message)
+        # the first look fills the server's caches (access rules, xmlids)
+        self.announce_together(messages[:1])
+        few, _work = self.announce_together(messages[1:3])
+        many, work = self.announce_together(messages[3:])
+        self.assertEqual(few, many)
+        self.assertLessEqual(many, 27, "from a cold cache")
+        for message, chat in zip(messages, chats, strict=True):
+            told = self.inbox_of(message.mail_message_id)
+            self.assertEqual(told, chat.user_id.partner_id)
+        self.assertEqual(
+            {uid: list(ids) for uid, ids in work.inbox_notices.items()},
+            {
+                chat.user_id.id: [
+                    m.mail_message_id.id
+                    for m, c in zip(messages[3:], chats[3:], strict=True)
+                    if c.user_id == chat.user_id
+                ]
+                for chat in chats[3:]
+            },
+        )
+        self.assertTrue(work.pushes_queued)
+        pushes = self.env["mail.push"].sudo().search([])
+        self.assertEqual(len(pushes), 6, "one push a message, to its salesperson")
+        self.assertIn("Question 5", pushes.sorted("id")[-1].payload)
+
+    def test_a_processor_tells_the_people_odoo_would(self):
+        """A processor's announce (all its messages together) tells the
+        same people as Odoo's ``_notify_thread`` one message at a time: the
+        team of an unassigned chat and the followers of customer messages
+        who may read it, once each; nobody else; a message rolled back
+        since is left out."""
+        self.team.whatsapp_assignment = "manual"
+        chat = self.new_chat(body="Anyone?")
+        self.assertFalse(chat.user_id)
+        subtype = self.env.ref("whatsapp_team.mt_customer_message")
+        chat.message_subscribe(
+            partner_ids=(self.ben | self.dan).partner_id.ids,
+            subtype_ids=subtype.ids,
+        )
+        # the leader, who may read the chat, follows its notes only
+        self.assertTrue(chat.with_user(self.leader).has_access("read"))
+        chat.message_subscribe(
+            partner_ids=self.leader.partner_id.ids,
+            subtype_ids=self.env.ref("mail.mt_note").ids,
+        )
+        one_by_one = self.stored_message(chat, "Hello team")
+        one_by_one._post_inbound_in_chatter()
+        one_by_one._announce_to_team()
+        together = self.stored_message(chat, "Hello again")
+        together._post_inbound_in_chatter()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        _queries, work = self.announce_together(together | self.browse_gone())
+        told = (self.ana | self.ben | self.cleo).partner_id
+        self.assertEqual(self.inbox_of(one_by_one.mail_message_id), told)
+        self.assertEqual(self.inbox_of(together.mail_message_id), told)
+        self.assertEqual(len(together.mail_message_id.notification_ids), 3)
+        self.assertEqual(
+            sorted(work.inbox_notices), sorted((self.ana | self.ben | self.cleo).ids)
+        )
+
+    def browse_gone(self):
+        """A customer message rolled back since it was kept to announce."""
+        Message = self.env["whatsapp.message"].sudo()
+        self.env.cr.execute("SELECT COALESCE(MAX(id), 0) + 1000 FROM whatsapp_message")
+        return Message.browse(self.env.cr.fetchone()[0])
 
     def test_reply_to_is_odoos(self):
         chat = self.new_chat(body="Hello")

@@ -21,16 +21,21 @@ class ProcessorBatch:
       each user is to be told of live in their browser (Discuss's inbox
       notice); the processor sends them all together before it commits (a
       message rolled back since is skipped);
+    - ``announce_ids``: the customer messages to announce to those who
+      answer their chats (``whatsapp.message._announce_to_team``); the
+      processor announces them all together before it commits, before the
+      live notices they add (a message rolled back since is skipped);
     - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
       cron is woken once, before the commit (woken for pushes rolled back
       since, it finds nothing to send).
     """
 
-    __slots__ = ("chat_ids", "inbox_notices", "pushes_queued")
+    __slots__ = ("announce_ids", "chat_ids", "inbox_notices", "pushes_queued")
 
     def __init__(self):
         self.chat_ids = {}
         self.inbox_notices = {}
+        self.announce_ids = {}
         self.pushes_queued = False
 
     def take_chat_ids(self):
@@ -47,10 +52,21 @@ class ProcessorBatch:
         notices, self.inbox_notices = self.inbox_notices, {}
         return notices
 
+    def add_announce(self, message_id):
+        """Keep the announce of a customer message for the commit."""
+        self.announce_ids[message_id] = None
+
+    def take_announce_ids(self):
+        """The messages to announce kept so far, in their order, forgotten
+        here."""
+        ids, self.announce_ids = list(self.announce_ids), {}
+        return ids
+
     def reset(self):
         """Forget everything (the work was rolled back)."""
         self.chat_ids = {}
         self.inbox_notices = {}
+        self.announce_ids = {}
         self.pushes_queued = False
 
 
