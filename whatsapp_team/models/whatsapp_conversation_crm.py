@@ -203,15 +203,9 @@ class WhatsappConversation(models.Model):
                 }
             )
         )
-        # a note nobody is told of: logged, without Odoo's notification work
-        lead._message_log(
-            body=Markup("<p>%s</p>")
-            % _(
-                "Created from a WhatsApp chat on %(number)s.",
-                number=self.account_id.name,
-            ),
-            message_type="notification",
-        )
+        # its chatter tells where it comes from: Odoo's note of the creation,
+        # the source and medium above, and the note of the link to the chat
+        # (_on_lead_linked), with the customer's last message
         return lead
 
     def action_create_lead(self):

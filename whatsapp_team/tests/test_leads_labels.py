@@ -28,14 +28,18 @@ class TestLeads(WhatsappCase):
         self.assertEqual(
             lead.medium_id, self.env.ref("whatsapp_team.utm_medium_whatsapp")
         )
-        # its chatter says where it comes from, in a note nobody is told of
-        created = lead.message_ids.filtered(
-            lambda m: "Created from a WhatsApp chat" in (m.body or "")
+        # its chatter says where it comes from, in one note nobody is told
+        # of: the link to the chat, with the customer's message
+        notes = lead.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_note")
         )
-        self.assertEqual(len(created), 1)
-        self.assertEqual(created.subtype_id, self.env.ref("mail.mt_note"))
-        self.assertEqual(created.message_type, "notification")
-        self.assertFalse(created.notification_ids)
+        self.assertEqual(len(notes), 1)
+        self.assertIn("Linked to the WhatsApp chat with Nina", notes.body)
+        self.assertIn(self.account.name, notes.body)
+        self.assertEqual(notes.message_type, "notification")
+        self.assertFalse(notes.notification_ids)
+        first = self.env["whatsapp.message"].search([("conversation_id", "=", chat.id)])
+        self.assertEqual(first.lead_message_id, notes, "the message's copy")
         self.deliver(self.message("32470300001", body="and another thing"))
         self.assertEqual(
             self.env["crm.lead"].search_count(
