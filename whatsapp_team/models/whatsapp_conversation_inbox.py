@@ -252,23 +252,24 @@ class WhatsappConversation(models.Model):
                 for user in readers.get(chat.id, lang_users.browse()) & lang_users:
                     user._bus_send(ROW_NOTIFICATION, payload)
 
-    def _inbox_readers(self):
+    def _inbox_readers(self, users=None):
         """``{chat id: users}``: the users the record rules let read each of
-        these chats, by the rules themselves (one query for all).
+        these chats, by the rules themselves (one query for all). Of
+        ``users`` (active internal users) when given.
 
         Every rule but the administrators' asks for a user of the chat's
         number: the number's users and the administrators are the ones to
         ask the rules about."""
         if not self:
             return {}
-        admins = (
-            self.env["res.groups"]
-            .sudo()
-            .browse(self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP))
-        )
-        candidates = (self.sudo().account_id.allowed_user_ids | admins.users).filtered(
-            lambda user: user.active and not user.share
-        )
+        if users is None:
+            admins = (
+                self.env["res.groups"]
+                .sudo()
+                .browse(self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP))
+            )
+            users = self.sudo().account_id.allowed_user_ids | admins.users
+        candidates = users.filtered(lambda user: user.active and not user.share)
         if not candidates:
             return {}
         readable = {user: self._inbox_readable_sql(user.id) for user in candidates}

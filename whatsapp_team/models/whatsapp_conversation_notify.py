@@ -220,16 +220,10 @@ class WhatsappConversation(models.Model):
             answerer_data = Followers._get_recipient_data(
                 self.browse(), "comment", False, answerer_ids
             )[0]
-        readers = {
-            chat_id: set(users.ids)
-            for chat_id, users in chats_sudo._inbox_readers().items()
-        }
-        notifications = []
-        pushes = []
+        told_of = {}
         for message in messages_sudo:
             chat = message.conversation_id
-            mail_message = message.mail_message_id
-            author_id = mail_message.author_id.id
+            author_id = message.mail_message_id.author_id.id
             recipients = {
                 pid: data
                 for pid, data in followers[chat.id].items()
@@ -239,13 +233,27 @@ class WhatsappConversation(models.Model):
                 data = answerer_data.get(pid)
                 if data and data["active"]:
                     recipients.setdefault(pid, data)
-            told = [
+            told_of[message] = [
                 (pid, data["uid"])
                 for pid, data in sorted(recipients.items())
-                if data["uid"]
-                and not data["share"]
-                and data["uid"] in readers.get(chat.id, ())
+                if data["uid"] and not data["share"]
             ]
+        # only those the record rules let read the chat: the rules of the
+        # users to tell, asked once for all the chats
+        uids = {uid for told in told_of.values() for _pid, uid in told}
+        readers = {
+            chat_id: set(users.ids)
+            for chat_id, users in chats_sudo._inbox_readers(
+                self.env["res.users"].sudo().browse(uids)
+            ).items()
+        }
+        notifications = []
+        pushes = []
+        for message, told in told_of.items():
+            mail_message = message.mail_message_id
+            author_id = mail_message.author_id.id
+            chat_readers = readers.get(message.conversation_id.id, ())
+            told = [(pid, uid) for pid, uid in told if uid in chat_readers]
             if not told:
                 continue
             for pid, uid in told:
