@@ -6,7 +6,7 @@ from odoo import api, models
 
 from odoo.addons.mail.tools.discuss import Store
 
-from ..tools.batch import processor_batch
+from ..tools.batch import PROCESSOR_BATCH, processor_batch
 from .whatsapp_conversation_sending import CUSTOMER_SUBTYPE
 
 _logger = logging.getLogger(__name__)
@@ -192,7 +192,59 @@ class WhatsappConversation(models.Model):
     def _announce_together(self, message_ids, work):
         """Announce a processor's customer messages (``message_ids``, the
         ``whatsapp.message`` records ``_announce_to_team`` kept in ``work``,
-        the processor's ``tools.batch.ProcessorBatch``) before its commit.
+        the processor's ``tools.batch.ProcessorBatch``) before its commit:
+        all together (``_announce_all``), or, when that fails, one by one as
+        Odoo notifies a post, each in a savepoint of its own. An announce
+        that cannot be made costs only its message's notices (the message
+        is in the chat, and the processor's messages must commit); the log
+        says so."""
+        # what the processor wrote so far, written before the savepoint: its
+        # rollback would undo what the ORM holds for written
+        self.env.flush_all()
+        try:
+            # not a flushing savepoint: it would run (or, failing, clear)
+            # the commit's hooks from in here
+            with self.env.cr.savepoint(flush=False):
+                notices, pushes_queued = self._announce_all(message_ids)
+                self.env.flush_all()
+        except Exception:
+            _logger.exception(
+                "WhatsApp: messages %s not announced together; one by one",
+                message_ids,
+            )
+            # the ORM forgets what the savepoint's rollback undid
+            self.env.invalidate_all()
+            self._announce_one_by_one(message_ids, work)
+            return
+        for uid, message_id in notices:
+            work.add_inbox_notice(uid, message_id)
+        work.pushes_queued = work.pushes_queued or pushes_queued
+
+    @api.model
+    def _announce_one_by_one(self, message_ids, work):
+        Messages_sudo = (
+            self.env["whatsapp.message"]
+            .sudo()
+            .with_context(**{PROCESSOR_BATCH: work})
+            .browse(message_ids)
+            .exists()
+        )
+        for message_sudo in Messages_sudo:
+            notices = {uid: dict(ids) for uid, ids in work.inbox_notices.items()}
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    message_sudo._announce_now()
+                    self.env.flush_all()
+            except Exception:
+                _logger.exception("WhatsApp: message %s not announced", message_sudo.id)
+                self.env.invalidate_all()
+                work.inbox_notices = notices
+
+    @api.model
+    def _announce_all(self, message_ids):
+        """Announce ``message_ids`` together (see ``_announce_together``);
+        return the live notices to send (``[(user id, mail.message id)]``)
+        and whether web pushes were queued.
 
         The same people hear of the same messages as through
         ``_notify_thread`` one message at a time (``_notify_get_recipients``):
@@ -206,7 +258,7 @@ class WhatsappConversation(models.Model):
             self.env["whatsapp.message"].sudo().browse(message_ids).exists()
         ).filtered("mail_message_id")
         if not messages_sudo:
-            return
+            return [], False
         chats_sudo = messages_sudo.conversation_id
         subtype_id = self.env["ir.model.data"]._xmlid_to_res_id(CUSTOMER_SUBTYPE)
         Followers = self.env["mail.followers"]
@@ -248,6 +300,7 @@ class WhatsappConversation(models.Model):
             ).items()
         }
         notifications = []
+        notices = []
         pushes = []
         for message, told in told_of.items():
             mail_message = message.mail_message_id
@@ -266,22 +319,22 @@ class WhatsappConversation(models.Model):
                         "res_partner_id": pid,
                     }
                 )
-                work.add_inbox_notice(uid, mail_message.id)
+                notices.append((uid, mail_message.id))
             pushes.append((message, [pid for pid, _uid in told if pid != author_id]))
         # sudo: mail.notification - creating notifications is the purpose of
         # notify methods, as in Odoo's own _notify_thread_by_inbox
         self.env["mail.notification"].sudo().create(notifications)
-        self._queue_web_pushes(pushes, work)
+        return notices, self._queue_web_pushes(pushes)
 
     @api.model
-    def _queue_web_pushes(self, pushes, work):
+    def _queue_web_pushes(self, pushes):
         """Queue the web pushes of announced messages (``pushes``:
         ``[(whatsapp.message, partner ids)]``) for Odoo's push cron, as
         ``_notify_thread_by_web_push`` does under a processor: one look for
-        the devices of all the partners."""
+        the devices of all the partners. Returns whether any was queued."""
         partner_ids = {pid for _message, pids in pushes for pid in pids}
         if not partner_ids:
-            return
+            return False
         # sudo: mail.push.device - the devices of the users told, as Odoo's
         # own _notify_thread_by_web_push reads them
         devices_sudo = (
@@ -290,7 +343,7 @@ class WhatsappConversation(models.Model):
             .search([("partner_id", "in", list(partner_ids))])
         )
         if not devices_sudo:
-            return
+            return False
         # the authors' names head the pushes: read for all at once
         self.env["whatsapp.message"].concat(
             *(message for message, _pids in pushes)
@@ -316,10 +369,11 @@ class WhatsappConversation(models.Model):
                 {"mail_push_device_id": device_id, "payload": payload}
                 for device_id in devices
             ]
-        if values:
-            # sudo: mail.push - queued for Odoo's push cron, as Odoo does
-            self.env["mail.push"].sudo().create(values)
-            work.pushes_queued = True
+        if not values:
+            return False
+        # sudo: mail.push - queued for Odoo's push cron, as Odoo does
+        self.env["mail.push"].sudo().create(values)
+        return True
 
     @api.model
     def _send_inbox_notices(self, notices):
@@ -379,7 +433,9 @@ class WhatsappConversation(models.Model):
         )
         payloads = []
         for user in users:
-            own_ids = [mid for mid in notices[user.id] if mid in kept]
+            # in the order the messages were made: a note a message caused
+            # (an opt-out) comes after it, as in the chat
+            own_ids = sorted(mid for mid in notices[user.id] if mid in kept)
             if not own_ids:
                 continue
             result = Store(

@@ -548,6 +548,13 @@ class WhatsappMessage(models.Model):
                 # commits (whatsapp.conversation._announce_together)
                 work.add_announce(self.id)
                 return
+            self._announce_now()
+
+    def _announce_now(self):
+        """Announce this customer message at once, as Odoo notifies a post
+        (``_notify_thread``)."""
+        self.ensure_one()
+        if self.mail_message_id and self.message_type != "system":
             conversation_sudo = self.conversation_id.sudo()
             # posted in this chat (_post_inbound_in_chatter): Odoo drops the
             # messages' documents from its cache whenever one is created, and

@@ -1,4 +1,5 @@
 import json
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
@@ -6,6 +7,8 @@ from odoo.addons.mail.models.models import BaseModel as MailBase
 
 from ..tools.batch import ProcessorBatch
 from .test_team import TeamCase
+
+NOTIFY_LOGGER = "odoo.addons.whatsapp_team.models.whatsapp_conversation_notify"
 
 
 @tagged("post_install", "-at_install", "whatsapp_notify")
@@ -209,6 +212,83 @@ class TestNotifyCost(TeamCase):
         self.assertEqual(len(together.mail_message_id.notification_ids), 3)
         self.assertEqual(
             sorted(work.inbox_notices), sorted((self.ana | self.ben | self.cleo).ids)
+        )
+
+    def test_an_announce_that_fails_costs_only_its_message(self):
+        """A processor's announce that fails for one message (here its web
+        push) is made again one message at a time: the others are told,
+        that one is in its chat all the same, and the processor commits."""
+        for user in (self.ana, self.ben):
+            self.env["mail.push.device"].sudo().create(
+                {
+                    "partner_id": user.partner_id.id,
+                    "endpoint": f"https://push.example.com/{user.login}",
+                    "keys": json.dumps({"p256dh": "key", "auth": "auth"}),
+                }
+            )
+        Conversation = type(self.env["whatsapp.conversation"])
+        prepare = Conversation._notify_by_web_push_prepare_payload
+
+        def failing(chat, message, msg_vals=False):
+            if "boom" in ((msg_vals or {}).get("body") or message.body or ""):
+                raise ValueError("no push for this one")
+            return prepare(chat, message, msg_vals=msg_vals)
+
+        self.post_webhook(self.payload([self.message("32470997001", body="boom")]))
+        self.post_webhook(self.payload([self.message("32470997002", body="fine")]))
+        with (
+            patch.object(Conversation, "_notify_by_web_push_prepare_payload", failing),
+            self.assertLogs(NOTIFY_LOGGER, "ERROR") as logs,
+        ):
+            self.process()
+        self.assertEqual(len(logs.records), 2, "together, then the one message")
+        boom, fine = (
+            self.env["whatsapp.message"].search([("body", "=", body)])
+            for body in ("boom", "fine")
+        )
+        self.assertTrue(boom.mail_message_id, "in its chat")
+        self.assertFalse(boom.mail_message_id.notification_ids, "told to nobody")
+        self.assertEqual(
+            self.inbox_of(fine.mail_message_id), fine.conversation_id.user_id.partner_id
+        )
+        self.assertEqual(self.events().mapped("state"), ["done", "done"])
+        notices = [
+            n["mail.message"][0]["id"]
+            for n in self.inbox_notices(fine.conversation_id.user_id)
+        ]
+        self.assertIn(fine.mail_message_id.id, notices)
+        self.assertNotIn(boom.mail_message_id.id, notices)
+
+    def test_live_notices_follow_the_chat(self):
+        """A processor's live notices reach each user in the order of the
+        chat: a customer message, then the note it caused (an opt-out)."""
+        chat = self.new_chat(body="Hi")
+        chat.message_subscribe(
+            partner_ids=self.leader.partner_id.ids,
+            subtype_ids=(
+                self.env.ref("whatsapp_team.mt_customer_message")
+                | self.env.ref("mail.mt_note")
+            ).ids,
+        )
+        self.env.cr.precommit.run()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        hello, stop = self.deliver(
+            self.message(chat.wa_id, body="Hello"),
+            self.message(chat.wa_id, body="STOP"),
+        ).sorted("id")
+        self.assertTrue(chat.opted_out)
+        note = self.env["mail.message"].search(
+            [
+                ("model", "=", chat._name),
+                ("res_id", "=", chat.id),
+                ("message_type", "=", "notification"),
+                ("id", ">", stop.mail_message_id.id),
+            ]
+        )
+        self.assertEqual(len(note), 1)
+        order = [n["mail.message"][0]["id"] for n in self.inbox_notices(self.leader)]
+        self.assertEqual(
+            order, [hello.mail_message_id.id, stop.mail_message_id.id, note.id]
         )
 
     def browse_gone(self):
