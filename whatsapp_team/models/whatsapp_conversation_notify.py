@@ -272,10 +272,14 @@ class WhatsappConversation(models.Model):
             answerer_data = Followers._get_recipient_data(
                 self.browse(), "comment", False, answerer_ids
             )[0]
+        # as Odoo: nobody is told of their own message, and the one who
+        # posts is the current user when active (a processor runs as the
+        # inactive superuser: then the message's author)
+        poster_id = self.env.user.active and self.env.user.partner_id.id
         told_of = {}
         for message in messages_sudo:
             chat = message.conversation_id
-            author_id = message.mail_message_id.author_id.id
+            author_id = poster_id or message.mail_message_id.author_id.id
             recipients = {
                 pid: data
                 for pid, data in followers[chat.id].items()

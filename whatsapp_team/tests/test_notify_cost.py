@@ -214,6 +214,34 @@ class TestNotifyCost(TeamCase):
             sorted(work.inbox_notices), sorted((self.ana | self.ben | self.cleo).ids)
         )
 
+    def test_whoever_announces_is_not_told_as_a_follower(self):
+        """As Odoo: the current user, when active, hears nothing of a post as
+        a follower (the chat's salesperson still hears of it), whether one
+        message at a time or a processor's together."""
+        chat = self.new_chat(body="Hello")
+        chat.message_subscribe(
+            partner_ids=self.leader.partner_id.ids,
+            subtype_ids=self.env.ref("whatsapp_team.mt_customer_message").ids,
+        )
+        messages = []
+        for body in ("One", "Two", "Three"):
+            message = self.stored_message(chat, body)
+            message._post_inbound_in_chatter()
+            messages.append(message)
+        Conversation = self.env["whatsapp.conversation"]
+        Conversation.with_user(self.leader)._announce_together(
+            [messages[0].id], ProcessorBatch()
+        )
+        messages[1].with_user(self.leader)._announce_now()
+        Conversation._announce_together([messages[2].id], ProcessorBatch())
+        salesperson = chat.user_id.partner_id
+        self.assertEqual(self.inbox_of(messages[0].mail_message_id), salesperson)
+        self.assertEqual(self.inbox_of(messages[1].mail_message_id), salesperson)
+        self.assertEqual(
+            self.inbox_of(messages[2].mail_message_id),
+            salesperson | self.leader.partner_id,
+        )
+
     def test_an_announce_that_fails_costs_only_its_message(self):
         """A processor's announce that fails for one message (here its web
         push) is made again one message at a time: the others are told,
