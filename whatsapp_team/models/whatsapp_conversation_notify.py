@@ -113,20 +113,32 @@ class WhatsappConversation(models.Model):
         )
         if not devices_sudo:
             return None
-        payload = json.dumps(
+        payload = self._web_push_payload(message, msg_vals)
+        self._queue_pushes([(device_id, payload) for device_id in devices_sudo.ids])
+        # Odoo's push cron is woken once for all, before the commit
+        work.pushes_queued = True
+        return None
+
+    def _web_push_payload(self, message, msg_vals):
+        """The web push of ``message`` (``mail.message``) posted in this
+        chat, as Odoo's ``_notify_thread_by_web_push`` makes it."""
+        return json.dumps(
             self._truncate_payload(
                 self._notify_by_web_push_prepare_payload(message, msg_vals=msg_vals)
             )
         )
+
+    @api.model
+    def _queue_pushes(self, pushes):
+        """Queue web pushes for Odoo's push cron: ``pushes`` is
+        ``[(device id, payload)]``, inserted at once."""
+        # sudo: mail.push - queued for Odoo's push cron, as Odoo does
         self.env["mail.push"].sudo().create(
             [
-                {"mail_push_device_id": device.id, "payload": payload}
-                for device in devices_sudo
+                {"mail_push_device_id": device_id, "payload": payload}
+                for device_id, payload in pushes
             ]
         )
-        # Odoo's push cron is woken once for all, before the commit
-        work.pushes_queued = True
-        return None
 
     def _whatsapp_with_answerers(self, message, msg_vals, answerers, kwargs):
         """The values Odoo finds a customer message's recipients with, the
@@ -173,13 +185,7 @@ class WhatsappConversation(models.Model):
         # notify methods
         self.env["mail.notification"].sudo().create(
             [
-                {
-                    "author_id": message.author_id.id,
-                    "mail_message_id": message.id,
-                    "notification_status": "sent",
-                    "notification_type": "inbox",
-                    "res_partner_id": partner_id,
-                }
+                self._inbox_notification_values(message, partner_id)
                 for partner_id, _uid in inbox
             ]
         )
@@ -222,6 +228,9 @@ class WhatsappConversation(models.Model):
 
     @api.model
     def _announce_one_by_one(self, message_ids, work):
+        """The announces of ``_announce_together`` when made together they
+        failed: each message as Odoo notifies a post, in a savepoint of its
+        own, its notices forgotten with it when it fails."""
         Messages_sudo = (
             self.env["whatsapp.message"]
             .sudo()
@@ -314,15 +323,7 @@ class WhatsappConversation(models.Model):
             if not told:
                 continue
             for pid, uid in told:
-                notifications.append(
-                    {
-                        "author_id": author_id,
-                        "mail_message_id": mail_message.id,
-                        "notification_status": "sent",
-                        "notification_type": "inbox",
-                        "res_partner_id": pid,
-                    }
-                )
+                notifications.append(self._inbox_notification_values(mail_message, pid))
                 notices.append((uid, mail_message.id))
             pushes.append((message, [pid for pid, _uid in told if pid != author_id]))
         # sudo: mail.notification - creating notifications is the purpose of
@@ -355,29 +356,33 @@ class WhatsappConversation(models.Model):
         devices_of = defaultdict(list)
         for device in devices_sudo:
             devices_of[device.partner_id.id].append(device.id)
-        values = []
+        queued = []
         for message, pids in pushes:
             devices = [device for pid in pids for device in devices_of[pid]]
             if not devices:
                 continue
             chat = message.conversation_id._fallback_lang()
-            msg_vals = message._announce_values(chat)
-            payload = json.dumps(
-                chat._truncate_payload(
-                    chat._notify_by_web_push_prepare_payload(
-                        message.mail_message_id, msg_vals=msg_vals
-                    )
-                )
+            payload = chat._web_push_payload(
+                message.mail_message_id, message._announce_values(chat)
             )
-            values += [
-                {"mail_push_device_id": device_id, "payload": payload}
-                for device_id in devices
-            ]
-        if not values:
+            queued += [(device_id, payload) for device_id in devices]
+        if not queued:
             return False
-        # sudo: mail.push - queued for Odoo's push cron, as Odoo does
-        self.env["mail.push"].sudo().create(values)
+        self._queue_pushes(queued)
         return True
+
+    @api.model
+    def _inbox_notification_values(self, message, partner_id):
+        """The inbox notification of ``message`` (``mail.message``) to
+        ``partner_id``, as Odoo's own ``_notify_thread_by_inbox`` creates
+        it."""
+        return {
+            "author_id": message.author_id.id,
+            "mail_message_id": message.id,
+            "notification_status": "sent",
+            "notification_type": "inbox",
+            "res_partner_id": partner_id,
+        }
 
     @api.model
     def _send_inbox_notices(self, notices):

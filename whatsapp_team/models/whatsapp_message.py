@@ -551,24 +551,23 @@ class WhatsappMessage(models.Model):
             self._announce_now()
 
     def _announce_now(self):
-        """Announce this customer message at once, as Odoo notifies a post
-        (``_notify_thread``)."""
+        """Announce this customer message (one ``_announce_to_team`` lets
+        through) at once, as Odoo notifies a post (``_notify_thread``)."""
         self.ensure_one()
-        if self.mail_message_id and self.message_type != "system":
-            conversation_sudo = self.conversation_id.sudo()
-            # posted in this chat (_post_inbound_in_chatter): Odoo drops the
-            # messages' documents from its cache whenever one is created, and
-            # would read this one's back to tell who follows the chat
-            self.env.cache.insert_missing(
-                self.mail_message_id,
-                self.mail_message_id._fields["res_id"],
-                [conversation_sudo.id],
-            )
-            conversation_sudo._notify_thread(
-                self.mail_message_id,
-                msg_vals=self._announce_values(conversation_sudo),
-                whatsapp_announce=True,
-            )
+        conversation_sudo = self.conversation_id.sudo()
+        # posted in this chat (_post_inbound_in_chatter): Odoo drops the
+        # messages' documents from its cache whenever one is created, and
+        # would read this one's back to tell who follows the chat
+        self.env.cache.insert_missing(
+            self.mail_message_id,
+            self.mail_message_id._fields["res_id"],
+            [conversation_sudo.id],
+        )
+        conversation_sudo._notify_thread(
+            self.mail_message_id,
+            msg_vals=self._announce_values(conversation_sudo),
+            whatsapp_announce=True,
+        )
 
     def _announce_values(self, conversation):
         """The values ``message_post`` notifies with, for the announce of the

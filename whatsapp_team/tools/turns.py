@@ -29,6 +29,9 @@ TABLE = "whatsapp_team_turn_claim"
 # customers' locks of the webhook processors are single 64-bit keys: the two
 # never meet.
 LOCK_CLASS = 0x5754
+# a transaction id as PostgreSQL's locks and row headers show it: the 64-bit
+# id (txid_current()) without its epoch
+XID_MODULO = 2**32
 
 
 def create_table(cr):
@@ -94,12 +97,16 @@ def settle(cr, member_ids=None):
         """
         DELETE FROM whatsapp_team_turn_claim
          WHERE (%(all)s OR member_id = ANY(%(members)s))
-           AND xact %% 4294967296 NOT IN
+           AND xact %% %(modulo)s NOT IN
                (SELECT transactionid::text::bigint FROM pg_locks
                  WHERE locktype = 'transactionid'
                    AND mode = 'ExclusiveLock' AND granted)
         """,
-        {"all": member_ids is None, "members": list(member_ids or [])},
+        {
+            "all": member_ids is None,
+            "members": list(member_ids or []),
+            "modulo": XID_MODULO,
+        },
     )
 
 
@@ -154,7 +161,7 @@ def take(cr, member_id, xact, turn, taken_at):
         "SELECT xmax::text::bigint FROM crm_team_member WHERE id = %s", [member_id]
     )
     row = cr.fetchone()
-    written = bool(row) and row[0] != xact % 4294967296
+    written = bool(row) and row[0] != xact % XID_MODULO
     if written:
         cr.execute(
             """
