@@ -497,7 +497,14 @@ class WhatsappAccount(models.Model):
     def _default_region(self):
         """Country used to read numbers typed without their prefix."""
         self.ensure_one()
-        country = self.company_id.country_id
+        # a company's country is the address of its partner, computed again
+        # after every commit: read where it is kept
+        partner = self.company_id.partner_id
+        country = (
+            partner.country_id
+            if partner.type == "contact"
+            else self.company_id.country_id
+        )
         if not country and self.display_phone_number:
             return phone_tools.region_of(self.display_phone_number)
         return country.code or None

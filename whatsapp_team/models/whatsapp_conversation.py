@@ -200,7 +200,12 @@ class WhatsappConversation(models.Model):
         # WhatsApp button, never typed in
         for vals in vals_list:
             self._check_system_fields(vals)
-        return super().create(vals_list)
+        # the chat shows the conversation itself, as Discuss's channels do:
+        # no "chat created" line above the customer's first words
+        conversations = super(
+            WhatsappConversation, self.with_context(mail_create_nolog=True)
+        ).create(vals_list)
+        return conversations.with_env(self.env)
 
     def write(self, vals):
         self._check_system_fields(vals)

@@ -31,6 +31,16 @@ class TestInboundTypes(WhatsappCase):
         self.assertNotIn("<script>", body)
         self.assertEqual(record.message_type, "text")
 
+    def test_a_new_chat_opens_on_the_customer_words(self):
+        """A first message makes the chat: its chatter holds that message,
+        with no "chat created" line above it; the new partner keeps Odoo's
+        note of its creation."""
+        record = self.receive("text", wa_id="32470555077", body="Hello there")
+        chat = record.conversation_id
+        self.assertEqual(chat.message_ids, record.mail_message_id)
+        self.assertEqual(len(chat.partner_id.message_ids), 1)
+        self.assertEqual(chat.partner_id.message_ids.message_type, "notification")
+
     def _media(self, kind, mime, content=PNG, **extra):
         media_id = self.graph.add_media(content, mime)
         return media_id, {"id": media_id, "mime_type": mime, "sha256": "", **extra}
