@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
 from ..tools import outbound, replies
+from ..tools.batch import processor_batch
 from ..tools.graph_api import GraphError
 
 _logger = logging.getLogger(__name__)
@@ -322,6 +323,28 @@ class WhatsappConversation(models.Model):
         return super()._message_compute_author(
             author_id, email_from, raise_on_email=False
         )
+
+    def _mail_get_alias_domains(self, default_company=False):
+        """As Odoo's: the alias domain of each chat's company, else the first
+        one. A processor posts many customer messages before it commits: the
+        first alias domain, which Odoo searches at every post when a company
+        has none, is searched once a commit."""
+        work = processor_batch(self.env.context)
+        default_company = default_company or self.env.company
+        companies = self._mail_get_companies(default=default_company)
+        if (
+            work is None
+            or default_company.alias_domain_id
+            or all(company.alias_domain_id for company in companies.values())
+        ):
+            return super()._mail_get_alias_domains(default_company=default_company)
+        AliasDomain = self.env["mail.alias.domain"]
+        if work.alias_domain_id is None:
+            work.alias_domain_id = AliasDomain.search([], limit=1).id
+        first = AliasDomain.browse(work.alias_domain_id)
+        return {
+            record.id: companies[record.id].alias_domain_id or first for record in self
+        }
 
     def _message_compute_parent_id(self, parent_id):
         """A chat is no e-mail thread: a message's parent is the message it

@@ -468,6 +468,7 @@ class WhatsappWebhookEvent(models.Model):
     def _commit_work(self, work):
         self._send_work(work)
         self.env.cr.commit()  # pylint: disable=invalid-commit
+        work.committed()
 
     @api.model
     def _yield_cpu(self):

@@ -339,3 +339,47 @@ class TestNotifyCost(TeamCase):
         self.assertEqual(chat._notify_get_reply_to(default="x@example.com"), expected)
         message = self.deliver(self.message(chat.wa_id, body="Reply-to?"))
         self.assertEqual(message.mail_message_id.reply_to, expected[chat.id])
+
+    def test_a_processor_gives_its_posts_odoos_alias_domain(self):
+        """A processor's posts carry the alias domain Odoo gives them (the
+        chat's company's, else the first one); the first one is searched
+        once a commit."""
+        chat = self.new_chat(body="Hello")
+        AliasDomain = self.env["mail.alias.domain"]
+        AliasDomain.create({"name": "b.example.com", "sequence": 2})
+        AliasDomain.create({"name": "a.example.com", "sequence": 1})
+        # companies without an alias domain of their own (the first one made
+        # is given to them)
+        (chat.company_id | self.env.company).alias_domain_id = False
+        first = AliasDomain.search([], limit=1)
+        self.assertEqual(first.name, "a.example.com")
+        expected = MailBase._mail_get_alias_domains(chat)
+        self.assertEqual(expected, {chat.id: first})
+
+        work = ProcessorBatch()
+        in_processor = chat.with_context(whatsapp_processor_batch=work)
+        searched = []
+        original = type(AliasDomain).search
+
+        def search(model, domain, *args, **kwargs):
+            searched.append(domain)
+            return original(model, domain, *args, **kwargs)
+
+        with patch.object(type(AliasDomain), "search", search):
+            self.assertEqual(in_processor._mail_get_alias_domains(), expected)
+            self.assertEqual(in_processor._mail_get_alias_domains(), expected)
+            self.assertEqual(len(searched), 1, "once a commit")
+            work.committed()
+            self.assertEqual(in_processor._mail_get_alias_domains(), expected)
+            self.assertEqual(len(searched), 2, "again after the commit")
+            # outside a processor, as Odoo
+            self.assertEqual(chat._mail_get_alias_domains(), expected)
+            self.assertEqual(len(searched), 3)
+
+        message = self.deliver(self.message(chat.wa_id, body="Which domain?"))
+        self.assertEqual(message.mail_message_id.record_alias_domain_id, first)
+        own = AliasDomain.create({"name": "own.example.com", "sequence": 3})
+        chat.company_id.alias_domain_id = own
+        self.assertEqual(in_processor._mail_get_alias_domains(), {chat.id: own})
+        message = self.deliver(self.message(chat.wa_id, body="And now?"))
+        self.assertEqual(message.mail_message_id.record_alias_domain_id, own)

@@ -28,15 +28,29 @@ class ProcessorBatch:
     - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
       cron is woken once, before the commit (woken for pushes rolled back
       since, it finds nothing to send).
+
+    It also keeps, until the commit, what the work looks up again and again
+    and no message of the batch changes:
+
+    - ``alias_domain_id``: the first alias domain, which Odoo gives the
+      messages posted in a chat whose company has none (``False``: there is
+      none; ``None``: not looked up yet).
     """
 
-    __slots__ = ("announce_ids", "chat_ids", "inbox_notices", "pushes_queued")
+    __slots__ = (
+        "alias_domain_id",
+        "announce_ids",
+        "chat_ids",
+        "inbox_notices",
+        "pushes_queued",
+    )
 
     def __init__(self):
         self.chat_ids = {}
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.alias_domain_id = None
 
     def take_chat_ids(self):
         """The chats kept so far, forgotten here."""
@@ -62,12 +76,17 @@ class ProcessorBatch:
         ids, self.announce_ids = list(self.announce_ids), {}
         return ids
 
+    def committed(self):
+        """Forget what was looked up: others may change it once committed."""
+        self.alias_domain_id = None
+
     def reset(self):
         """Forget everything (the work was rolled back)."""
         self.chat_ids = {}
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.committed()
 
 
 def processor_batch(context):
