@@ -16,6 +16,32 @@ class TestPartnerMatching(WhatsappCase):
         self.assertEqual(partner.whatsapp_phone_key, "551187654321")
         self.assertEqual(self.conversation_of("5511987654321").partner_id, partner)
 
+    def test_numbers_typed_without_prefix_are_read_in_the_companys_country(self):
+        """A number's default region: its company's country, as the company
+        shows it; without one, the country of the number itself."""
+        company = self.account.company_id
+        self.assertEqual(self.account._default_region(), "BE")
+        company.country_id = self.env.ref("base.br")
+        self.assertEqual(self.account._default_region(), "BR")
+        self.env.invalidate_all()  # as after a commit
+        self.assertEqual(self.account._default_region(), "BR")
+        company.country_id = False
+        self.account.display_phone_number = "+33 1 42 68 53 00"
+        self.assertEqual(self.account._default_region(), "FR")
+        # a company whose address is another contact's: Odoo's country
+        address = self.env["res.partner"].create(
+            {
+                "name": "Head office",
+                "type": "contact",
+                "parent_id": company.partner_id.id,
+                "country_id": self.env.ref("base.mx").id,
+            }
+        )
+        company.partner_id.type = "invoice"
+        self.env.invalidate_all()
+        self.assertEqual(company.country_id, address.country_id)
+        self.assertEqual(self.account._default_region(), "MX")
+
     def test_brazil_ninth_digit_either_way(self):
         partner = self.env["res.partner"].create(
             {"name": "Bruno", "mobile": "+55 21 99876-5432"}
