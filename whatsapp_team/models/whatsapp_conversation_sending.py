@@ -331,17 +331,15 @@ class WhatsappConversation(models.Model):
         has none, is searched once a commit."""
         work = processor_batch(self.env.context)
         default_company = default_company or self.env.company
-        companies = self._mail_get_companies(default=default_company)
-        if (
-            work is None
-            or default_company.alias_domain_id
-            or all(company.alias_domain_id for company in companies.values())
-        ):
+        if work is None or default_company.alias_domain_id:
             return super()._mail_get_alias_domains(default_company=default_company)
+        companies = self._mail_get_companies(default=default_company)
         AliasDomain = self.env["mail.alias.domain"]
-        if work.alias_domain_id is None:
-            work.alias_domain_id = AliasDomain.search([], limit=1).id
-        first = AliasDomain.browse(work.alias_domain_id)
+        first = AliasDomain
+        if not all(company.alias_domain_id for company in companies.values()):
+            if work.alias_domain_id is None:
+                work.alias_domain_id = AliasDomain.search([], limit=1).id
+            first = AliasDomain.browse(work.alias_domain_id)
         return {
             record.id: companies[record.id].alias_domain_id or first for record in self
         }
