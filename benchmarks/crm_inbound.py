@@ -95,6 +95,7 @@ FOLLOW_UP_TEXT = "Is it available in blue? And how long is the delivery?"
 STEPS = (
     ("whatsapp.conversation", "_link_or_create_lead", "lead"),
     ("whatsapp.conversation", "_mirror_to_crm", "copy"),
+    ("whatsapp.conversation", "_make_lead_copies", "copy@commit"),
     ("whatsapp.conversation", "_copy_files_to", "files"),
     ("whatsapp.message", "_fetch_media", "download"),
     ("whatsapp.conversation", "_send_automatic_replies", "auto reply"),
@@ -530,7 +531,8 @@ def report(runs, checks, photos, args, loads):
     columns = [column for _model, _method, column in STEPS]
     print("where the time goes: mean ms per message spent in the addon's steps")
     print("(lead: _link_or_create_lead, lead creation and linking included; copy:")
-    print("_mirror_to_crm; files: _copy_files_to; download: _fetch_media; auto reply:")
+    print("_mirror_to_crm; copy@commit: _make_lead_copies, the processor's copies")
+    print("made together; files: _copy_files_to; download: _fetch_media; auto reply:")
     print("_send_automatic_replies; a step called inside another counts in both)")
     header = f"{'scenario':<13} " + " ".join(f"{c:>10}" for c in columns)
     print(header)

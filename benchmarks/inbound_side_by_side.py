@@ -95,6 +95,7 @@ STAGES = (
     ("whatsapp.conversation", "_on_inbound", "routing + replies"),
     ("whatsapp.conversation", "_link_or_create_lead", "lead"),
     ("whatsapp.conversation", "_mirror_to_crm", "copy to lead"),
+    ("whatsapp.conversation", "_make_lead_copies", "copy to lead (at commit)"),
     ("whatsapp.message", "_announce_to_team", "bus announce"),
     ("whatsapp.conversation", "_send_inbox_notices", "live notices (at commit)"),
 )

@@ -5,6 +5,9 @@ from markupsafe import Markup
 
 from odoo import _, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.mail import generate_tracking_message_id
+
+from ..tools.batch import processor_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -348,22 +351,129 @@ class WhatsappConversation(models.Model):
     # The chat in the lead's chatter
     # ------------------------------------------------------------
 
-    def _mirror_to_crm(self, mail_message):
+    def _mirror_to_crm(self, mail_message, whatsapp_message=None):
         """The lead shows the chat in its chatter: a logged copy, internal and
         notifying nobody. Not the partner: every employee reads partners,
-        while a chat is for its salesperson and their team. Returns the copy,
-        or an empty record when the chat has no lead."""
+        while a chat is for its salesperson and their team. The copy is the
+        ``lead_message_id`` of ``whatsapp_message``, the chat's message the
+        line shows, which changes it with the line.
+
+        In a webhook processor, a line without files is copied at the
+        commit, with the others of the commit (:meth:`_make_lead_copies`):
+        one create for all of them."""
         self.ensure_one()
         lead_sudo = self.lead_id.sudo()
         if not lead_sudo or not mail_message:
-            return self.env["mail.message"]
+            return
+        message_id = whatsapp_message.id if whatsapp_message else False
+        work = processor_batch(self.env.context)
+        if work is not None:
+            if not mail_message.attachment_ids:
+                work.add_lead_copy(mail_message.id, lead_sudo.id, message_id)
+                return
+            # the copies in the lead's chatter in the order of the chat's
+            self._make_lead_copies(work)
         copy_sudo = lead_sudo._message_log(
             body=self._lead_copy_header() + (mail_message.body or Markup()),
             author_id=mail_message.author_id.id,
             message_type="comment",
             attachment_ids=self._copy_files_to(lead_sudo, mail_message.attachment_ids),
         )
-        return copy_sudo.with_env(self.env)
+        if whatsapp_message:
+            whatsapp_message.lead_message_id = copy_sudo.id
+
+    def _make_lead_copies(self, work):
+        """Make the lead copies a webhook processor kept in ``work``
+        (``tools.batch.ProcessorBatch``) for its commit: all in one create,
+        or, when that fails, one by one, each in a savepoint of its own. A
+        copy that cannot be made costs only the copy (the line is in the
+        chat, and the processor's messages must commit); the log says so."""
+        pending = work.take_lead_copies()
+        if not pending:
+            return
+        # what the processor wrote so far, written before the savepoints:
+        # their rollback would undo what the ORM holds for written
+        self.env.flush_all()
+        if not self._copy_lines_apart(pending):
+            for line_id, copy in pending.items():
+                self._copy_lines_apart({line_id: copy})
+
+    def _copy_lines_apart(self, pending):
+        """``_copy_lines_to_leads`` in a savepoint; whether it went through."""
+        try:
+            # not a flushing savepoint: it would run (or, failing, clear) the
+            # commit's hooks from in here
+            with self.env.cr.savepoint(flush=False):
+                self._copy_lines_to_leads(pending)
+                self.env.flush_all()
+        except Exception:
+            _logger.exception(
+                "WhatsApp: chat lines %s not copied to their leads", list(pending)
+            )
+            # the ORM forgets what the savepoint's rollback undid
+            self.env.invalidate_all()
+            return False
+        return True
+
+    def _copy_lines_to_leads(self, pending):
+        """The copies of ``pending`` (``{chat line id: (lead id,
+        whatsapp.message id or False)}``), made in one create: each line as
+        it reads now (edited or deleted since it was posted), logged on the
+        lead it was posted beside. A line rolled back since is skipped, and
+        a message that got another copy since (the note of a lead linked
+        after it) keeps that one."""
+        lines_sudo = self.env["mail.message"].sudo().browse(pending).exists()
+        lead_ids = set(
+            self.env["crm.lead"]
+            .sudo()
+            .browse({lead_id for lead_id, _message_id in pending.values()})
+            .exists()
+            .ids
+        )
+        headers, reply_tos = {}, {}
+        note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        values_list, message_ids = [], []
+        for line in lines_sudo:
+            lead_id, message_id = pending[line.id]
+            if lead_id not in lead_ids:
+                continue
+            chat = self.browse(line.res_id)
+            if chat.account_id not in headers:
+                headers[chat.account_id] = chat._lead_copy_header()
+            email_from = line.author_id.email_formatted
+            if email_from not in reply_tos:
+                reply_tos[email_from] = self.env["mail.thread"]._notify_get_reply_to(
+                    default=email_from
+                )[False]
+            # as Odoo's _message_log: an internal note, no notification
+            values_list.append(
+                {
+                    "author_id": line.author_id.id,
+                    "email_from": email_from,
+                    "model": "crm.lead",
+                    "res_id": lead_id,
+                    "record_alias_domain_id": False,
+                    "record_company_id": False,
+                    "record_name": False,
+                    "body": headers[chat.account_id] + (line.body or Markup()),
+                    "message_type": "comment",
+                    "is_internal": True,
+                    "subtype_id": note,
+                    "email_add_signature": False,
+                    "message_id": generate_tracking_message_id("message-notify"),
+                    "reply_to": reply_tos[email_from],
+                }
+            )
+            message_ids.append(message_id)
+        if not values_list:
+            return
+        copies_sudo = self.env["crm.lead"].sudo()._message_create(values_list)
+        messages = self.env["whatsapp.message"].browse(filter(None, message_ids))
+        existing = set(messages.exists().ids)
+        for copy_sudo, message_id in zip(copies_sudo, message_ids, strict=True):
+            message = self.env["whatsapp.message"].browse(message_id)
+            if message_id in existing and not message.lead_message_id:
+                message.lead_message_id = copy_sudo.id
 
     def _lead_copy_header(self):
         """The line over each message the lead copies from the chat."""

@@ -256,11 +256,12 @@ class WhatsappConversation(models.Model):
         self._mirror_to_crm(mail_message)
         return mail_message
 
-    def _message_post_whatsapp(self, with_lead_copy=False, **kwargs):
+    def _message_post_whatsapp(self, whatsapp_message=None, **kwargs):
         """Show in the chat what WhatsApp carries without the chatter's
         "Send message": a customer's message, or a template or automatic
         reply its caller queues. Nothing is sent from here, and the lead gets
-        its copy (returned too, with ``with_lead_copy``: ``(message, copy)``).
+        its copy (the ``lead_message_id`` of ``whatsapp_message``, the
+        message the line shows, if given).
 
         Only the addon's own code calls this, after its own checks: a context
         key would be the caller's to set (the external API and the chatter's
@@ -269,8 +270,8 @@ class WhatsappConversation(models.Model):
         self._whatsapp_clean_post_values(kwargs)
         # the next message_post after ours: Odoo's own, never a send
         message = super().message_post(**kwargs)
-        lead_copy = self._mirror_to_crm(message)
-        return (message, lead_copy) if with_lead_copy else message
+        self._mirror_to_crm(message, whatsapp_message)
+        return message
 
     def _whatsapp_clean_post_values(self, kwargs):
         """What a post on a chat may carry: the poster as its author (a

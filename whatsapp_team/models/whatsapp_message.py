@@ -476,10 +476,10 @@ class WhatsappMessage(models.Model):
     def _post_inbound_in_chatter(self):
         self.ensure_one()
         conversation = self.conversation_id
-        mail_message, lead_copy = conversation.with_context(
+        mail_message = conversation.with_context(
             mail_create_nosubscribe=True
         )._message_post_whatsapp(
-            with_lead_copy=True,
+            whatsapp_message=self,
             body=self._chatter_body(),
             author_id=conversation.partner_id.id or False,
             email_from=conversation.partner_id.email_formatted or conversation.name,
@@ -495,9 +495,7 @@ class WhatsappMessage(models.Model):
         self.env.cache.insert_missing(
             mail_message, mail_message._fields["partner_ids"], [()]
         )
-        self.write(
-            {"mail_message_id": mail_message.id, "lead_message_id": lead_copy.id}
-        )
+        self.mail_message_id = mail_message.id
 
     def _react_in_chatter(self):
         """A customer's reaction shows on the message it reacts to, as on

@@ -132,10 +132,10 @@ class WhatsappMessage(models.Model):
         else:
             author = conversation.account_id._app_partner()
             subtype = "mail.mt_comment"
-        mail_message, lead_copy = conversation.with_context(
+        mail_message = conversation.with_context(
             mail_create_nosubscribe=True
         )._message_post_whatsapp(
-            with_lead_copy=True,
+            whatsapp_message=self,
             body=self._chatter_body(),
             author_id=author.id or False,
             email_from=author.email_formatted or author.name or conversation.name,
@@ -144,9 +144,7 @@ class WhatsappMessage(models.Model):
             attachment_ids=self.attachment_ids.ids,
             date=self.wa_timestamp or fields.Datetime.now(),
         )
-        self.write(
-            {"mail_message_id": mail_message.id, "lead_message_id": lead_copy.id}
-        )
+        self.mail_message_id = mail_message.id
         if self.direction == "out":
             # its ticks, as for what the team sends
             self._create_notifications()

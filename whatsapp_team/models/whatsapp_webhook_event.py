@@ -446,12 +446,14 @@ class WhatsappWebhookEvent(models.Model):
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
-        this transaction's commit: the announces of their customer messages,
-        the rows of the chats they changed, the live notices of their
-        messages, the wake-up of Odoo's push cron."""
+        this transaction's commit: the copies of their chats' lines on the
+        leads, the announces of their customer messages, the rows of the
+        chats they changed, the live notices of their messages, the wake-up
+        of Odoo's push cron."""
         Conversation = self.env["whatsapp.conversation"].with_context(
             **{PROCESSOR_BATCH: None}
         )
+        Conversation._make_lead_copies(work)
         announce_ids = work.take_announce_ids()
         if announce_ids:
             Conversation._announce_together(announce_ids, work)

@@ -34,3 +34,4 @@ from . import test_reports
 from . import test_notify_cost
 from . import test_pg_notify
 from . import test_customer_edits
+from . import test_lead_copies

@@ -27,7 +27,12 @@ class ProcessorBatch:
       live notices they add (a message rolled back since is skipped);
     - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
       cron is woken once, before the commit (woken for pushes rolled back
-      since, it finds nothing to send).
+      since, it finds nothing to send);
+    - ``lead_copies``: ``{chat line id: (lead id, whatsapp.message id or
+      False)}``, the lines of chats to copy to their leads' chatters
+      (``whatsapp.conversation._mirror_to_crm``); the processor makes the
+      copies together before it commits (a line rolled back since is
+      skipped).
 
     It also keeps, until the commit, what the work looks up again and again
     and no message of the batch changes:
@@ -42,6 +47,7 @@ class ProcessorBatch:
         "announce_ids",
         "chat_ids",
         "inbox_notices",
+        "lead_copies",
         "pushes_queued",
     )
 
@@ -50,6 +56,7 @@ class ProcessorBatch:
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.lead_copies = {}
         self.alias_domain_id = None
 
     def take_chat_ids(self):
@@ -76,6 +83,16 @@ class ProcessorBatch:
         ids, self.announce_ids = list(self.announce_ids), {}
         return ids
 
+    def add_lead_copy(self, line_id, lead_id, message_id=False):
+        """Keep the copy of a chat's line on its lead for the commit; the
+        copy becomes the ``lead_message_id`` of ``message_id``."""
+        self.lead_copies[line_id] = (lead_id, message_id)
+
+    def take_lead_copies(self):
+        """The lead copies kept so far, in their order, forgotten here."""
+        copies, self.lead_copies = self.lead_copies, {}
+        return copies
+
     def committed(self):
         """Forget what was looked up: others may change it once committed."""
         self.alias_domain_id = None
@@ -86,6 +103,7 @@ class ProcessorBatch:
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.lead_copies = {}
         self.committed()
 
 
