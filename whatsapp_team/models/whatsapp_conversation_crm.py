@@ -5,6 +5,7 @@ from markupsafe import Markup
 
 from odoo import _, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 from odoo.tools.mail import generate_tracking_message_id
 
 from ..tools.batch import processor_batch
@@ -358,9 +359,9 @@ class WhatsappConversation(models.Model):
         ``lead_message_id`` of ``whatsapp_message``, the chat's message the
         line shows, which changes it with the line.
 
-        In a webhook processor, a line without files is copied at the
-        commit, with the others of the commit (:meth:`_make_lead_copies`):
-        one create for all of them."""
+        In a webhook processor, the line is copied at the commit, with the
+        others of the commit (:meth:`_make_lead_copies`): one create for all
+        of them."""
         self.ensure_one()
         lead_sudo = self.lead_id.sudo()
         if not lead_sudo or not mail_message:
@@ -368,19 +369,9 @@ class WhatsappConversation(models.Model):
         message_id = whatsapp_message.id if whatsapp_message else False
         work = processor_batch(self.env.context)
         if work is not None:
-            if not mail_message.attachment_ids:
-                work.add_lead_copy(mail_message.id, lead_sudo.id, message_id)
-                return
-            # the copies in the lead's chatter in the order of the chat's
-            self._make_lead_copies(work)
-        copy_sudo = lead_sudo._message_log(
-            body=self._lead_copy_header() + (mail_message.body or Markup()),
-            author_id=mail_message.author_id.id,
-            message_type="comment",
-            attachment_ids=self._copy_files_to(lead_sudo, mail_message.attachment_ids),
-        )
-        if whatsapp_message:
-            whatsapp_message.lead_message_id = copy_sudo.id
+            work.add_lead_copy(mail_message.id, lead_sudo.id, message_id)
+            return
+        self._copy_lines_to_leads({mail_message.id: (lead_sudo.id, message_id)})
 
     def _make_lead_copies(self, work):
         """Make the lead copies a webhook processor kept in ``work``
@@ -417,26 +408,41 @@ class WhatsappConversation(models.Model):
 
     def _copy_lines_to_leads(self, pending):
         """The copies of ``pending`` (``{chat line id: (lead id,
-        whatsapp.message id or False)}``), made in one create: each line as
-        it reads now (edited or deleted since it was posted), logged on the
-        lead it was posted beside. A line rolled back since is skipped, and
-        a message that got another copy since (the note of a lead linked
-        after it) keeps that one."""
-        lines_sudo = self.env["mail.message"].sudo().browse(pending).exists()
-        lead_ids = set(
-            self.env["crm.lead"]
-            .sudo()
-            .browse({lead_id for lead_id, _message_id in pending.values()})
-            .exists()
-            .ids
+        whatsapp.message id or False)}``, in their order), made in one
+        create: each line as it reads now (edited or deleted since it was
+        posted), with copies of its files, logged on the lead it was posted
+        beside. A line rolled back since is skipped, and a message that got
+        another copy since (the note of a lead linked after it) keeps that
+        one."""
+        rows = SQL(", ").join(
+            SQL("(%s, %s, %s)", line_id, lead_id, message_id or None)
+            for line_id, (lead_id, message_id) in pending.items()
         )
+        # what is left of them, and which messages have no copy yet
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT v.line_id, v.lead_id,
+                       message.id IS NOT NULL AND message.lead_message_id IS NULL
+                  FROM (VALUES %s) AS v(line_id, lead_id, message_id)
+                  JOIN mail_message line ON line.id = v.line_id
+                  JOIN crm_lead lead ON lead.id = v.lead_id
+             LEFT JOIN whatsapp_message message ON message.id = v.message_id::int
+                 ORDER BY v.line_id
+                """,
+                rows,
+            )
+        )
+        kept = self.env.cr.fetchall()
+        if not kept:
+            return
+        Lead_sudo = self.env["crm.lead"].sudo()
+        lines_sudo = self.env["mail.message"].sudo().browse(row[0] for row in kept)
         headers, reply_tos = {}, {}
         note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        values_list, message_ids = [], []
-        for line in lines_sudo:
-            lead_id, message_id = pending[line.id]
-            if lead_id not in lead_ids:
-                continue
+        values_list = []
+        for line, (_line_id, lead_id, _unlinked) in zip(lines_sudo, kept, strict=True):
             chat = self.browse(line.res_id)
             if chat.account_id not in headers:
                 headers[chat.account_id] = chat._lead_copy_header()
@@ -456,6 +462,9 @@ class WhatsappConversation(models.Model):
                     "record_company_id": False,
                     "record_name": False,
                     "body": headers[chat.account_id] + (line.body or Markup()),
+                    "attachment_ids": self._copy_files_to(
+                        Lead_sudo.browse(lead_id), line.attachment_ids
+                    ),
                     "message_type": "comment",
                     "is_internal": True,
                     "subtype_id": note,
@@ -464,16 +473,15 @@ class WhatsappConversation(models.Model):
                     "reply_to": reply_tos[email_from],
                 }
             )
-            message_ids.append(message_id)
-        if not values_list:
-            return
-        copies_sudo = self.env["crm.lead"].sudo()._message_create(values_list)
-        messages = self.env["whatsapp.message"].browse(filter(None, message_ids))
-        existing = set(messages.exists().ids)
-        for copy_sudo, message_id in zip(copies_sudo, message_ids, strict=True):
-            message = self.env["whatsapp.message"].browse(message_id)
-            if message_id in existing and not message.lead_message_id:
-                message.lead_message_id = copy_sudo.id
+        copies_sudo = Lead_sudo._message_create(values_list)
+        for copy_sudo, (line_id, _lead_id, unlinked) in zip(
+            copies_sudo, kept, strict=True
+        ):
+            if unlinked:
+                message_id = pending[line_id][1]
+                self.env["whatsapp.message"].browse(
+                    message_id
+                ).lead_message_id = copy_sudo.id
 
     def _lead_copy_header(self):
         """The line over each message the lead copies from the chat."""
