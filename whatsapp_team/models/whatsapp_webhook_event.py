@@ -10,7 +10,7 @@ from psycopg2 import IntegrityError
 from odoo import _, api, fields, models, tools
 from odoo.modules import module as odoo_module
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, lazy_property, mute_logger
 
 from ..tools import signature
 from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
@@ -471,6 +471,22 @@ class WhatsappWebhookEvent(models.Model):
         self._send_work(work)
         self.env.cr.commit()  # pylint: disable=invalid-commit
         work.committed()
+        self._forget_environments()
+
+    def _forget_environments(self):
+        """Let the environments of the work done so far go.
+
+        Odoo looks through all of a transaction's environments each time it
+        makes one (``api.Environment.__new__``), and a processor's work makes
+        several a message, with contexts of their own. Once an environment
+        has given its user, company or language, it lives on in a reference
+        cycle (it and that record) until Python's full garbage collection,
+        and a processor's transaction gathers hundreds. Forgetting what each
+        one computed lazily, as ``api.Environment.clear`` does, breaks the
+        cycles: those no longer used go at once, and the others compute it
+        again when asked."""
+        for env in list(self.env.transaction.envs):
+            lazy_property.reset_all(env)
 
     @api.model
     def _yield_cpu(self):

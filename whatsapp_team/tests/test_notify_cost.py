@@ -1,4 +1,6 @@
+import gc
 import json
+import weakref
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -383,3 +385,23 @@ class TestNotifyCost(TeamCase):
         self.assertEqual(in_processor._mail_get_alias_domains(), {chat.id: own})
         message = self.deliver(self.message(chat.wa_id, body="And now?"))
         self.assertEqual(message.mail_message_id.record_alias_domain_id, own)
+
+    def test_a_processor_lets_the_environments_of_its_work_go(self):
+        """An environment that gave its user lives on in a reference cycle
+        until Python's full garbage collection, and Odoo looks through all
+        the live ones at each new one: after its commit, a processor lets
+        those of its work go at once."""
+        gc.disable()
+        try:
+            made = [self.env(context={"wa_work": n}) for n in range(5)]
+            self.assertEqual({env.user for env in made}, {self.env.user})
+            gone = [weakref.ref(env) for env in made]
+            del made
+            self.assertTrue(all(ref() for ref in gone), "kept by their cycles")
+            self.env["whatsapp.webhook.event"]._forget_environments()
+            self.assertFalse([ref for ref in gone if ref()])
+            # the environments in use work on, computing again what they forgot
+            self.assertIn(self.env, self.env.transaction.envs)
+            self.assertEqual(self.env.user.id, self.env.uid)
+        finally:
+            gc.enable()
