@@ -401,8 +401,9 @@ class WhatsappConversation(models.Model):
             _logger.exception(
                 "WhatsApp: chat lines %s not copied to their leads", list(pending)
             )
-            # the ORM forgets what the savepoint's rollback undid
-            self.env.invalidate_all()
+            # the ORM forgets what the savepoint's rollback undid, writing
+            # none of it (what came before was written before the savepoint)
+            self.env.transaction.clear()
             return False
         return True
 

@@ -218,8 +218,9 @@ class WhatsappConversation(models.Model):
                 "WhatsApp: messages %s not announced together; one by one",
                 message_ids,
             )
-            # the ORM forgets what the savepoint's rollback undid
-            self.env.invalidate_all()
+            # the ORM forgets what the savepoint's rollback undid, writing
+            # none of it (what came before was written before the savepoint)
+            self.env.transaction.clear()
             self._announce_one_by_one(message_ids, work)
             return
         for uid, message_id in notices:
@@ -246,7 +247,8 @@ class WhatsappConversation(models.Model):
                     self.env.flush_all()
             except Exception:
                 _logger.exception("WhatsApp: message %s not announced", message_sudo.id)
-                self.env.invalidate_all()
+                # forgotten, not written: undone with the savepoint
+                self.env.transaction.clear()
                 work.inbox_notices = notices
 
     @api.model

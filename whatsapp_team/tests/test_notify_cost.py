@@ -391,6 +391,7 @@ class TestNotifyCost(TeamCase):
         until Python's full garbage collection, and Odoo looks through all
         the live ones at each new one: after its commit, a processor lets
         those of its work go at once."""
+        collecting = gc.isenabled()
         gc.disable()
         try:
             made = [self.env(context={"wa_work": n}) for n in range(5)]
@@ -404,4 +405,5 @@ class TestNotifyCost(TeamCase):
             self.assertIn(self.env, self.env.transaction.envs)
             self.assertEqual(self.env.user.id, self.env.uid)
         finally:
-            gc.enable()
+            if collecting:
+                gc.enable()
