@@ -382,30 +382,19 @@ class WhatsappConversation(models.Model):
         pending = work.take_lead_copies()
         if not pending:
             return
-        # what the processor wrote so far, written before the savepoints:
-        # their rollback would undo what the ORM holds for written
-        self.env.flush_all()
         if not self._copy_lines_apart(pending):
             for line_id, copy in pending.items():
                 self._copy_lines_apart({line_id: copy})
 
     def _copy_lines_apart(self, pending):
         """``_copy_lines_to_leads`` in a savepoint; whether it went through."""
-        try:
-            # not a flushing savepoint: it would run (or, failing, clear) the
-            # commit's hooks from in here
-            with self.env.cr.savepoint(flush=False):
-                self._copy_lines_to_leads(pending)
-                self.env.flush_all()
-        except Exception:
-            _logger.exception(
-                "WhatsApp: chat lines %s not copied to their leads", list(pending)
-            )
-            # the ORM forgets what the savepoint's rollback undid, writing
-            # none of it (what came before was written before the savepoint)
-            self.env.transaction.clear()
-            return False
-        return True
+        done, _result = self._run_apart(
+            lambda: self._copy_lines_to_leads(pending),
+            _logger,
+            "WhatsApp: chat lines %s not copied to their leads",
+            list(pending),
+        )
+        return done
 
     def _copy_lines_to_leads(self, pending):
         """The copies of ``pending`` (``{chat line id: (lead id,
@@ -443,8 +432,10 @@ class WhatsappConversation(models.Model):
         headers, reply_tos = {}, {}
         note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
         values_list = []
+        # the chats read together (their numbers' headers)
+        chats = {chat.id: chat for chat in self.browse(lines_sudo.mapped("res_id"))}
         for line, (_line_id, lead_id, _unlinked) in zip(lines_sudo, kept, strict=True):
-            chat = self.browse(line.res_id)
+            chat = chats[line.res_id]
             if chat.account_id not in headers:
                 headers[chat.account_id] = chat._lead_copy_header()
             email_from = line.author_id.email_formatted

@@ -204,25 +204,16 @@ class WhatsappConversation(models.Model):
         that cannot be made costs only its message's notices (the message
         is in the chat, and the processor's messages must commit); the log
         says so."""
-        # what the processor wrote so far, written before the savepoint: its
-        # rollback would undo what the ORM holds for written
-        self.env.flush_all()
-        try:
-            # not a flushing savepoint: it would run (or, failing, clear)
-            # the commit's hooks from in here
-            with self.env.cr.savepoint(flush=False):
-                notices, pushes_queued = self._announce_all(message_ids)
-                self.env.flush_all()
-        except Exception:
-            _logger.exception(
-                "WhatsApp: messages %s not announced together; one by one",
-                message_ids,
-            )
-            # the ORM forgets what the savepoint's rollback undid, writing
-            # none of it (what came before was written before the savepoint)
-            self.env.transaction.clear()
+        done, announced = self._run_apart(
+            lambda: self._announce_all(message_ids),
+            _logger,
+            "WhatsApp: messages %s not announced together; one by one",
+            message_ids,
+        )
+        if not done:
             self._announce_one_by_one(message_ids, work)
             return
+        notices, pushes_queued = announced
         for uid, message_id in notices:
             work.add_inbox_notice(uid, message_id)
         work.pushes_queued = work.pushes_queued or pushes_queued
@@ -241,15 +232,37 @@ class WhatsappConversation(models.Model):
         )
         for message_sudo in Messages_sudo:
             notices = {uid: dict(ids) for uid, ids in work.inbox_notices.items()}
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    message_sudo._announce_now()
-                    self.env.flush_all()
-            except Exception:
-                _logger.exception("WhatsApp: message %s not announced", message_sudo.id)
-                # forgotten, not written: undone with the savepoint
-                self.env.transaction.clear()
+            done, _result = self._run_apart(
+                message_sudo._announce_now,
+                _logger,
+                "WhatsApp: message %s not announced",
+                message_sudo.id,
+            )
+            if not done:
                 work.inbox_notices = notices
+
+    @api.model
+    def _run_apart(self, call, logger, failure, *args):
+        """``call()`` in a savepoint of its own, for a processor's work
+        before its commit; return ``(True, what it returned)``, or, when it
+        fails, ``(False, None)``, logged on ``logger`` (``failure % args``)
+        and undone: what fails there costs only itself, never the commit."""
+        # what the processor wrote so far, written before the savepoint: its
+        # rollback would undo what the ORM holds for written
+        self.env.flush_all()
+        try:
+            # not a flushing savepoint: it would run (or, failing, clear) the
+            # commit's hooks from in here
+            with self.env.cr.savepoint(flush=False):
+                result = call()
+                self.env.flush_all()
+        except Exception:
+            logger.exception(failure, *args)
+            # the ORM forgets what the savepoint's rollback undid, writing
+            # none of it (what came before was written before the savepoint)
+            self.env.transaction.clear()
+            return False, None
+        return True, result
 
     @api.model
     def _announce_all(self, message_ids):
@@ -395,20 +408,13 @@ class WhatsappConversation(models.Model):
         misses one still shows the message when it next reads the chat, and
         the processor's messages must commit. Then none is sent, and the log
         says so."""
-        # what the processor wrote so far, written before the savepoint: a
-        # search in there would write it inside, and the savepoint's
-        # rollback would undo what the ORM holds for written
-        self.env.flush_all()
-        try:
-            # not a flushing savepoint: it would run (or, failing, clear)
-            # the commit's hooks from in here
-            with self.env.cr.savepoint(flush=False):
-                payloads = self._inbox_notice_payloads(notices)
-        except Exception:
-            _logger.exception(
-                "WhatsApp: inbox notices not sent (user: messages): %s",
-                {uid: list(ids) for uid, ids in notices.items()},
-            )
+        done, payloads = self._run_apart(
+            lambda: self._inbox_notice_payloads(notices),
+            _logger,
+            "WhatsApp: inbox notices not sent (user: messages): %s",
+            {uid: list(ids) for uid, ids in notices.items()},
+        )
+        if not done:
             return
         for user, payload in payloads:
             user._bus_send(INBOX_NOTICE, payload)
