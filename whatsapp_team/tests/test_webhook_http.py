@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 import psycopg2
 from freezegun import freeze_time
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
@@ -124,6 +124,30 @@ class TestWebhookHttp(WhatsappCase):
                 [("whatsapp_mobile_key", "=", "32470999999")]
             )
         )
+
+    def test_a_webhook_is_one_write_and_looks_up_no_user(self):
+        # Meta is no user: its signature is its credential. The request reads
+        # nothing of the database for a user (Odoo's public user is one query
+        # a call), and stores the body and wakes the processors in one
+        # statement; the handshake reads the numbers as superuser
+        message, contact = self.message("32470777777", body="Hello")
+        body = json.dumps(self.payload([(message, contact)])).encode()
+        self.post_webhook(body)  # Odoo's routing and caches warmed
+        handshake = (
+            "/whatsapp/webhook?hub.mode=subscribe&hub.verify_token="
+            f"{self.account.verify_token}&hub.challenge=5"
+        )
+        for method in ("POST", "GET"):
+            before = sql_db.sql_counter
+            if method == "POST":
+                response = self.post_webhook(body)
+            else:
+                response = self.url_open(handshake)
+            self.assertEqual(response.status_code, 200, method)
+            self.assertEqual(sql_db.sql_counter - before, 1, method)
+        events = self.events()
+        self.assertEqual(len(events), 2, "both deliveries stored")
+        self.assertEqual(events.create_uid, self.env.ref("base.user_root"))
 
     def test_malformed_body_is_400_and_not_stored(self):
         for body in (
