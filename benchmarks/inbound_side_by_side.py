@@ -39,7 +39,11 @@ addon: it is installed apart, in ``var/oca``, and added to the addons path::
    in this process against the same database: SQL queries and milliseconds
    per message for each stage of the work; once one message a commit (each
    processed as it arrives), once drained as a backlog (all stored, then
-   processed in a processor's batches, as after a burst).
+   processed in a processor's batches, as after a burst). Before them, the
+   request alone (``--requests N``, 300 by default): N webhooks of the number
+   without a team, processing held, and N bare requests, each through Odoo's
+   own WSGI application in this process, one at a time: milliseconds (wall
+   and CPU of this process) and SQL queries per request, no other load.
 
 The server runs with ``--db-filter`` unless ``--no-db-filter``: with it,
 Odoo lists the databases on a new PostgreSQL connection for every request
@@ -834,8 +838,9 @@ class Bench:
     # ------------------------------------------------------------------
 
     def profile(self):
-        """Each of our profiles' messages stored and processed here, one by one,
-        the SQL queries and time of each stage counted."""
+        """The webhook's request alone (``--requests``), then each of our
+        profiles' messages stored and processed here, one by one, the SQL
+        queries and time of each stage counted (``--profile``)."""
         self.server.stop()
         import odoo  # noqa: PLC0415 - configured for this database below
         from odoo import api  # noqa: PLC0415
@@ -844,8 +849,12 @@ class Bench:
         odoo.tools.config.parse_config([*self.settings.odoo_args, "-d", self.db])
         registry = Registry(self.db)
         count = self.args.profile
+        if self.args.requests:
+            self.profile_requests(self.args.requests)
         self.online()
         try:
+            if not count:
+                return
             with registry.cursor() as cr:
                 env = api.Environment(cr, odoo.SUPERUSER_ID, {})
                 timer = StageTimer(cr)
@@ -858,6 +867,61 @@ class Bench:
                     timer.uninstall()
         finally:
             Registry.delete(self.db)
+
+    def profile_requests(self, count):
+        """The webhook's request alone against the bare route, through Odoo's
+        WSGI application in this process, one request at a time."""
+        from werkzeug.test import Client  # noqa: PLC0415
+        from werkzeug.wrappers import Response  # noqa: PLC0415
+
+        import odoo.http  # noqa: PLC0415 - configured by profile()
+        from odoo import sql_db  # noqa: PLC0415
+
+        client = Client(odoo.http.root, Response)
+        warm = 20
+        webhooks, wamids = self.bodies(self.plain, count + warm, (count + warm) // 5)
+        bare = [("GET", "/web/health", None, None)] * (count + warm)
+        self.say()
+        self.say(
+            f"the request alone, in-process, one at a time ({count} requests "
+            "each, processing held)"
+        )
+        self.say(f"  {'':<34}{'ms wall':>9}{'ms CPU':>9}{'queries':>9}")
+        self.hold_processing(True)
+        try:
+            for label, requests_ in (
+                ("Odoo's bare route", bare),
+                ("this addon's webhook", webhooks),
+            ):
+                for index, (method, path, body, headers) in enumerate(requests_):
+                    if index == warm:
+                        queries = sql_db.sql_counter
+                        started, cpu = time.perf_counter(), time.process_time()
+                    answer = client.open(
+                        path, method=method, data=body, headers=headers or {}
+                    )
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"{path}: {answer.status_code}")
+                wall = (time.perf_counter() - started) / count
+                cpu = (time.process_time() - cpu) / count
+                queries = (sql_db.sql_counter - queries) / count
+                self.say(f"  {label:<34}{ms(wall):>9.2f}{ms(cpu):>9.2f}{queries:>9.1f}")
+        finally:
+            self.hold_processing(False)
+        # the webhooks are processed before the stages are counted
+        self.server_less_drain(wamids)
+
+    def server_less_drain(self, wamids):
+        """Process what the requests stored, here (the server is stopped)."""
+        from odoo import api  # noqa: PLC0415
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+
+        with Registry(self.db).cursor() as cr:
+            env = api.Environment(cr, 1, {})
+            while env["whatsapp.webhook.event"]._cron_process():
+                cr.commit()
+        if self.in_chatter(wamids) != len(wamids):
+            raise RuntimeError("the profiled webhooks were not all processed")
 
     def profile_target(self, env, timer, target, count, drained=False):
         """One message a commit (each processed as it arrives), or, when
@@ -918,7 +982,7 @@ class Bench:
                 self.slow_media()
             if self.args.burst:
                 self.burst()
-            if self.args.profile:
+            if self.args.profile or self.args.requests:
                 self.profile()
         except BaseException:
             if self.server is not None:
@@ -1014,6 +1078,12 @@ def parse_args():
     parser.add_argument("--burst-concurrency", type=int, default=16)
     parser.add_argument(
         "--profile", type=int, default=100, help="messages per profile (0: skip)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=300,
+        help="requests of the webhook alone, in-process, with --profile (0: skip)",
     )
     parser.add_argument(
         "--niceness",
