@@ -137,13 +137,12 @@ class TestWebhookHttp(WhatsappCase):
             "/whatsapp/webhook?hub.mode=subscribe&hub.verify_token="
             f"{self.account.verify_token}&hub.challenge=5"
         )
-        for method in ("POST", "GET"):
+        for method, call in (
+            ("POST", lambda: self.post_webhook(body)),
+            ("GET", lambda: self.url_open(handshake)),
+        ):
             before = sql_db.sql_counter
-            if method == "POST":
-                response = self.post_webhook(body)
-            else:
-                response = self.url_open(handshake)
-            self.assertEqual(response.status_code, 200, method)
+            self.assertEqual(call().status_code, 200, method)
             self.assertEqual(sql_db.sql_counter - before, 1, method)
         events = self.events()
         self.assertEqual(len(events), 2, "both deliveries stored")
