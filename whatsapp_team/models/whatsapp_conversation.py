@@ -211,6 +211,25 @@ class WhatsappConversation(models.Model):
         self._check_system_fields(vals)
         return super().write(vals)
 
+    def _write_bookkeeping(self, vals):
+        """Write what the addon keeps up to date on the chat itself (its
+        preview, counters, clocks, figures): Odoo's write without its
+        chatter tracking and follower subscription, which a message's
+        bookkeeping never calls for. Values with a tracked field, the
+        salesperson or a field that subscribes followers go through the
+        whole write."""
+        relations = self.env["mail.message.subtype"]._get_auto_subscription_subtypes(
+            self._name
+        )[4]
+        chatter = (
+            set(self._track_get_fields())
+            | {"user_id"}
+            | {name for names in relations.values() for name in names}
+        )
+        if chatter & vals.keys():
+            return self.write(vals)
+        return self.with_context(tracking_disable=True).write(vals)
+
     # ------------------------------------------------------------
     # Customer identity
     # ------------------------------------------------------------
@@ -540,12 +559,12 @@ class WhatsappConversation(models.Model):
         if wa_message.message_type in ("reaction", "system"):
             # a thumbs-up or a number change asks for no answer
             if values:
-                self.write(values)
+                self._write_bookkeeping(values)
             return
         if self._handle_without_answer(wa_message):
             # "STOP" or "START", a survey's answer: no answer asked either
             if values:
-                self.write(values)
+                self._write_bookkeeping(values)
             return
         # the customer's open leads, looked up at most once for the team,
         # the salesperson and the lead below
@@ -561,7 +580,7 @@ class WhatsappConversation(models.Model):
                 reply_deadline=self._reply_due(when),
                 escalated_at=False,
             )
-        self.write(values)
+        self._write_bookkeeping(values)
         if "reply_deadline" in values:
             self._trigger_upkeep(self.reply_deadline)
         if not self.user_id:

@@ -226,7 +226,7 @@ class WhatsappConversation(models.Model):
 
     def _figures_write(self, values):
         # the chat's own figures: nothing to track in its chatter
-        self.with_context(tracking_disable=True).write(values)
+        self._write_bookkeeping(values)
 
     def _figures_open_turn(self, when, opening_at):
         Response = self.env["whatsapp.conversation.response"]

@@ -150,7 +150,7 @@ class WhatsappConversation(models.Model):
         if unread:
             values["unread_count"] = chat_sudo.unread_count + unread
         if values:
-            chat_sudo.write(values)
+            chat_sudo._write_bookkeeping(values)
 
     def _is_unread(self, message):
         """Whether ``message`` of this chat is something for the team to

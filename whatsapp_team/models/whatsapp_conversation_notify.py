@@ -14,6 +14,24 @@ _logger = logging.getLogger(__name__)
 # Discuss's notice of a message in a user's inbox: the messaging menu's
 # counter, its sound and the desktop notice
 INBOX_NOTICE = "mail.message/inbox"
+# What a live notice carries of each message: what Odoo's own notice does
+# (``mail.message._to_store``'s fields and rating's ``rating_id``), without
+# rating's figures of the chat itself ("record_rating"), which no screen of
+# the web client reads and which cost, per user and chat, a rights check and
+# the read of every other addon's thread data. The chat's reply window rides
+# along as in Odoo's notice (``_whatsapp_composer_to_store``).
+NOTICE_MESSAGE_FIELDS = (
+    "body",
+    "create_date",
+    "date",
+    "message_type",
+    "model",
+    "pinned_at",
+    "res_id",
+    "subject",
+    "write_date",
+    "rating_id",
+)
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -455,16 +473,25 @@ class WhatsappConversation(models.Model):
             own_ids = sorted(mid for mid in notices[user.id] if mid in kept)
             if not own_ids:
                 continue
-            result = Store(
+            own_messages = (
                 Message_sudo.browse(own_ids)
                 .with_user(user)
-                .with_context(allowed_company_ids=[]),
+                .with_context(allowed_company_ids=[])
+            )
+            store = Store(
+                own_messages,
+                fields=list(NOTICE_MESSAGE_FIELDS),
                 # as after a post: none of these messages is scheduled
                 msg_vals={"scheduled_date": False},
                 for_current_user=True,
                 add_followers=True,
                 followers=followers_sudo,
-            ).get_result()
+            )
+            chats = self.browse(
+                {m.res_id for m in own_messages.sudo() if m.model == self._name}
+            )
+            chats._whatsapp_composer_to_store(store)
+            result = store.get_result()
             stored = {values["id"]: values for values in result["mail.message"]}
             # messages the store adds of its own (a parent, for a channel)
             own = set(own_ids)

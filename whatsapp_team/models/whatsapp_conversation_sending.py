@@ -166,7 +166,12 @@ class WhatsappConversation(models.Model):
         result = super()._thread_to_store(
             store, fields=fields, request_list=request_list
         )
-        # the chatter's composer says whether a free reply can go out
+        self._whatsapp_composer_to_store(store)
+        return result
+
+    def _whatsapp_composer_to_store(self, store):
+        """What the chatter's composer needs of these chats: whether a free
+        reply can go out, until when, and whether typing shows."""
         for conversation in self:
             store.add(
                 conversation,
@@ -177,7 +182,6 @@ class WhatsappConversation(models.Model):
                 },
                 as_thread=True,
             )
-        return result
 
     # ------------------------------------------------------------
     # Sending from the chatter

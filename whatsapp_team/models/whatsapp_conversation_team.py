@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -21,6 +22,19 @@ DEFAULT_RESPONSE_MINUTES = 15
 # value, so a user's change of hands always takes a turn
 TURN_TAKEN = "whatsapp_turn_taken"
 _TURN_TAKEN = object()
+# the context key under which the reply activity of a chat just given to a
+# salesperson is made: Odoo subscribed them with the change of hands, and the
+# activity need not look again
+FOLLOWING_KEY = "whatsapp_following"
+
+
+class Following(NamedTuple):
+    """A partner known to follow a chat. Only this class is trusted under
+    :data:`FOLLOWING_KEY`: a context sent over RPC can hold none of it, so no
+    caller skips a subscription."""
+
+    chat_id: int
+    partner_id: int
 
 
 # one concern of the model per file, as Odoo's mail spreads res.partner
@@ -283,7 +297,10 @@ class WhatsappConversation(models.Model):
                 {"user_id": self.user_id.id}
             )
         elif self.waiting_since:
-            self._schedule_reply_activity()
+            self._schedule_reply_activity(
+                # Odoo's write subscribed them with the change of hands
+                followed=not self.env.context.get("tracking_disable")
+            )
 
     def _message_auto_subscribe_notify(self, partner_ids, template):
         # no "You have been assigned to …" per chat: the change of hands is
@@ -309,18 +326,37 @@ class WhatsappConversation(models.Model):
             lambda a: a.activity_type_id == activity_type
         )
 
-    def _schedule_reply_activity(self):
+    def _schedule_reply_activity(self, followed=False):
+        """The reminder to answer, for the chat's salesperson. ``followed``:
+        they follow the chat already (just given it), so the activity does
+        not subscribe them again, as Odoo's activities do."""
         self.ensure_one()
         if not self.user_id or self._reply_activities_sudo():
             return
         deadline = self.reply_deadline or fields.Datetime.now()
+        context = {"mail_activity_quick_update": True}
+        if followed:
+            context[FOLLOWING_KEY] = Following(self.id, self.user_id.partner_id.id)
         # no "activity assigned to you" notice per chat: the reminder waits
         # in the salesperson's activities, the customer's words in their inbox
-        self.sudo().with_context(mail_activity_quick_update=True).activity_schedule(
+        self.sudo().with_context(**context).activity_schedule(
             "whatsapp_team.mail_activity_type_whatsapp_reply",
             date_deadline=fields.Date.context_today(self, deadline),
             user_id=self.user_id.id,
             note=_("The customer is waiting for an answer."),
+        )
+
+    def message_subscribe(self, partner_ids=None, subtype_ids=None):
+        following = self.env.context.get(FOLLOWING_KEY)
+        if (
+            isinstance(following, Following)
+            and not subtype_ids
+            and self.ids == [following.chat_id]
+            and set(partner_ids or ()) <= {following.partner_id}
+        ):
+            return True
+        return super().message_subscribe(
+            partner_ids=partner_ids, subtype_ids=subtype_ids
         )
 
     def _on_agent_reply(self):

@@ -512,9 +512,26 @@ class TestAssignment(TeamCase):
                     told, json.loads(json_dump(odoo_says["mail.message"][0]))
                 )
                 self.assertTrue(told["needaction"])
-                self.assertIn(
-                    message.conversation_id.id,
-                    [thread["id"] for thread in notice["mail.thread"]],
+                # the chat as in Odoo's notice, its reply window included,
+                # without rating's figures of the chat, which no screen reads
+                chat = message.conversation_id
+                ours, odoos = (
+                    next(
+                        thread
+                        for thread in json.loads(json_dump(threads))
+                        if (thread["model"], thread["id"]) == (chat._name, chat.id)
+                    )
+                    for threads in (notice["mail.thread"], odoo_says["mail.thread"])
+                )
+                self.assertIn("rating_avg", odoos)
+                self.assertTrue(odoos["whatsapp_window_open"])
+                self.assertEqual(
+                    ours,
+                    {
+                        key: value
+                        for key, value in odoos.items()
+                        if key not in ("rating_avg", "rating_count")
+                    },
                 )
         self.assertFalse(self.inbox_notices(self.cleo))
         failed = self.events().filtered("error")
@@ -750,6 +767,66 @@ class TestActivitiesAndStatus(TeamCase):
         chat = self.new_chat()
         chat.with_user(self.leader).user_id = self.cleo
         self.assertEqual(self.reply_activities(chat).user_id, self.cleo)
+
+    def test_the_new_salesperson_follows_once_and_the_reminder_looks_no_more(self):
+        """Odoo subscribes the salesperson a chat is given to; the reply
+        reminder made just after does not subscribe them a second time (a
+        look at the followers per new chat). A salesperson who stopped
+        following still gets the chat's next reminder with the subscription
+        Odoo's activities make."""
+        Followers = type(self.env["mail.followers"])
+        with patch.object(
+            Followers,
+            "_insert_followers",
+            autospec=True,
+            side_effect=Followers._insert_followers,
+        ) as insert:
+            chat = self.new_chat()
+        self.assertEqual(chat.user_id, self.ana)
+        self.assertEqual(self.reply_activities(chat).user_id, self.ana)
+        self.assertIn(self.ana.partner_id, chat.message_partner_ids)
+        given = [
+            call.args[3]
+            for call in insert.call_args_list
+            if call.args[1] == chat._name and call.args[3]
+        ]
+        self.assertEqual(given, [[self.ana.partner_id.id]], "subscribed once")
+        # she answers, stops following, and the customer writes again
+        self.reply(chat, self.ana)
+        chat.with_user(self.ana).message_unsubscribe(self.ana.partner_id.ids)
+        self.assertNotIn(self.ana.partner_id, chat.message_partner_ids)
+        self.deliver(self.message(chat.wa_id, body="Anyone?"))
+        self.assertEqual(self.reply_activities(chat).user_id, self.ana)
+        self.assertIn(self.ana.partner_id, chat.message_partner_ids)
+
+    def test_a_message_tracks_the_reopening_and_nothing_else(self):
+        """A customer message moves the chat's preview, counters and clocks
+        without a line in the chatter; reopening a done chat is a tracked
+        change of status, as any other."""
+        chat = self.new_chat()
+        chat.with_user(self.ana).action_done()
+        tracked_before = chat.message_ids.tracking_value_ids
+        self.deliver(self.message(chat.wa_id, body="One more question"))
+        self.assertEqual(chat.state, "open")
+        self.assertEqual(chat.unread_count, 2)
+        self.assertTrue(chat.waiting_since)
+        new_lines = chat.message_ids.tracking_value_ids - tracked_before
+        self.assertEqual(new_lines.field_id.mapped("name"), ["state"])
+        self.deliver(self.message(chat.wa_id, body="And another"))
+        self.assertEqual(chat.unread_count, 3)
+        self.assertEqual(
+            chat.message_ids.tracking_value_ids - tracked_before, new_lines
+        )
+
+    def test_no_rpc_context_skips_a_subscription(self):
+        chat = self.new_chat()
+        partner = self.cleo.partner_id
+        self.assertNotIn(partner, chat.message_partner_ids)
+        # what a caller of the external API can put in a context: a list
+        chat.with_user(self.leader).with_context(
+            whatsapp_following=[chat.id, partner.id]
+        ).message_subscribe(partner_ids=partner.ids)
+        self.assertIn(partner, chat.message_partner_ids)
 
     def test_assignee_is_notified_in_odoo_not_by_email(self):
         chat = self.new_chat()
