@@ -3,7 +3,8 @@ this addon, on one Odoo server, in one run.
 
 Usage: python3 benchmarks/inbound_side_by_side.py [--rounds 3] [--messages 600]
        [--customers 120] [--concurrency 8] [--processors 1,2,4]
-       [--slow-media 5] [--burst 10000] [--profile 100] [--no-db-filter]
+       [--slow-media 5] [--burst 10000] [--profile 100] [--calls]
+       [--no-db-filter]
 
 OCA's ``mail_gateway_whatsapp`` (18.0, from PyPI) is not a requirement of the
 addon: it is installed apart, in ``var/oca``, and added to the addons path::
@@ -44,6 +45,9 @@ addon: it is installed apart, in ``var/oca``, and added to the addons path::
    without a team, processing held, and N bare requests, each through Odoo's
    own WSGI application in this process, one at a time: milliseconds (wall
    and CPU of this process) and SQL queries per request, no other load.
+   ``--calls`` also counts the Python function calls a message in the
+   profiles: exact for the same code, where the milliseconds vary with the
+   machine's load (they then include the counting).
 
 The server runs with ``--db-filter`` unless ``--no-db-filter``: with it,
 Odoo lists the databases on a new PostgreSQL connection for every request
@@ -53,10 +57,12 @@ The database is dropped at the end, whatever happens.
 """
 
 import argparse
+import cProfile
 import dataclasses
 import http.client
 import importlib
 import os
+import pstats
 import signal
 import statistics
 import subprocess
@@ -931,9 +937,12 @@ class Bench:
         cr = env.cr
         # not under test: the cron commits as it goes
         odoo_module.current_test = False
+        calls = cProfile.Profile() if self.args.calls else None
         for index, (_m, _p, body, headers) in enumerate(requests_):
             if index == 20:  # the first ones warm the caches
                 timer.reset()
+                if calls:
+                    calls.enable()
             timer.enter("acknowledge (verify + store)")
             status, _text, _event = Event._receive(body, headers["X-Hub-Signature-256"])
             cr.commit()
@@ -943,6 +952,8 @@ class Bench:
                 Event._cron_process()
         while drained and Event._cron_process():
             pass
+        if calls:
+            calls.disable()
         how = "drained as a backlog" if drained else "one message a commit"
         self.say()
         self.say(
@@ -956,6 +967,12 @@ class Bench:
             total_ms += ms(seconds)
             self.say(f"  {stage:<32}{queries / count:>9.1f}{ms(seconds) / count:>9.2f}")
         self.say(f"  {'total':<32}{total_q / count:>9.1f}{total_ms / count:>9.2f}")
+        if calls:
+            total_calls = pstats.Stats(calls).total_calls
+            self.say(
+                f"  Python function calls a message: {total_calls / count:,.0f}"
+                " (exact; the milliseconds above include counting them)"
+            )
 
     # ------------------------------------------------------------------
 
@@ -1075,6 +1092,12 @@ def parse_args():
     parser.add_argument("--burst-concurrency", type=int, default=16)
     parser.add_argument(
         "--profile", type=int, default=100, help="messages per profile (0: skip)"
+    )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count the Python function calls a message in the profiles "
+        "(the same for the same code, whatever the machine's noise)",
     )
     parser.add_argument(
         "--requests",

@@ -91,18 +91,35 @@ class WhatsappConversation(models.Model):
             self.partner_id.id,
         ):
             return self.env["crm.lead"].sudo().browse(known.lead_ids)
-        return (
-            self.env["crm.lead"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "=", self.partner_id.id),
-                    ("stage_id.is_won", "=", False),
-                    ("company_id", "in", [self.account_id.company_id.id, False]),
-                ],
-                order="id desc",
+        return self._find_open_leads_sudo()
+
+    def _find_open_leads_sudo(self):
+        """The look behind ``_open_leads_sudo``, made for every message of a
+        chat without an open lead: the search CRM's domain would make (the
+        customer's active leads in a stage not won, of the chat's company or
+        none), written once as SQL."""
+        self.ensure_one()
+        Lead_sudo = self.env["crm.lead"].sudo()
+        Lead_sudo.flush_model(["partner_id", "stage_id", "company_id", "active"])
+        self.env["crm.stage"].flush_model(["is_won"])
+        company = self.account_id.company_id.id
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT lead.id
+                  FROM crm_lead lead
+                  JOIN crm_stage stage ON stage.id = lead.stage_id
+                 WHERE lead.partner_id = %s
+                   AND lead.active
+                   AND stage.is_won IS NOT TRUE
+                   AND (lead.company_id IS NULL OR lead.company_id = %s)
+                 ORDER BY lead.id DESC
+                """,
+                self.partner_id.id,
+                company or None,
             )
         )
+        return Lead_sudo.browse([lead_id for (lead_id,) in self.env.cr.fetchall()])
 
     def _with_open_leads(self):
         """This chat, carrying its customer's open leads for the work of one

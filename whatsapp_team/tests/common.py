@@ -183,17 +183,27 @@ class WhatsappCase(HttpCase):
 
     @contextlib.contextmanager
     def lead_lookups(self):
-        """The searches of a customer's leads made in the block, as a list
-        of domains (filled when the block ends)."""
+        """The looks for a customer's leads made in the block, as a list of
+        domains, a chat's look for its open leads as ``[("partner_id", "=",
+        id)]`` (filled when the block ends)."""
         Lead = type(self.env["crm.lead"])
+        Conversation = type(self.env["whatsapp.conversation"])
         search_fetch = Lead.search_fetch
+        find_open_leads = Conversation._find_open_leads_sudo
         domains = []
 
         def spy(records, domain, *args, **kwargs):
             domains.append(domain)
             return search_fetch(records, domain, *args, **kwargs)
 
-        with patch.object(Lead, "search_fetch", spy):
+        def spy_chat(chat):
+            domains.append([("partner_id", "=", chat.partner_id.id)])
+            return find_open_leads(chat)
+
+        with (
+            patch.object(Lead, "search_fetch", spy),
+            patch.object(Conversation, "_find_open_leads_sudo", spy_chat),
+        ):
             yield domains
         domains[:] = [
             domain

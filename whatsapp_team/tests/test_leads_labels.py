@@ -82,6 +82,32 @@ class TestLeads(WhatsappCase):
         other = self.deliver(self.message("32470300002", body="again")).conversation_id
         self.assertEqual(other.lead_id, open_lead)
 
+    def test_open_leads_are_those_crm_calls_open(self):
+        """The chat's look for open leads finds what CRM's own search does:
+        active, in a stage not won, of the number's company or of none;
+        newest first."""
+        self.account.create_leads = False
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        chat = self.deliver(self.message("32470300006", name="Uma")).conversation_id
+        Lead = self.env["crm.lead"]
+        won_stage = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        values = {"partner_id": chat.partner_id.id}
+        open_lead = Lead.create({**values, "name": "Open"})
+        shared = Lead.create({**values, "name": "No company", "company_id": False})
+        Lead.create({**values, "name": "Won", "stage_id": won_stage.id})
+        Lead.create({**values, "name": "Lost", "active": False})
+        Lead.create({**values, "name": "Theirs", "company_id": other_company.id})
+        crm_says = Lead.search(
+            [
+                ("partner_id", "=", chat.partner_id.id),
+                ("stage_id.is_won", "=", False),
+                ("company_id", "in", [chat.account_id.company_id.id, False]),
+            ],
+            order="id desc",
+        )
+        self.assertEqual(crm_says, shared | open_lead)
+        self.assertEqual(chat._open_leads_sudo().ids, crm_says.ids)
+
     def test_another_companys_lead_is_not_linked(self):
         """A customer shared by two companies: the chat on this company's
         number never links the other company's lead (its salespeople would
