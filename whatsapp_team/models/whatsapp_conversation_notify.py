@@ -488,7 +488,11 @@ class WhatsappConversation(models.Model):
                 followers=followers_sudo,
             )
             chats = self.browse(
-                {m.res_id for m in own_messages.sudo() if m.model == self._name}
+                {
+                    message.res_id
+                    for message in Message_sudo.browse(own_ids)
+                    if message.model == self._name
+                }
             )
             chats._whatsapp_composer_to_store(store)
             result = store.get_result()
