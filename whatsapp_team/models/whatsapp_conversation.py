@@ -28,6 +28,19 @@ _logger = logging.getLogger(__name__)
 # message; after that only templates go through.
 WINDOW = timedelta(hours=24)
 
+# What processing a message reads of a known customer: the numbers (kept
+# when first known), the salesperson of the customer (routing), and the
+# author the chat and the live notices show (name, address, avatar's date)
+MESSAGE_PARTNER_FIELDS = (
+    "phone",
+    "mobile",
+    "name",
+    "email",
+    "user_id",
+    "is_company",
+    "write_date",
+)
+
 
 class WhatsappConversation(models.Model):
     _name = "whatsapp.conversation"
@@ -312,6 +325,9 @@ class WhatsappConversation(models.Model):
         if updates:
             conversation_sudo.write(updates)
         partner_sudo = conversation_sudo.partner_id
+        # what a message reads of its customer, not their whole record
+        # (res.partner has a hundred columns; any other field is read as usual)
+        partner_sudo.fetch(MESSAGE_PARTNER_FIELDS)
         if (
             phone_key
             and partner_sudo

@@ -1,5 +1,8 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
+from ..models.whatsapp_conversation import MESSAGE_PARTNER_FIELDS
 from .common import WhatsappCase
 
 
@@ -84,6 +87,32 @@ class TestPartnerMatching(WhatsappCase):
             ),
             1,
         )
+
+    def test_a_known_customer_is_not_read_whole_at_each_message(self):
+        """A message of a customer the chat knows reads what it shows and
+        needs of them (MESSAGE_PARTNER_FIELDS), not the hundred columns of
+        their contact; the line in the chat still shows them as its author."""
+        conversation = self.conversation_of("32470300201", name="Nora")
+        partner = conversation.partner_id
+        Partner = type(self.env["res.partner"])
+        fetch_query = Partner._fetch_query
+        read = set()
+
+        def spy(records, query, fields):
+            if partner.id in records._ids:
+                # the contact's own columns (its users are another table)
+                read.update(field.name for field in fields if field.column_type)
+            return fetch_query(records, query, fields)
+
+        self.env.invalidate_all()
+        with patch.object(Partner, "_fetch_query", spy):
+            message = self.deliver(self.message("32470300201", body="Again"))
+        self.assertLessEqual(read, set(MESSAGE_PARTNER_FIELDS))
+        self.assertIn("name", read, "the customer's record was read")
+        line = message.mail_message_id
+        self.assertEqual(line.author_id, partner)
+        self.assertEqual(line.email_from, partner.email_formatted or "Nora")
+        self.assertEqual(message.conversation_id, conversation)
 
     def test_same_customer_on_two_numbers_is_one_partner(self):
         other = self.env["whatsapp.account"].create(
