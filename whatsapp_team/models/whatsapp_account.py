@@ -500,6 +500,8 @@ class WhatsappAccount(models.Model):
         # a company's country is the address of its partner, computed again
         # after every commit: read where it is kept
         partner = self.company_id.partner_id
+        # these two, not the company's whole contact
+        partner.fetch(["country_id", "type"])
         country = (
             partner.country_id
             if partner.type == "contact"

@@ -114,6 +114,31 @@ class TestPartnerMatching(WhatsappCase):
         self.assertEqual(line.email_from, partner.email_formatted or "Nora")
         self.assertEqual(message.conversation_id, conversation)
 
+    def test_a_message_reads_few_columns_of_the_company_and_the_readers(self):
+        """The number's country (of the company's contact) and the language
+        of those whose inbox lists the chat (an administrator, here) are read
+        alone at each processor commit, not with the hundred other columns
+        of each contact."""
+        self.conversation_of("32470300202", name="Olga")
+        Partner = type(self.env["res.partner"])
+        fetch_query = Partner._fetch_query
+        read_whole = set()
+
+        def spy(records, query, fields):
+            if len([field for field in fields if field.column_type]) > 10:
+                read_whole.update(records._ids)
+            return fetch_query(records, query, fields)
+
+        self.env.invalidate_all()
+        with patch.object(Partner, "_fetch_query", spy):
+            message = self.deliver(self.message("32470300202", body="Again"))
+        self.assertTrue(message.mail_message_id)
+        company_contact = self.account.company_id.partner_id
+        self.assertNotIn(company_contact.id, read_whole)
+        admin = self.env.ref("base.user_admin")
+        self.assertTrue(admin.has_group("whatsapp_team.group_whatsapp_admin"))
+        self.assertNotIn(admin.partner_id.id, read_whole)
+
     def test_same_customer_on_two_numbers_is_one_partner(self):
         other = self.env["whatsapp.account"].create(
             {
