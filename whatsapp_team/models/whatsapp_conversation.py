@@ -326,7 +326,7 @@ class WhatsappConversation(models.Model):
             conversation_sudo.write(updates)
         partner_sudo = conversation_sudo.partner_id
         # what a message reads of its customer, not their whole record
-        # (res.partner has a hundred columns; any other field is read as usual)
+        # (res.partner has dozens of columns; any other field is read as usual)
         partner_sudo.fetch(MESSAGE_PARTNER_FIELDS)
         if (
             phone_key

@@ -90,7 +90,7 @@ class TestPartnerMatching(WhatsappCase):
 
     def test_a_known_customer_is_not_read_whole_at_each_message(self):
         """A message of a customer the chat knows reads what it shows and
-        needs of them (MESSAGE_PARTNER_FIELDS), not the hundred columns of
+        needs of them (MESSAGE_PARTNER_FIELDS), not the dozens of columns of
         their contact; the line in the chat still shows them as its author."""
         conversation = self.conversation_of("32470300201", name="Nora")
         partner = conversation.partner_id
@@ -117,7 +117,7 @@ class TestPartnerMatching(WhatsappCase):
     def test_a_message_reads_few_columns_of_the_company_and_the_readers(self):
         """The number's country (of the company's contact) and the language
         of those whose inbox lists the chat (an administrator, here) are read
-        alone at each processor commit, not with the hundred other columns
+        alone at each processor commit, not with the dozens of other columns
         of each contact."""
         self.conversation_of("32470300202", name="Olga")
         Partner = type(self.env["res.partner"])
