@@ -242,9 +242,10 @@ class WhatsappConversation(models.Model):
         chats = self.exists()
         readers = chats._inbox_readers()
         by_lang = defaultdict(lambda: self.env["res.users"])
-        # their language, not their whole contacts
-        everyone = self.env["res.users"].union(*readers.values())
-        everyone.partner_id.fetch(["lang"])
+        # their language, not their whole contacts (read as the readers
+        # themselves are, as superuser: nothing of them leaves here)
+        everyone_sudo = self.env["res.users"].sudo().union(*readers.values())
+        everyone_sudo.partner_id.fetch(["lang"])
         for users in readers.values():
             for user in users:
                 by_lang[user.lang or "en_US"] |= user
