@@ -14,6 +14,18 @@ _logger = logging.getLogger(__name__)
 # Discuss's notice of a message in a user's inbox: the messaging menu's
 # counter, its sound and the desktop notice
 INBOX_NOTICE = "mail.message/inbox"
+# What a live notice reads of the contact of the user it goes to: Odoo's
+# filter of the notifications a web client shows, and the user's follower
+# data (mail.followers' and res.partner's _to_store)
+NOTICE_USER_PARTNER_FIELDS = (
+    "partner_share",
+    "active",
+    "email",
+    "is_company",
+    "name",
+    "write_date",
+)
+
 # What a live notice carries of each message: what Odoo's own notice does
 # (``mail.message._to_store``'s fields and rating's ``rating_id``), without
 # rating's figures of the chat itself ("record_rating"), which no screen of
@@ -453,6 +465,10 @@ class WhatsappConversation(models.Model):
             return []
         kept = set(messages_sudo.ids)
         users = self.env["res.users"].browse(notices)
+        # what the notices read of the users' own contacts (whether each is
+        # a portal contact, and what their follower data shows), not the
+        # whole contacts
+        users.partner_id.fetch(NOTICE_USER_PARTNER_FIELDS)
         # sudo: mail.followers - reading followers of target users in batch to
         # send it to them (as Odoo's own notice does)
         followers_sudo = (

@@ -115,10 +115,11 @@ class TestPartnerMatching(WhatsappCase):
         self.assertEqual(message.conversation_id, conversation)
 
     def test_a_message_reads_few_columns_of_the_company_and_the_readers(self):
-        """The number's country (of the company's contact) and the language
-        of those whose inbox lists the chat (an administrator, here) are read
-        alone at each processor commit, not with the dozens of other columns
-        of each contact."""
+        """The number's country (of the company's contact), the language of
+        those whose inbox lists the chat (an administrator, here) and what
+        a live notice shows of the user it goes to are read alone at each
+        processor commit, not with the dozens of other columns of each
+        contact."""
         self.conversation_of("32470300202", name="Olga")
         Partner = type(self.env["res.partner"])
         fetch_query = Partner._fetch_query
@@ -138,6 +139,12 @@ class TestPartnerMatching(WhatsappCase):
         admin = self.env.ref("base.user_admin")
         self.assertTrue(admin.has_group("whatsapp_team.group_whatsapp_admin"))
         self.assertNotIn(admin.partner_id.id, read_whole)
+        # told of the message in their inbox: a live notice went to them
+        self.assertIn(
+            self.user_allowed.partner_id,
+            message.mail_message_id.notification_ids.res_partner_id,
+        )
+        self.assertNotIn(self.user_allowed.partner_id.id, read_whole)
 
     def test_same_customer_on_two_numbers_is_one_partner(self):
         other = self.env["whatsapp.account"].create(
