@@ -213,3 +213,20 @@ class WhatsappCase(HttpCase):
                 for leaf in domain
             )
         ]
+
+    @contextlib.contextmanager
+    def contact_reads(self):
+        """The reads of contacts from the database in the block, as a list of
+        ``(partner ids, names of the columns read)`` (the contact's own
+        columns: its users, say, are another table's)."""
+        Partner = type(self.env["res.partner"])
+        fetch_query = Partner._fetch_query
+        reads = []
+
+        def spy(records, query, fields):
+            columns = {field.name for field in fields if field.column_type}
+            reads.append((set(records._ids), columns))
+            return fetch_query(records, query, fields)
+
+        with patch.object(Partner, "_fetch_query", spy):
+            yield reads

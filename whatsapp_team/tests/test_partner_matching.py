@@ -1,5 +1,3 @@
-from unittest.mock import patch
-
 from odoo.tests import tagged
 
 from ..models.whatsapp_conversation import MESSAGE_PARTNER_FIELDS
@@ -94,19 +92,10 @@ class TestPartnerMatching(WhatsappCase):
         their contact; the line in the chat still shows them as its author."""
         conversation = self.conversation_of("32470300201", name="Nora")
         partner = conversation.partner_id
-        Partner = type(self.env["res.partner"])
-        fetch_query = Partner._fetch_query
-        read = set()
-
-        def spy(records, query, fields):
-            if partner.id in records._ids:
-                # the contact's own columns (its users are another table)
-                read.update(field.name for field in fields if field.column_type)
-            return fetch_query(records, query, fields)
-
         self.env.invalidate_all()
-        with patch.object(Partner, "_fetch_query", spy):
+        with self.contact_reads() as reads:
             message = self.deliver(self.message("32470300201", body="Again"))
+        read = {name for ids, names in reads if partner.id in ids for name in names}
         self.assertLessEqual(read, set(MESSAGE_PARTNER_FIELDS))
         self.assertIn("name", read, "the customer's record was read")
         line = message.mail_message_id
@@ -121,18 +110,10 @@ class TestPartnerMatching(WhatsappCase):
         processor commit, not with the dozens of other columns of each
         contact."""
         self.conversation_of("32470300202", name="Olga")
-        Partner = type(self.env["res.partner"])
-        fetch_query = Partner._fetch_query
-        read_whole = set()
-
-        def spy(records, query, fields):
-            if len([field for field in fields if field.column_type]) > 10:
-                read_whole.update(records._ids)
-            return fetch_query(records, query, fields)
-
         self.env.invalidate_all()
-        with patch.object(Partner, "_fetch_query", spy):
+        with self.contact_reads() as reads:
             message = self.deliver(self.message("32470300202", body="Again"))
+        read_whole = {pid for ids, names in reads if len(names) > 10 for pid in ids}
         self.assertTrue(message.mail_message_id)
         company_contact = self.account.company_id.partner_id
         self.assertNotIn(company_contact.id, read_whole)
