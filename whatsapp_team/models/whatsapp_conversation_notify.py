@@ -116,6 +116,27 @@ class WhatsappConversation(models.Model):
             recipient["notif"] = "inbox"
         return internal
 
+    def _notify_thread_by_sms(
+        self, message, recipients_data, msg_vals=False, sms_numbers=None, **kwargs
+    ):
+        """A chat's people hear of its messages in their Odoo inbox
+        (``_notify_get_recipients``), never by SMS: with no SMS recipient
+        and no number given, there is nothing to send, and the body is not
+        turned into plain text for nothing at every post, as Odoo's SMS
+        addon would. An SMS asked for (``sms_numbers``, a recipient told
+        by SMS) goes out as Odoo sends it."""
+        if not sms_numbers and not any(
+            recipient["notif"] == "sms" for recipient in recipients_data
+        ):
+            return True
+        return super()._notify_thread_by_sms(
+            message,
+            recipients_data,
+            msg_vals=msg_vals,
+            sms_numbers=sms_numbers,
+            **kwargs,
+        )
+
     def _notify_thread_by_web_push(
         self, message, recipients_data, msg_vals=False, **kwargs
     ):

@@ -6,6 +6,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from odoo.addons.mail.models.models import BaseModel as MailBase
+from odoo.addons.sms.models import mail_thread as sms_thread
 
 from ..tools.batch import ProcessorBatch
 from .test_team import TeamCase
@@ -341,6 +342,28 @@ class TestNotifyCost(TeamCase):
         self.assertEqual(chat._notify_get_reply_to(default="x@example.com"), expected)
         message = self.deliver(self.message(chat.wa_id, body="Reply-to?"))
         self.assertEqual(message.mail_message_id.reply_to, expected[chat.id])
+
+    def test_no_post_in_a_chat_is_made_plain_text_for_an_sms_never_sent(self):
+        """Odoo's SMS addon turns every post's body into plain text, for
+        the SMS of recipients told by SMS; a chat's people never are. An
+        SMS asked for still goes out."""
+        original = sms_thread.html2plaintext
+        plain = []
+
+        def counted(html, *args, **kwargs):
+            plain.append(html)
+            return original(html, *args, **kwargs)
+
+        chat = self.new_chat(body="Hello")
+        with patch.object(sms_thread, "html2plaintext", counted):
+            self.deliver(self.message(chat.wa_id, body="Any news?"))
+            chat.with_user(self.ana).message_post(
+                body="<p>Call them back</p>", message_type="comment"
+            )
+            self.assertEqual(plain, [], "no SMS, no plain text")
+            sent = chat.sudo()._message_sms("We called", sms_numbers=["+32470999111"])
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", sent.id)])
+        self.assertEqual((sms.number, sms.body), ("+32470999111", "We called"))
 
     def test_a_processor_gives_its_posts_odoos_alias_domain(self):
         """A processor's posts carry the alias domain Odoo gives them (the
