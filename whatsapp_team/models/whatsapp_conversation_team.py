@@ -8,6 +8,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
+from ..tools.batch import processor_batch
+
 _logger = logging.getLogger(__name__)
 
 STATES = [
@@ -439,7 +441,19 @@ class WhatsappConversation(models.Model):
     # ------------------------------------------------------------
 
     def _trigger_upkeep(self, when):
-        self.env.ref("whatsapp_team.ir_cron_conversation_upkeep").sudo()._trigger(when)
+        """Wake the upkeep cron at ``when``. Under a webhook processor, once
+        before its commit for all the chats due at that moment
+        (``tools.batch.ProcessorBatch``), not once for each."""
+        work = processor_batch(self.env.context)
+        if work is not None:
+            work.add_upkeep(when)
+            return
+        self._upkeep_cron_sudo()._trigger(when)
+
+    def _upkeep_cron_sudo(self):
+        # sudo: ir.cron - waking a cron is no right of the user whose
+        # change makes it due, as in Odoo's own _trigger calls
+        return self.env.ref("whatsapp_team.ir_cron_conversation_upkeep").sudo()
 
     @api.model
     def _cron_upkeep(self):

@@ -1,4 +1,5 @@
 import json
+import time
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -883,6 +884,26 @@ class TestActivitiesAndStatus(TeamCase):
         chat = self.new_chat()
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
         self.assertIn(chat.reply_deadline, triggers.mapped("call_at"))
+
+    def test_chats_due_together_wake_the_upkeep_once(self):
+        """A campaign's replies start many chats at the same second: the
+        processor wakes the upkeep once at their common deadline, and once
+        at each other deadline, not once a chat."""
+        cron = self.env.ref("whatsapp_team.ir_cron_conversation_upkeep")
+        Trigger = self.env["ir.cron.trigger"]
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        now = int(time.time())
+        messages = self.deliver(
+            *(
+                self.message(str(next(self._numbers)), body="Hi", timestamp=at)
+                for at in (now, now, now, now - 60)
+            )
+        )
+        deadlines = messages.conversation_id.mapped("reply_deadline")
+        self.assertEqual(len(messages.conversation_id), 4)
+        self.assertEqual(len(set(deadlines)), 2)
+        triggers = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(sorted(triggers.mapped("call_at")), sorted(set(deadlines)))
 
     def test_status_pending_done_and_customer_reopens(self):
         chat = self.new_chat()

@@ -32,7 +32,12 @@ class ProcessorBatch:
       False)}``, the lines of chats to copy to their leads' chatters
       (``whatsapp.conversation._mirror_to_crm``); the processor makes the
       copies together before it commits (a line rolled back since is
-      skipped).
+      skipped);
+    - ``upkeep_at``: ``{datetime: None}``, when the chats' upkeep is due
+      (a reply deadline, the end of a snooze): the processor wakes the
+      upkeep cron once for each moment, with one trigger for the chats due
+      at the same time, before it commits (woken for a chat rolled back
+      since, the upkeep finds nothing to do).
 
     It also keeps, until the commit, what the work looks up again and again
     and no message of the batch changes:
@@ -49,6 +54,7 @@ class ProcessorBatch:
         "inbox_notices",
         "lead_copies",
         "pushes_queued",
+        "upkeep_at",
     )
 
     def __init__(self):
@@ -57,6 +63,7 @@ class ProcessorBatch:
         self.announce_ids = {}
         self.pushes_queued = False
         self.lead_copies = {}
+        self.upkeep_at = {}
         self.alias_domain_id = None
 
     def take_chat_ids(self):
@@ -93,6 +100,15 @@ class ProcessorBatch:
         copies, self.lead_copies = self.lead_copies, {}
         return copies
 
+    def add_upkeep(self, when):
+        """Keep the chats' upkeep due at ``when`` for the commit."""
+        self.upkeep_at[when] = None
+
+    def take_upkeep_at(self):
+        """The moments the upkeep is due, in order, forgotten here."""
+        moments, self.upkeep_at = sorted(self.upkeep_at), {}
+        return moments
+
     def committed(self):
         """Forget what was looked up: others may change it once committed."""
         self.alias_domain_id = None
@@ -104,6 +120,7 @@ class ProcessorBatch:
         self.announce_ids = {}
         self.pushes_queued = False
         self.lead_copies = {}
+        self.upkeep_at = {}
         self.committed()
 
 
