@@ -968,6 +968,14 @@ class Bench:
             self.say(f"  {stage:<32}{queries / count:>9.1f}{ms(seconds) / count:>9.2f}")
         self.say(f"  {'total':<32}{total_q / count:>9.1f}{total_ms / count:>9.2f}")
         if calls:
+            if self.args.calls_out:
+                os.makedirs(self.args.calls_out, exist_ok=True)
+                calls.dump_stats(
+                    os.path.join(
+                        self.args.calls_out,
+                        f"{target.name}-{'drained' if drained else 'each'}.pstats",
+                    )
+                )
             total_calls = pstats.Stats(calls).total_calls
             self.say(
                 f"  Python function calls a message: {total_calls / count:,.0f}"
@@ -1098,6 +1106,12 @@ def parse_args():
         action="store_true",
         help="count the Python function calls a message in the profiles "
         "(the same for the same code, whatever the machine's noise)",
+    )
+    parser.add_argument(
+        "--calls-out",
+        metavar="DIR",
+        help="with --calls, also write each profile's counts to DIR "
+        "(pstats files, one a profile: python3 -m pstats FILE)",
     )
     parser.add_argument(
         "--requests",
