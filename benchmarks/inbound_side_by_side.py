@@ -1134,7 +1134,10 @@ def parse_args():
         "databases, on a new connection, for each request without a session",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.calls_out and not args.calls:
+        parser.error("--calls-out needs --calls")
+    return args
 
 
 def _terminate(signum, _frame):

@@ -7,7 +7,7 @@
     "author": "whatsapp_team contributors",
     "website": "https://github.com/whatsapp-team/whatsapp_team",
     "license": "LGPL-3",
-    "depends": ["mail", "phone_validation", "crm", "resource", "utm", "rating"],
+    "depends": ["mail", "phone_validation", "crm", "resource", "utm", "rating", "sms"],
     "external_dependencies": {
         "python": ["phonenumbers", "requests", "python-dateutil"]
     },

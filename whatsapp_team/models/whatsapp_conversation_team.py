@@ -446,7 +446,7 @@ class WhatsappConversation(models.Model):
         (``tools.batch.ProcessorBatch``), not once for each."""
         work = processor_batch(self.env.context)
         if work is not None:
-            work.add_upkeep(when)
+            work.add_upkeep_at(when)
             return
         self._upkeep_cron_sudo()._trigger(when)
 

@@ -100,7 +100,7 @@ class ProcessorBatch:
         copies, self.lead_copies = self.lead_copies, {}
         return copies
 
-    def add_upkeep(self, when):
+    def add_upkeep_at(self, when):
         """Keep the chats' upkeep due at ``when`` for the commit."""
         self.upkeep_at[when] = None
 
