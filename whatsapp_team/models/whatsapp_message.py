@@ -327,8 +327,20 @@ class WhatsappMessage(models.Model):
     def _fetch_media_later(self):
         """Have these messages' files downloaded apart (_cron_fetch_media):
         a slow media server holds up no other message; each file joins its
-        chat when it arrives."""
-        self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
+        chat when it arrives. Under a webhook processor, the media cron is
+        woken once before its commit for all its messages' files
+        (``tools.batch.ProcessorBatch``), not once a file."""
+        work = processor_batch(self.env.context)
+        if work is not None:
+            work.media_queued = True
+            return
+        self._media_cron_sudo()._trigger()
+
+    @api.model
+    def _media_cron_sudo(self):
+        # sudo: ir.cron - waking the downloads is no right of whoever
+        # stores the message, as in Odoo's own _trigger calls
+        return self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()
 
     def _fetch_media(self):
         """Download the media of these messages through the Graph API.

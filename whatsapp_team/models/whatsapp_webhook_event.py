@@ -449,7 +449,8 @@ class WhatsappWebhookEvent(models.Model):
         this transaction's commit: the copies of their chats' lines on the
         leads, the announces of their customer messages, the rows of the
         chats they changed, the live notices of their messages, the wake-up
-        of Odoo's push cron and of the chats' upkeep."""
+        of Odoo's push cron, of the files' downloads and of the chats'
+        upkeep."""
         Conversation = self.env["whatsapp.conversation"].with_context(
             **{PROCESSOR_BATCH: None}
         )
@@ -466,6 +467,9 @@ class WhatsappWebhookEvent(models.Model):
         if work.pushes_queued:
             self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
             work.pushes_queued = False
+        if work.media_queued:
+            self.env["whatsapp.message"]._media_cron_sudo()._trigger()
+            work.media_queued = False
         upkeep_at = work.take_upkeep_at()
         if upkeep_at:
             Conversation._upkeep_cron_sudo()._trigger(upkeep_at)

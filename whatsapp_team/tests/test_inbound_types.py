@@ -59,6 +59,27 @@ class TestInboundTypes(WhatsappCase):
         self.assertTrue(any(path.endswith(f"/{media_id}") for path in paths), paths)
         self.assertTrue(any("/download/" in path for path in paths), paths)
 
+    def test_a_processors_files_wake_the_downloads_once(self):
+        """Photos from several customers, processed together, wake the
+        media cron once, before the processor commits; each file still
+        joins its chat."""
+        cron = self.env.ref("whatsapp_team.ir_cron_fetch_media")
+        Trigger = self.env["ir.cron.trigger"]
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        records = self.deliver(
+            *(
+                self.message(
+                    f"3247055510{n}",
+                    "image",
+                    image=self._media("image", "image/png")[1],
+                )
+                for n in range(3)
+            )
+        )
+        self.assertEqual(len(records.conversation_id), 3)
+        self.assertEqual(records.mapped("media_state"), ["done"] * 3)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
+
     def test_voice_video_document_sticker(self):
         cases = [
             ("audio", "audio/ogg", {"voice": True}),

@@ -28,6 +28,10 @@ class ProcessorBatch:
     - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
       cron is woken once, before the commit (woken for pushes rolled back
       since, it finds nothing to send);
+    - ``media_queued``: files are to be downloaded
+      (``whatsapp.message._fetch_media_later``); the media cron is woken
+      once, before the commit (woken for a message rolled back since, it
+      finds nothing to download);
     - ``lead_copies``: ``{chat line id: (lead id, whatsapp.message id or
       False)}``, the lines of chats to copy to their leads' chatters
       (``whatsapp.conversation._mirror_to_crm``); the processor makes the
@@ -53,6 +57,7 @@ class ProcessorBatch:
         "chat_ids",
         "inbox_notices",
         "lead_copies",
+        "media_queued",
         "pushes_queued",
         "upkeep_at",
     )
@@ -62,6 +67,7 @@ class ProcessorBatch:
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.media_queued = False
         self.lead_copies = {}
         self.upkeep_at = {}
         self.alias_domain_id = None
@@ -119,6 +125,7 @@ class ProcessorBatch:
         self.inbox_notices = {}
         self.announce_ids = {}
         self.pushes_queued = False
+        self.media_queued = False
         self.lead_copies = {}
         self.upkeep_at = {}
         self.committed()
