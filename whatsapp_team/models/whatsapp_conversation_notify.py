@@ -6,7 +6,7 @@ from odoo import api, models
 
 from odoo.addons.mail.tools.discuss import Store
 
-from ..tools.batch import PROCESSOR_BATCH, processor_batch
+from ..tools.batch import PROCESSOR_BATCH, WEB_PUSH_CRON, processor_batch
 from .whatsapp_conversation_sending import CUSTOMER_SUBTYPE
 
 _logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class WhatsappConversation(models.Model):
         payload = self._web_push_payload(message, msg_vals)
         self._queue_pushes([(device_id, payload) for device_id in devices_sudo.ids])
         # Odoo's push cron is woken once for all, before the commit
-        work.pushes_queued = True
+        work.wake_cron(WEB_PUSH_CRON)
         return None
 
     def _web_push_payload(self, message, msg_vals):
@@ -267,7 +267,8 @@ class WhatsappConversation(models.Model):
         notices, pushes_queued = announced
         for uid, message_id in notices:
             work.add_inbox_notice(uid, message_id)
-        work.pushes_queued = work.pushes_queued or pushes_queued
+        if pushes_queued:
+            work.wake_cron(WEB_PUSH_CRON)
 
     @api.model
     def _announce_one_by_one(self, message_ids, work):

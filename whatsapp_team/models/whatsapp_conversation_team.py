@@ -8,8 +8,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
-from ..tools.batch import processor_batch
-
 _logger = logging.getLogger(__name__)
 
 STATES = [
@@ -444,16 +442,9 @@ class WhatsappConversation(models.Model):
         """Wake the upkeep cron at ``when``. Under a webhook processor, once
         before its commit for all the chats due at that moment
         (``tools.batch.ProcessorBatch``), not once for each."""
-        work = processor_batch(self.env.context)
-        if work is not None:
-            work.add_upkeep_at(when)
-            return
-        self._upkeep_cron_sudo()._trigger(when)
-
-    def _upkeep_cron_sudo(self):
-        # sudo: ir.cron - waking a cron is no right of the user whose
-        # change makes it due, as in Odoo's own _trigger calls
-        return self.env.ref("whatsapp_team.ir_cron_conversation_upkeep").sudo()
+        self.env["ir.cron"]._whatsapp_wake(
+            "whatsapp_team.ir_cron_conversation_upkeep", when
+        )
 
     @api.model
     def _cron_upkeep(self):

@@ -330,17 +330,7 @@ class WhatsappMessage(models.Model):
         chat when it arrives. Under a webhook processor, the media cron is
         woken once before its commit for all its messages' files
         (``tools.batch.ProcessorBatch``), not once a file."""
-        work = processor_batch(self.env.context)
-        if work is not None:
-            work.media_queued = True
-            return
-        self._media_cron_sudo()._trigger()
-
-    @api.model
-    def _media_cron_sudo(self):
-        # sudo: ir.cron - waking the downloads is no right of whoever
-        # stores the message, as in Odoo's own _trigger calls
-        return self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()
+        self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_fetch_media")
 
     def _fetch_media(self):
         """Download the media of these messages through the Graph API.

@@ -464,15 +464,7 @@ class WhatsappWebhookEvent(models.Model):
         notices = work.take_inbox_notices()
         if notices:
             Conversation._send_inbox_notices(notices)
-        if work.pushes_queued:
-            self.env.ref("mail.ir_cron_web_push_notification").sudo()._trigger()
-            work.pushes_queued = False
-        if work.media_queued:
-            self.env["whatsapp.message"]._media_cron_sudo()._trigger()
-            work.media_queued = False
-        upkeep_at = work.take_upkeep_at()
-        if upkeep_at:
-            Conversation._upkeep_cron_sudo()._trigger(upkeep_at)
+        self.env["ir.cron"]._whatsapp_wake_kept(work)
 
     def _commit_work(self, work):
         self._send_work(work)

@@ -2,6 +2,8 @@
 
 # the context key under which a processor passes its batch to the work it runs
 PROCESSOR_BATCH = "whatsapp_processor_batch"
+# Odoo's cron sending the queued web pushes (mail.push)
+WEB_PUSH_CRON = "mail.ir_cron_web_push_notification"
 
 
 class ProcessorBatch:
@@ -25,23 +27,17 @@ class ProcessorBatch:
       answer their chats (``whatsapp.message._announce_to_team``); the
       processor announces them all together before it commits, before the
       live notices they add (a message rolled back since is skipped);
-    - ``pushes_queued``: web pushes were queued (``mail.push``); Odoo's push
-      cron is woken once, before the commit (woken for pushes rolled back
-      since, it finds nothing to send);
-    - ``media_queued``: files are to be downloaded
-      (``whatsapp.message._fetch_media_later``); the media cron is woken
-      once, before the commit (woken for a message rolled back since, it
-      finds nothing to download);
+    - ``cron_wakes``: ``{cron xmlid: {moment or None: None}}``, the
+      scheduled actions the work woke (Odoo's push cron for the web pushes
+      it queued, the files' downloads, the chats' upkeep at their
+      deadlines; ``None``: at once): the processor wakes each once for each
+      moment, before it commits (``ir.cron._whatsapp_wake``; woken for work
+      rolled back since, a job finds nothing to do);
     - ``lead_copies``: ``{chat line id: (lead id, whatsapp.message id or
       False)}``, the lines of chats to copy to their leads' chatters
       (``whatsapp.conversation._mirror_to_crm``); the processor makes the
       copies together before it commits (a line rolled back since is
-      skipped);
-    - ``upkeep_at``: ``{datetime: None}``, when the chats' upkeep is due
-      (a reply deadline, the end of a snooze): the processor wakes the
-      upkeep cron once for each moment, with one trigger for the chats due
-      at the same time, before it commits (woken for a chat rolled back
-      since, the upkeep finds nothing to do).
+      skipped).
 
     It also keeps, until the commit, what the work looks up again and again
     and no message of the batch changes:
@@ -55,21 +51,17 @@ class ProcessorBatch:
         "alias_domain_id",
         "announce_ids",
         "chat_ids",
+        "cron_wakes",
         "inbox_notices",
         "lead_copies",
-        "media_queued",
-        "pushes_queued",
-        "upkeep_at",
     )
 
     def __init__(self):
         self.chat_ids = {}
         self.inbox_notices = {}
         self.announce_ids = {}
-        self.pushes_queued = False
-        self.media_queued = False
+        self.cron_wakes = {}
         self.lead_copies = {}
-        self.upkeep_at = {}
         self.alias_domain_id = None
 
     def take_chat_ids(self):
@@ -106,14 +98,21 @@ class ProcessorBatch:
         copies, self.lead_copies = self.lead_copies, {}
         return copies
 
-    def add_upkeep_at(self, when):
-        """Keep the chats' upkeep due at ``when`` for the commit."""
-        self.upkeep_at[when] = None
+    def wake_cron(self, xmlid, when=None):
+        """Keep for the commit the wake-up of the cron ``xmlid`` at
+        ``when`` (``None``: at once)."""
+        self.cron_wakes.setdefault(xmlid, {})[when] = None
 
-    def take_upkeep_at(self):
-        """The moments the upkeep is due, in order, forgotten here."""
-        moments, self.upkeep_at = sorted(self.upkeep_at), {}
-        return moments
+    def take_cron_wakes(self):
+        """``{cron xmlid: [moment or None]}``, the wake-ups kept so far,
+        forgotten here."""
+        wakes, self.cron_wakes = self.cron_wakes, {}
+        return {xmlid: list(moments) for xmlid, moments in wakes.items()}
+
+    @property
+    def pushes_queued(self):
+        """Whether the work queued web pushes (Odoo's push cron is woken)."""
+        return WEB_PUSH_CRON in self.cron_wakes
 
     def committed(self):
         """Forget what was looked up: others may change it once committed."""
@@ -124,10 +123,8 @@ class ProcessorBatch:
         self.chat_ids = {}
         self.inbox_notices = {}
         self.announce_ids = {}
-        self.pushes_queued = False
-        self.media_queued = False
+        self.cron_wakes = {}
         self.lead_copies = {}
-        self.upkeep_at = {}
         self.committed()
 
 
