@@ -97,7 +97,7 @@ STAGES = (
     ("whatsapp.webhook.event", "_receive", "acknowledge (verify + store)"),
     ("whatsapp.webhook.event", "_cron_process", "take + commit"),
     ("whatsapp.webhook.event", "_process_items", "parse + signature"),
-    ("whatsapp.conversation", "_get_or_create_for", "customer + chat"),
+    ("whatsapp.conversation", "_get_or_create_with", "customer + chat"),
     ("whatsapp.message", "create", "message row"),
     ("whatsapp.message", "_fetch_media", "media"),
     ("whatsapp.message", "_post_inbound_in_chatter", "chatter"),

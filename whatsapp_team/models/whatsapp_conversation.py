@@ -18,6 +18,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 from ..tools import phone as phone_tools
 from ..tools.payload import Identity
@@ -39,6 +40,16 @@ MESSAGE_PARTNER_FIELDS = (
     "user_id",
     "is_company",
     "write_date",
+)
+
+# What processing a message reads next of the records around its chat, read
+# with the chat itself (``_search_fetch_for_message``): the customer; whether
+# their lead is still open (``_lead_is_open``); which message the chat shows
+# last, and when it was written (``_inbox_on_messages``).
+CHAT_AROUND_FIELDS = (
+    ("partner_id", MESSAGE_PARTNER_FIELDS),
+    ("lead_id", ("active", "stage_id")),
+    ("last_wa_message_id", ("wa_timestamp", "create_date")),
 )
 
 
@@ -277,6 +288,30 @@ class WhatsappConversation(models.Model):
         an existing conversation: one built from a partner's number in Odoo
         finds it as it is.
         """
+        return self._get_or_create_with(account, identity, from_whatsapp)[0]
+
+    @api.model
+    def _get_or_create_for_message(self, account, identity, wa_message_id):
+        """``(chat, message)``: the chat of a customer message's sender, as
+        ``_get_or_create_for`` gives it for a webhook, and the
+        ``whatsapp.message`` of ``wa_message_id`` if it is stored already
+        (Meta delivers a message more than once; empty otherwise), looked up
+        once the sender's identity is locked."""
+        conversation, stored_id = self._get_or_create_with(
+            account, identity, True, wa_message_id
+        )
+        Message_sudo = self.env["whatsapp.message"].sudo()
+        if stored_id is None:
+            # a new chat: its message may be stored in another chat
+            return conversation, Message_sudo.search(
+                [("wa_message_id", "=", wa_message_id)]
+            )
+        return conversation, Message_sudo.browse(stored_id or ())
+
+    @api.model
+    def _get_or_create_with(self, account, identity, from_whatsapp, wa_message_id=None):
+        """``(chat, id of the message wa_message_id or 0)`` for an existing
+        chat, ``(chat, None)`` for one created here."""
         phone_key = phone_tools.wa_id_key(identity.wa_id) if identity.wa_id else None
         user_id = identity.user_id or None
         if not phone_key and not user_id:
@@ -294,11 +329,8 @@ class WhatsappConversation(models.Model):
         domain = expression.AND(
             [[("account_id", "=", account.id)], expression.OR(identity_domains)]
         )
-        # found and read at once: the message's work reads the chat next
-        conversations_sudo = Conversation_sudo.search_fetch(
-            domain,
-            [name for name, field in self._fields.items() if field.prefetch is True],
-            order="id",
+        conversations_sudo, stored_id = Conversation_sudo._search_fetch_for_message(
+            domain, wa_message_id
         )
         if not conversations_sudo:
             partner = self._find_or_create_partner(account, identity, phone_key)
@@ -311,10 +343,10 @@ class WhatsappConversation(models.Model):
                     **self._identity_values(identity, phone_key),
                 }
             )
-            return conversation_sudo.with_env(self.env)
+            return conversation_sudo.with_env(self.env), None
         conversation_sudo = conversations_sudo[0]
         if not from_whatsapp:
-            return conversation_sudo.with_env(self.env)
+            return conversation_sudo.with_env(self.env), stored_id
         if len(conversations_sudo) > 1:
             conversations_sudo[1:]._merge_into(conversation_sudo)
         updates = {
@@ -326,7 +358,8 @@ class WhatsappConversation(models.Model):
             conversation_sudo.write(updates)
         partner_sudo = conversation_sudo.partner_id
         # what a message reads of its customer, not their whole record
-        # (res.partner has dozens of columns; any other field is read as usual)
+        # (res.partner has dozens of columns; any other field is read as
+        # usual); read with the chat already, unless the chat changed hands
         partner_sudo.fetch(MESSAGE_PARTNER_FIELDS)
         if (
             phone_key
@@ -336,7 +369,74 @@ class WhatsappConversation(models.Model):
             # First time this customer's number is known: keep it on the
             # partner so the next chat finds them by phone too.
             partner_sudo.mobile = conversation_sudo.phone
-        return conversation_sudo.with_env(self.env)
+        return conversation_sudo.with_env(self.env), stored_id
+
+    @api.model
+    def _search_fetch_for_message(self, domain, wa_message_id=None):
+        """``(chats, id of the message wa_message_id or 0)``: the chats of
+        ``domain`` (archived ones too, oldest first) read in one query with
+        what a customer message reads of them next: their own columns (as
+        ``search_fetch`` reads them) and those of ``CHAT_AROUND_FIELDS``. The
+        id is ``None`` when no chat is found. Each value goes into the cache
+        as Odoo's own fetch puts it there, never over a value in cache.
+
+        Superuser's: only the chat's own code calls this, to find the chat
+        of a customer whoever may see it."""
+        Chat_sudo = self.sudo().with_context(active_test=False)
+        query = Chat_sudo._search(domain, order="id")
+        table = query.table
+        chat_fields = Chat_sudo._determine_fields_to_fetch(
+            [name for name, field in self._fields.items() if field.prefetch is True]
+        )
+        columns = [field for field in chat_fields if field.column_type]
+        terms = [SQL.identifier(table, "id")]
+        terms += [Chat_sudo._field_to_sql(table, f.name, query) for f in columns]
+        around = []
+        for link, names in CHAT_AROUND_FIELDS:
+            Around_sudo = self.env[self._fields[link].comodel_name].sudo()
+            alias = query.left_join(table, link, Around_sudo._table, "id", link)
+            terms.append(SQL.identifier(alias, "id"))
+            terms += [Around_sudo._field_to_sql(alias, name, query) for name in names]
+            around.append((Around_sudo, [Around_sudo._fields[name] for name in names]))
+        if wa_message_id:
+            Message = self.env["whatsapp.message"]
+            terms.append(
+                SQL(
+                    "(SELECT stored.id FROM %s AS stored WHERE %s = %s)",
+                    SQL.identifier(Message._table),
+                    SQL.identifier(
+                        "stored",
+                        "wa_message_id",
+                        to_flush=Message._fields["wa_message_id"],
+                    ),
+                    wa_message_id,
+                )
+            )
+        rows = self.env.execute_query(query.select(*terms))
+        if not rows:
+            return Chat_sudo.browse(), None
+        cache = self.env.cache
+        values = list(zip(*rows, strict=True))
+        chats_sudo = Chat_sudo.browse(values[0])
+        position = 1
+        for field in columns:
+            cache.insert_missing(chats_sudo, field, values[position])
+            position += 1
+        for field in chat_fields:
+            if not field.column_type:
+                field.read(chats_sudo)
+        for Around_sudo, around_fields in around:
+            ids = values[position]
+            present = [index for index, record_id in enumerate(ids) if record_id]
+            records_sudo = Around_sudo.browse([ids[index] for index in present])
+            for offset, field in enumerate(around_fields, start=1):
+                column = values[position + offset]
+                cache.insert_missing(
+                    records_sudo, field, [column[index] for index in present]
+                )
+            position += 1 + len(around_fields)
+        stored_id = (values[position][0] or 0) if wa_message_id else 0
+        return chats_sudo, stored_id
 
     @api.model
     def _get_or_create_for_partner(self, account, partner):

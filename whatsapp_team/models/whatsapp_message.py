@@ -257,13 +257,13 @@ class WhatsappMessage(models.Model):
         """
         Message_sudo = self.sudo()
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
-        conversation = Conversation_sudo._get_or_create_for(
-            account, self._inbound_sender(inbound)
+        # Looked up once the identity lock is held: a concurrent delivery of
+        # the same message from the same sender has either committed or
+        # waits for us (a delivery again finds the chat it was stored in,
+        # and stops here).
+        conversation, existing = Conversation_sudo._get_or_create_for_message(
+            account, self._inbound_sender(inbound), inbound.message_id
         )
-        # The identity lock is held now: a concurrent delivery of the same
-        # message from the same sender has either committed or waits for us
-        # (a delivery again finds the chat it was stored in, and stops here).
-        existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
         if existing:
             return existing
         message = Message_sudo.create(

@@ -1,6 +1,7 @@
 from odoo.tests import tagged
 
 from ..models.whatsapp_conversation import MESSAGE_PARTNER_FIELDS
+from ..tools.payload import Identity
 from .common import WhatsappCase
 
 
@@ -96,12 +97,67 @@ class TestPartnerMatching(WhatsappCase):
         with self.contact_reads() as reads:
             message = self.deliver(self.message("32470300201", body="Again"))
         read = {name for ids, names in reads if partner.id in ids for name in names}
+        # read with the chat (test_a_returning_customers_chat_is_read_at_once),
+        # and not read again whole afterwards
         self.assertLessEqual(read, set(MESSAGE_PARTNER_FIELDS))
-        self.assertIn("name", read, "the customer's record was read")
         line = message.mail_message_id
         self.assertEqual(line.author_id, partner)
         self.assertEqual(line.email_from, partner.email_formatted or "Nora")
         self.assertEqual(message.conversation_id, conversation)
+
+    def test_a_returning_customers_chat_is_read_at_once(self):
+        """A message of a customer who has a chat reads the chat, what it
+        reads next of its customer, its lead and the message it shows last,
+        and whether the message is stored already, in one query once the
+        customer's identity is locked."""
+        chat = self.conversation_of("32470300203", name="Pia").sudo()
+        lead = self.env["crm.lead"].create(
+            {"name": "Pia's deal", "partner_id": chat.partner_id.id}
+        )
+        chat.lead_id = lead
+        last = chat.last_wa_message_id
+        self.assertTrue(last)
+        Chat = self.env["whatsapp.conversation"].sudo()
+        identity = Identity(wa_id="32470300203", profile_name="Pia")
+        self.env.flush_all()
+        self.env.invalidate_all()  # as after a commit
+        # the identity's lock, then the chat and all around it
+        with self.assertQueryCount(2):
+            found, stored = Chat._get_or_create_for_message(
+                self.account, identity, "wamid.pia-new"
+            )
+        self.assertEqual(found, chat)
+        self.assertFalse(stored)
+        with self.assertQueryCount(0):
+            found.partner_id.fetch(MESSAGE_PARTNER_FIELDS)
+            found.lead_id.fetch(["active", "stage_id"])
+            found.last_wa_message_id.fetch(["wa_timestamp", "create_date"])
+        self.assertEqual(found.partner_id.name, "Pia")
+        self.assertEqual(found.lead_id, lead)
+        self.assertEqual(found.last_wa_message_id, last)
+        self.assertTrue(found._lead_is_open())
+        # delivered again: the message is found in the same query
+        wamid = last.wa_message_id
+        self.env.invalidate_all()
+        with self.assertQueryCount(2):
+            found, stored = Chat._get_or_create_for_message(
+                self.account, identity, wamid
+            )
+        self.assertEqual(stored, last)
+
+    def test_a_message_stored_in_another_chat_is_found_for_a_new_chat(self):
+        """Delivered again after its sender's chat was deleted, a message is
+        still found stored (it stays in the chat it was stored in)."""
+        message = self.deliver(self.message("32470300204", name="Rui"))
+        self.assertTrue(message)
+        identity = Identity(user_id="BE.rui-scoped", profile_name="Rui")
+        found, stored = (
+            self.env["whatsapp.conversation"]
+            .sudo()
+            ._get_or_create_for_message(self.account, identity, message.wa_message_id)
+        )
+        self.assertNotEqual(found, message.conversation_id)
+        self.assertEqual(stored, message)
 
     def test_a_message_reads_few_columns_of_the_company_and_the_readers(self):
         """The number's country (of the company's contact), the language of
