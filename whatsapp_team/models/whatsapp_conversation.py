@@ -390,14 +390,24 @@ class WhatsappConversation(models.Model):
         )
         columns = [field for field in chat_fields if field.column_type]
         terms = [SQL.identifier(table, "id")]
-        terms += [Chat_sudo._field_to_sql(table, f.name, query) for f in columns]
+        # not flushed, as Odoo's fetch does not: a value waiting to be written
+        # is in cache already, and the processor writes each chat once for
+        # the messages it handles together
+        terms += [
+            Chat_sudo._field_to_sql(table, f.name, query, flush=f.translate)
+            for f in columns
+        ]
         around = []
         for link, names in CHAT_AROUND_FIELDS:
             Around_sudo = self.env[self._fields[link].comodel_name].sudo()
             alias = query.left_join(table, link, Around_sudo._table, "id", link)
             terms.append(SQL.identifier(alias, "id"))
-            terms += [Around_sudo._field_to_sql(alias, name, query) for name in names]
-            around.append((Around_sudo, [Around_sudo._fields[name] for name in names]))
+            around_fields = [Around_sudo._fields[name] for name in names]
+            terms += [
+                Around_sudo._field_to_sql(alias, f.name, query, flush=f.translate)
+                for f in around_fields
+            ]
+            around.append((Around_sudo, around_fields))
         if wa_message_id:
             Message = self.env["whatsapp.message"]
             terms.append(

@@ -1,6 +1,11 @@
+from unittest.mock import patch
+
+from odoo import sql_db
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..models.whatsapp_conversation import MESSAGE_PARTNER_FIELDS
+from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
 from ..tools.payload import Identity
 from .common import WhatsappCase
 
@@ -144,6 +149,39 @@ class TestPartnerMatching(WhatsappCase):
                 self.account, identity, wamid
             )
         self.assertEqual(stored, last)
+
+    def test_a_customers_messages_taken_together_write_their_chat_once(self):
+        """Messages of a customer taken together by a processor each read
+        the chat; what the first ones changed of it waits in cache, and the
+        chat is written once for all of them."""
+        chat = self.conversation_of("32470300205", name="Sol")
+        for body in ("One", "Two", "Three"):
+            self.post_webhook(
+                self.payload([self.message("32470300205", name="Sol", body=body)])
+            )
+        Event = self.env["whatsapp.webhook.event"].with_context(
+            **{PROCESSOR_BATCH: ProcessorBatch()}
+        )
+        taken, _waiting = Event._take(25, processors=1)
+        self.assertEqual(len(taken), 3)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        chat_updates = []
+        execute = sql_db.Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            text = query.code if isinstance(query, SQL) else str(query)
+            if text.lstrip().startswith('UPDATE "whatsapp_conversation"'):
+                chat_updates.append(text)
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(sql_db.Cursor, "execute", spy):
+            Event.browse(taken)._process_together()
+            self.env.flush_all()
+        self.assertEqual(len(chat_updates), 1, chat_updates)
+        self.assertEqual(Event.browse(taken).mapped("state"), ["done"] * 3)
+        self.assertEqual(chat.unread_count, 4)
+        self.assertEqual(chat.last_wa_message_id.body, "Three")
 
     def test_a_message_stored_in_another_chat_is_found_for_a_new_chat(self):
         """Delivered again after its sender's chat was deleted, a message is
