@@ -15,10 +15,9 @@ chatter).
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
-from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, Query
 
 from ..tools import phone as phone_tools
 from ..tools.payload import Identity
@@ -296,22 +295,26 @@ class WhatsappConversation(models.Model):
         ``_get_or_create_for`` gives it for a webhook, and the
         ``whatsapp.message`` of ``wa_message_id`` if it is stored already
         (Meta delivers a message more than once; empty otherwise), looked up
-        once the sender's identity is locked."""
+        once the sender's identity is locked. Both in the caller's
+        environment."""
+        if not wa_message_id:
+            raise ValueError("a WhatsApp message without its message id")
         conversation, stored_id = self._get_or_create_with(
             account, identity, True, wa_message_id
         )
         Message_sudo = self.env["whatsapp.message"].sudo()
         if stored_id is None:
             # a new chat: its message may be stored in another chat
-            return conversation, Message_sudo.search(
-                [("wa_message_id", "=", wa_message_id)]
-            )
-        return conversation, Message_sudo.browse(stored_id or ())
+            stored_sudo = Message_sudo.search([("wa_message_id", "=", wa_message_id)])
+        else:
+            stored_sudo = Message_sudo.browse(stored_id or ())
+        return conversation, stored_sudo.with_env(self.env)
 
     @api.model
     def _get_or_create_with(self, account, identity, from_whatsapp, wa_message_id=None):
-        """``(chat, id of the message wa_message_id or 0)`` for an existing
-        chat, ``(chat, None)`` for one created here."""
+        """The work of ``_get_or_create_for``, which also looks up the
+        message ``wa_message_id`` with an existing chat: ``(chat, id of that
+        message or 0)``, or ``(chat, None)`` for a chat created here."""
         phone_key = phone_tools.wa_id_key(identity.wa_id) if identity.wa_id else None
         user_id = identity.user_id or None
         if not phone_key and not user_id:
@@ -321,16 +324,8 @@ class WhatsappConversation(models.Model):
         # the customer's chat exists once, whoever may see it: the caller
         # gets it back in their own environment
         Conversation_sudo = self.sudo().with_context(active_test=False)
-        identity_domains = []
-        if phone_key:
-            identity_domains.append([("phone_key", "=", phone_key)])
-        if user_id:
-            identity_domains.append([("wa_user_id", "=", user_id)])
-        domain = expression.AND(
-            [[("account_id", "=", account.id)], expression.OR(identity_domains)]
-        )
         conversations_sudo, stored_id = Conversation_sudo._search_fetch_for_message(
-            domain, wa_message_id
+            account.id, phone_key, user_id, wa_message_id
         )
         if not conversations_sudo:
             partner = self._find_or_create_partner(account, identity, phone_key)
@@ -372,81 +367,139 @@ class WhatsappConversation(models.Model):
         return conversation_sudo.with_env(self.env), stored_id
 
     @api.model
-    def _search_fetch_for_message(self, domain, wa_message_id=None):
+    def _search_fetch_for_message(self, account_id, phone_key, user_id, wa_message_id):
         """``(chats, id of the message wa_message_id or 0)``: the chats of
-        ``domain`` (archived ones too, oldest first) read in one query with
-        what a customer message reads of them next: their own columns (as
-        ``search_fetch`` reads them) and those of ``CHAT_AROUND_FIELDS``. The
-        id is ``None`` when no chat is found. Each value goes into the cache
-        as Odoo's own fetch puts it there, never over a value in cache.
+        ``phone_key`` or ``user_id`` on the number ``account_id`` (oldest
+        first) read in one query, their own columns (those ``search_fetch``
+        reads) and, for a customer's message (``wa_message_id`` given),
+        what its work reads next (``CHAT_AROUND_FIELDS``) and the id of
+        that message if it is stored already. The id is ``None`` when no
+        chat is found. Each value goes into the cache as Odoo's own fetch
+        puts it there: never over a value in cache, and nothing waiting to
+        be written is written first (the processor writes each chat once
+        for the messages it handles together), but what the search compares.
 
         Superuser's: only the chat's own code calls this, to find the chat
-        of a customer whoever may see it."""
-        Chat_sudo = self.sudo().with_context(active_test=False)
-        query = Chat_sudo._search(domain, order="id")
-        table = query.table
-        chat_fields = Chat_sudo._determine_fields_to_fetch(
-            [name for name, field in self._fields.items() if field.prefetch is True]
-        )
-        columns = [field for field in chat_fields if field.column_type]
-        terms = [SQL.identifier(table, "id")]
-        # not flushed, as Odoo's fetch does not: a value waiting to be written
-        # is in cache already, and the processor writes each chat once for
-        # the messages it handles together
-        terms += [
-            Chat_sudo._field_to_sql(table, f.name, query, flush=f.translate)
-            for f in columns
-        ]
-        around = []
-        for link, names in CHAT_AROUND_FIELDS:
-            Around_sudo = self.env[self._fields[link].comodel_name].sudo()
-            alias = query.left_join(table, link, Around_sudo._table, "id", link)
-            terms.append(SQL.identifier(alias, "id"))
-            around_fields = [Around_sudo._fields[name] for name in names]
-            terms += [
-                Around_sudo._field_to_sql(alias, f.name, query, flush=f.translate)
-                for f in around_fields
-            ]
-            around.append((Around_sudo, around_fields))
-        if wa_message_id:
-            Message = self.env["whatsapp.message"]
-            terms.append(
-                SQL(
-                    "(SELECT stored.id FROM %s AS stored WHERE %s = %s)",
-                    SQL.identifier(Message._table),
-                    SQL.identifier(
-                        "stored",
-                        "wa_message_id",
-                        to_flush=Message._fields["wa_message_id"],
-                    ),
-                    wa_message_id,
-                )
+        of a customer whoever may see it. What is read around the chat is
+        read for a webhook's message only, whose processing runs as
+        superuser: never into the cache of a user who may not read it."""
+        select, reads = self._message_read_plan(bool(wa_message_id))
+        Message = self.env["whatsapp.message"]
+        chat_fields = self._fields
+        identities = [
+            SQL(
+                "%s = %s",
+                SQL.identifier(self._table, name, to_flush=chat_fields[name]),
+                value,
             )
-        rows = self.env.execute_query(query.select(*terms))
+            for name, value in (("phone_key", phone_key), ("wa_user_id", user_id))
+            if value
+        ]
+        stored = (
+            SQL(
+                "(SELECT stored.id FROM %s AS stored WHERE %s = %s)",
+                SQL.identifier(Message._table),
+                SQL.identifier(
+                    "stored", "wa_message_id", to_flush=Message._fields["wa_message_id"]
+                ),
+                wa_message_id,
+            )
+            if wa_message_id
+            else SQL("0")
+        )
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT %s, %s WHERE %s = %s AND (%s) ORDER BY %s",
+                stored,
+                select,
+                SQL.identifier(
+                    self._table, "account_id", to_flush=chat_fields["account_id"]
+                ),
+                account_id,
+                SQL(" OR ").join(identities),
+                SQL.identifier(self._table, "id"),
+            )
+        )
+        Chat_sudo = self.sudo().with_context(active_test=False)
         if not rows:
             return Chat_sudo.browse(), None
         cache = self.env.cache
         values = list(zip(*rows, strict=True))
-        chats_sudo = Chat_sudo.browse(values[0])
+        stored_id = values[0][0] or 0
+        chats_sudo = Chat_sudo.browse(values[1])
+        # each record's id, then its columns (a record missing from a left
+        # join has none)
         position = 1
-        for field in columns:
-            cache.insert_missing(chats_sudo, field, values[position])
-            position += 1
-        for field in chat_fields:
-            if not field.column_type:
-                field.read(chats_sudo)
-        for Around_sudo, around_fields in around:
+        for model_name, read_fields in reads:
             ids = values[position]
             present = [index for index, record_id in enumerate(ids) if record_id]
-            records_sudo = Around_sudo.browse([ids[index] for index in present])
-            for offset, field in enumerate(around_fields, start=1):
+            records_sudo = (
+                self.env[model_name].sudo().browse([ids[index] for index in present])
+            )
+            for offset, field in enumerate(read_fields, start=1):
                 column = values[position + offset]
                 cache.insert_missing(
                     records_sudo, field, [column[index] for index in present]
                 )
-            position += 1 + len(around_fields)
-        stored_id = (values[position][0] or 0) if wa_message_id else 0
+            position += 1 + len(read_fields)
         return chats_sudo, stored_id
+
+    @api.model
+    @tools.ormcache("around")
+    def _message_read_plan(self, around):
+        """``(select, reads)``: what ``_search_fetch_for_message`` reads,
+        built once a registry. ``select``: the ids and columns of the chat
+        and, if ``around``, of the records around it, with the FROM and its
+        joins; ``reads``: for the chat then each link of
+        ``CHAT_AROUND_FIELDS`` (if ``around``), the model and its fields in
+        the order of their columns (each after its id).
+        Translated and company-dependent columns are left to Odoo's own
+        reads (their value depends on the reader)."""
+        Chat_sudo = self.sudo()
+
+        def plain(candidates):
+            return tuple(
+                field
+                for field in candidates
+                if field.column_type
+                and not (field.translate or field.company_dependent)
+            )
+
+        table = self._table
+        chat_fields = plain(
+            Chat_sudo._determine_fields_to_fetch(
+                [name for name, field in self._fields.items() if field.prefetch is True]
+            )
+        )
+        parts = [(table, self._name, chat_fields)]
+        joins = []
+        for link, names in CHAT_AROUND_FIELDS if around else ():
+            comodel = self.env[self._fields[link].comodel_name]
+            alias = Query.make_alias(table, link)
+            joins.append(
+                SQL(
+                    "LEFT JOIN %s AS %s ON %s = %s",
+                    SQL.identifier(comodel._table),
+                    SQL.identifier(alias),
+                    SQL.identifier(alias, "id"),
+                    SQL.identifier(table, link),
+                )
+            )
+            parts.append(
+                (alias, comodel._name, plain(comodel._fields[name] for name in names))
+            )
+        columns = [
+            SQL.identifier(alias, name)
+            for alias, _model, read_fields in parts
+            for name in ("id", *(field.name for field in read_fields))
+        ]
+        select = SQL(
+            "%s FROM %s %s",
+            SQL(", ").join(columns),
+            SQL.identifier(table),
+            SQL(" ").join(joins),
+        )
+        return select, tuple((model, read) for _alias, model, read in parts)
 
     @api.model
     def _get_or_create_for_partner(self, account, partner):

@@ -259,8 +259,8 @@ class WhatsappMessage(models.Model):
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
         # Looked up once the identity lock is held: a concurrent delivery of
         # the same message from the same sender has either committed or
-        # waits for us (a delivery again finds the chat it was stored in,
-        # and stops here).
+        # waits for us (a delivery again finds the message stored, and
+        # stops here).
         conversation, existing = Conversation_sudo._get_or_create_for_message(
             account, self._inbound_sender(inbound), inbound.message_id
         )

@@ -150,6 +150,34 @@ class TestPartnerMatching(WhatsappCase):
             )
         self.assertEqual(stored, last)
 
+    def test_a_chat_found_for_a_user_reads_nothing_around_it(self):
+        """Found for anything but a webhook's message (a call, the customer's
+        WhatsApp button), the chat is read alone: its customer's lead and
+        messages do not reach the cache of the user who asked for it, and
+        what is found comes back in that user's environment."""
+        chat = self.conversation_of("32470300206", name="Tea").sudo()
+        lead = self.env["crm.lead"].create(
+            {"name": "Tea's deal", "partner_id": chat.partner_id.id}
+        )
+        chat.lead_id = lead
+        last = chat.last_wa_message_id
+        identity = Identity(wa_id="32470300206", profile_name="Tea")
+        Chat = self.env["whatsapp.conversation"].with_user(self.user_allowed)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        found = Chat._get_or_create_for(self.account, identity, from_whatsapp=False)
+        self.assertEqual(found, chat)
+        self.assertEqual(found.env.uid, self.user_allowed.id)
+        cache = self.env.cache
+        self.assertFalse(cache.contains(lead, lead._fields["active"]))
+        self.assertFalse(cache.contains(last, last._fields["wa_timestamp"]))
+        found, stored = Chat._get_or_create_for_message(
+            self.account, identity, last.wa_message_id
+        )
+        self.assertEqual(stored, last)
+        self.assertEqual(stored.env.uid, self.user_allowed.id)
+        self.assertFalse(stored.env.su)
+
     def test_a_customers_messages_taken_together_write_their_chat_once(self):
         """Messages of a customer taken together by a processor each read
         the chat; what the first ones changed of it waits in cache, and the
@@ -184,8 +212,9 @@ class TestPartnerMatching(WhatsappCase):
         self.assertEqual(chat.last_wa_message_id.body, "Three")
 
     def test_a_message_stored_in_another_chat_is_found_for_a_new_chat(self):
-        """Delivered again after its sender's chat was deleted, a message is
-        still found stored (it stays in the chat it was stored in)."""
+        """Delivered again under an identity no chat has yet (its sender's
+        user id alone), a message is still found stored, in the chat it was
+        stored in."""
         message = self.deliver(self.message("32470300204", name="Rui"))
         self.assertTrue(message)
         identity = Identity(user_id="BE.rui-scoped", profile_name="Rui")
