@@ -65,9 +65,11 @@ class WhatsappMessage(models.Model):
             existing._complete_placeholder(inbound)
             return existing, False
         Conversation_sudo = self.env["whatsapp.conversation"].sudo()
-        conversation = Conversation_sudo._get_or_create_for(account, inbound.sender)
-        # the identity lock is held now, as for a customer's message
-        existing = Message_sudo.search([("wa_message_id", "=", inbound.message_id)])
+        # looked up again once the identity lock is held, as for a
+        # customer's message
+        conversation, existing = Conversation_sudo._get_or_create_for_message(
+            account, inbound.sender, inbound.message_id
+        )
         if existing:
             existing._complete_placeholder(inbound)
             return existing, False
