@@ -27,7 +27,8 @@ class IrCron(models.Model):
     @api.model
     def _whatsapp_wake(self, xmlid, when=None):
         """Wake the scheduled action ``xmlid`` at ``when`` (at once when
-        ``None``), for the work of the current transaction. Under a webhook
+        ``None``), for the work of the current transaction: how the addon
+        wakes its scheduled actions and Odoo's push cron. Under a webhook
         processor, once before its commit for each moment, whatever number
         of messages asked for it (``tools.batch.ProcessorBatch``:
         ``_whatsapp_wake_kept`` wakes them)."""

@@ -362,7 +362,9 @@ class WhatsappAccount(models.Model):
             if expired:
                 expired.token_state = "valid"
                 # messages waiting for the new token go out now
-                self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
+                self.env["ir.cron"]._whatsapp_wake(
+                    "whatsapp_team.ir_cron_send_messages"
+                )
         return result
 
     def action_view_conversations(self):

@@ -299,22 +299,17 @@ class WhatsappConversation(models.Model):
         environment."""
         if not wa_message_id:
             raise ValueError("a WhatsApp message without its message id")
-        conversation, stored_id = self._get_or_create_with(
+        conversation, stored_sudo = self._get_or_create_with(
             account, identity, True, wa_message_id
         )
-        Message_sudo = self.env["whatsapp.message"].sudo()
-        if stored_id is None:
-            # a new chat: its message may be stored in another chat
-            stored_sudo = Message_sudo.search([("wa_message_id", "=", wa_message_id)])
-        else:
-            stored_sudo = Message_sudo.browse(stored_id or ())
         return conversation, stored_sudo.with_env(self.env)
 
     @api.model
     def _get_or_create_with(self, account, identity, from_whatsapp, wa_message_id=None):
-        """The work of ``_get_or_create_for``, which also looks up the
-        message ``wa_message_id`` with an existing chat: ``(chat, id of that
-        message or 0)``, or ``(chat, None)`` for a chat created here."""
+        """The work of ``_get_or_create_for``: ``(chat, stored message)``,
+        the message ``wa_message_id`` (as superuser) if it is given and
+        stored already, read with an existing chat, looked up after a new
+        one is made (it may be stored in another chat)."""
         phone_key = phone_tools.wa_id_key(identity.wa_id) if identity.wa_id else None
         user_id = identity.user_id or None
         if not phone_key and not user_id:
@@ -324,6 +319,7 @@ class WhatsappConversation(models.Model):
         # the customer's chat exists once, whoever may see it: the caller
         # gets it back in their own environment
         Conversation_sudo = self.sudo().with_context(active_test=False)
+        Message_sudo = self.env["whatsapp.message"].sudo()
         conversations_sudo, stored_id = Conversation_sudo._search_fetch_for_message(
             account.id, phone_key, user_id, wa_message_id
         )
@@ -338,10 +334,17 @@ class WhatsappConversation(models.Model):
                     **self._identity_values(identity, phone_key),
                 }
             )
-            return conversation_sudo.with_env(self.env), None
+            # its message may be stored in another chat
+            stored_sudo = (
+                Message_sudo.search([("wa_message_id", "=", wa_message_id)])
+                if wa_message_id
+                else Message_sudo
+            )
+            return conversation_sudo.with_env(self.env), stored_sudo
+        stored_sudo = Message_sudo.browse(stored_id or ())
         conversation_sudo = conversations_sudo[0]
         if not from_whatsapp:
-            return conversation_sudo.with_env(self.env), stored_id
+            return conversation_sudo.with_env(self.env), stored_sudo
         if len(conversations_sudo) > 1:
             conversations_sudo[1:]._merge_into(conversation_sudo)
         updates = {
@@ -354,7 +357,7 @@ class WhatsappConversation(models.Model):
         partner_sudo = conversation_sudo.partner_id
         # what a message reads of its customer, not their whole record
         # (res.partner has dozens of columns; any other field is read as
-        # usual); read with the chat already, unless the chat changed hands
+        # usual); read with the chat already for a customer's message
         partner_sudo.fetch(MESSAGE_PARTNER_FIELDS)
         if (
             phone_key
@@ -364,7 +367,7 @@ class WhatsappConversation(models.Model):
             # First time this customer's number is known: keep it on the
             # partner so the next chat finds them by phone too.
             partner_sudo.mobile = conversation_sudo.phone
-        return conversation_sudo.with_env(self.env), stored_id
+        return conversation_sudo.with_env(self.env), stored_sudo
 
     @api.model
     def _search_fetch_for_message(self, account_id, phone_key, user_id, wa_message_id):
@@ -373,11 +376,11 @@ class WhatsappConversation(models.Model):
         first) read in one query, their own columns (those ``search_fetch``
         reads) and, for a customer's message (``wa_message_id`` given),
         what its work reads next (``CHAT_AROUND_FIELDS``) and the id of
-        that message if it is stored already. The id is ``None`` when no
-        chat is found. Each value goes into the cache as Odoo's own fetch
-        puts it there: never over a value in cache, and nothing waiting to
-        be written is written first (the processor writes each chat once
-        for the messages it handles together), but what the search compares.
+        that message if it is stored already (0: none, or not asked). Each
+        value goes into the cache as Odoo's own fetch puts it there: never
+        over a value in cache, and nothing waiting to be written is written
+        first (the processor writes each chat once for the messages it
+        handles together), but what the search compares.
 
         Superuser's: only the chat's own code calls this, to find the chat
         of a customer whoever may see it. What is read around the chat is
@@ -420,9 +423,9 @@ class WhatsappConversation(models.Model):
                 SQL.identifier(self._table, "id"),
             )
         )
-        Chat_sudo = self.sudo().with_context(active_test=False)
+        Chat_sudo = self.sudo()
         if not rows:
-            return Chat_sudo.browse(), None
+            return Chat_sudo.browse(), 0
         cache = self.env.cache
         values = list(zip(*rows, strict=True))
         stored_id = values[0][0] or 0

@@ -78,8 +78,8 @@ class WhatsappConversation(models.Model):
                 continue
             when = now + timedelta(minutes=team.whatsapp_rating_delay)
             conversation.sudo().rating_request_at = when
-            self.env.ref("whatsapp_team.ir_cron_send_rating_requests").sudo()._trigger(
-                when
+            self.env["ir.cron"]._whatsapp_wake(
+                "whatsapp_team.ir_cron_send_rating_requests", when
             )
 
     def _wrote_since_last_survey(self):
@@ -130,7 +130,9 @@ class WhatsappConversation(models.Model):
                     "WhatsApp chat %s: the satisfaction survey failed", conversation.id
                 )
         if len(due) == limit:
-            self.env.ref("whatsapp_team.ir_cron_send_rating_requests").sudo()._trigger()
+            self.env["ir.cron"]._whatsapp_wake(
+                "whatsapp_team.ir_cron_send_rating_requests"
+            )
         return due
 
     def _send_rating_request(self):

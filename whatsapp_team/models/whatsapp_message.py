@@ -461,7 +461,7 @@ class WhatsappMessage(models.Model):
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         if done >= limit:
-            self.env.ref("whatsapp_team.ir_cron_fetch_media").sudo()._trigger()
+            self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_fetch_media")
         return done
 
     @api.model
@@ -814,7 +814,7 @@ class WhatsappMessage(models.Model):
         )
         messages_sudo._create_notifications()
         conversation._inbox_on_messages(messages_sudo)
-        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger()
+        self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_send_messages")
         return messages_sudo.with_env(self.env)
 
     def _create_notifications(self):
@@ -1054,8 +1054,8 @@ class WhatsappMessage(models.Model):
         Meta's throttling of their customer or number: when the first of
         them may go."""
         if ready_at:
-            self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger(
-                max(ready_at, now + PAIR_RETRY)
+            self.env["ir.cron"]._whatsapp_wake(
+                "whatsapp_team.ir_cron_send_messages", max(ready_at, now + PAIR_RETRY)
             )
 
     def _wait_for_rate(self, sent_times):

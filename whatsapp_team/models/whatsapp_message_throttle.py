@@ -76,7 +76,7 @@ class WhatsappMessage(models.Model):
                 "next_attempt_at": until,
             }
         )
-        self.env.ref("whatsapp_team.ir_cron_send_messages").sudo()._trigger(until)
+        self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_send_messages", until)
         return True
 
     def _end_throttling(self):

@@ -145,7 +145,7 @@ class WhatsappTemplate(models.Model):
                 templates_sudo |= Template_sudo.create(
                     [self._values_from_update(update, account) for account in missing]
                 )
-            self.env.ref("whatsapp_team.ir_cron_sync_templates").sudo()._trigger()
+            self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_sync_templates")
         for template in templates_sudo:
             if update.field == "message_template_status_update":
                 template._apply_status_event(update)
@@ -212,7 +212,7 @@ class WhatsappTemplate(models.Model):
         if not status and update.event not in STATUSLESS_EVENTS:
             # an event we cannot read a status from (UNARCHIVED…): Meta's
             # list of templates says where it stands
-            self.env.ref("whatsapp_team.ir_cron_sync_templates").sudo()._trigger()
+            self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_sync_templates")
         if update.event in TOLD_EVENTS:
             self._tell_author(update)
 

@@ -1039,7 +1039,7 @@ class WhatsappWebhookEvent(models.Model):
             self.env["whatsapp.template"]._apply_template_update(update, signers)
         else:
             # no template named: Meta's list of templates tells the news
-            self.env.ref("whatsapp_team.ir_cron_sync_templates").sudo()._trigger()
+            self.env["ir.cron"]._whatsapp_wake("whatsapp_team.ir_cron_sync_templates")
 
     def _process_user_preferences(self, change, signed):
         """The customers' own marketing choices (``user_preferences``), for

@@ -15,6 +15,16 @@ class TestPartnerMatching(WhatsappCase):
     def conversation_of(self, wa_id=None, **fields):
         return self.deliver(self.message(wa_id, **fields)).conversation_id
 
+    def chat_with_lead(self, wa_id, name):
+        """The chat (as superuser) of a customer who wrote once, linked to
+        an open lead of theirs, and that lead."""
+        chat = self.conversation_of(wa_id, name=name).sudo()
+        lead = self.env["crm.lead"].create(
+            {"name": f"{name}'s deal", "partner_id": chat.partner_id.id}
+        )
+        chat.lead_id = lead
+        return chat, lead
+
     def test_partner_found_from_a_national_number_in_its_country(self):
         brazil = self.env.ref("base.br")
         partner = self.env["res.partner"].create(
@@ -115,11 +125,7 @@ class TestPartnerMatching(WhatsappCase):
         reads next of its customer, its lead and the message it shows last,
         and whether the message is stored already, in one query once the
         customer's identity is locked."""
-        chat = self.conversation_of("32470300203", name="Pia").sudo()
-        lead = self.env["crm.lead"].create(
-            {"name": "Pia's deal", "partner_id": chat.partner_id.id}
-        )
-        chat.lead_id = lead
+        chat, lead = self.chat_with_lead("32470300203", "Pia")
         last = chat.last_wa_message_id
         self.assertTrue(last)
         Chat = self.env["whatsapp.conversation"].sudo()
@@ -155,11 +161,7 @@ class TestPartnerMatching(WhatsappCase):
         WhatsApp button), the chat is read alone: its customer's lead and
         messages do not reach the cache of the user who asked for it, and
         what is found comes back in that user's environment."""
-        chat = self.conversation_of("32470300206", name="Tea").sudo()
-        lead = self.env["crm.lead"].create(
-            {"name": "Tea's deal", "partner_id": chat.partner_id.id}
-        )
-        chat.lead_id = lead
+        chat, lead = self.chat_with_lead("32470300206", "Tea")
         last = chat.last_wa_message_id
         identity = Identity(wa_id="32470300206", profile_name="Tea")
         Chat = self.env["whatsapp.conversation"].with_user(self.user_allowed)

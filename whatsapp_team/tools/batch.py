@@ -28,9 +28,10 @@ class ProcessorBatch:
       processor announces them all together before it commits, before the
       live notices they add (a message rolled back since is skipped);
     - ``cron_wakes``: ``{cron xmlid: {moment or None: None}}``, the
-      scheduled actions the work woke (Odoo's push cron for the web pushes
-      it queued, the files' downloads, the chats' upkeep at their
-      deadlines; ``None``: at once): the processor wakes each once for each
+      scheduled actions the work woke (the send queue for the replies it
+      queued, the files' downloads, the chats' upkeep at their deadlines,
+      the surveys, the templates' sync, Odoo's push cron for the web pushes
+      it queued; ``None``: at once): the processor wakes each once for each
       moment, before it commits (``ir.cron._whatsapp_wake``; woken for work
       rolled back since, a job finds nothing to do);
     - ``lead_copies``: ``{chat line id: (lead id, whatsapp.message id or
