@@ -1588,6 +1588,21 @@ def test_is_own_number(wa_id, numbers, region, expected):
     assert is_own_number(wa_id, *numbers, default_region=region) is expected
 
 
+def test_is_own_number_asks_the_region_only_for_a_number_without_prefix():
+    asked = []
+
+    def region():
+        asked.append("BE")
+        return "BE"
+
+    assert is_own_number("15550100100", "15550100100", default_region=region)
+    assert is_own_number("32470123456", "+32 470 12 34 56", default_region=region)
+    assert not is_own_number("32470123456", "+1 555 010 0100", default_region=region)
+    assert asked == []
+    assert is_own_number("32470123456", "0470 12 34 56", default_region=region)
+    assert asked == ["BE"]
+
+
 # ------------------------------------------------------- status ordering
 
 

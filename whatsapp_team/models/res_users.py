@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import api, models
 
 from .whatsapp_conversation_sending import INBOX_ACTION
 
@@ -18,3 +18,13 @@ class ResUsers(models.Model):
             }
         )
         return result
+
+    @api.model
+    def _known_active(self, user_ids):
+        """Note in the cache that the users ``user_ids`` are active, as a
+        query of ours just read: a field of users shows only the active ones,
+        and would otherwise read each of them whole to know it."""
+        users = self.browse(user_ids)
+        self.env.cache.insert_missing(
+            users, self._fields["active"], [True] * len(users)
+        )

@@ -253,23 +253,82 @@ class WhatsappAccount(models.Model):
             account.callback_url = f"{base_url}/whatsapp/webhook"
 
     @api.depends(
+        "user_ids.active",
         "user_ids.groups_id",
+        "team_ids.active",
+        "team_ids.crm_team_member_ids.active",
+        "team_ids.crm_team_member_ids.user_id.active",
         "team_ids.crm_team_member_ids.user_id.groups_id",
+        "team_ids.user_id.active",
         "team_ids.user_id.groups_id",
     )
     def _compute_allowed_user_ids(self):
         group = self._user_group()
-        for account in self:
-            # who may use a number is no secret to those who read it
+        # who may use a number is no secret to those who read it
+        stored = self.filtered(lambda account: isinstance(account.id, int))
+        users_of = stored._allowed_user_ids_stored(group.id) if stored else {}
+        Users = self.env["res.users"]
+        for account in stored:
+            account.allowed_user_ids = Users.browse(users_of.get(account.id, ()))
+        # the field shows active users only: they are, the query said so
+        # (else each read of the field would read the users whole for it)
+        Users._known_active({uid for ids in users_of.values() for uid in ids})
+        for account in self - stored:
+            # a number being edited in its form: what the form holds
             account_sudo = account.sudo()
             users = (
                 account_sudo.user_ids
                 | account_sudo.team_ids.crm_team_member_ids.user_id
                 | account_sudo.team_ids.user_id
-            )
+            )._origin  # the users themselves, with their groups
             account.allowed_user_ids = users.filtered(
                 lambda user: user.active and group in user.groups_id
             )
+
+    def _allowed_user_ids_stored(self, group_id):
+        """``{number id: user ids}``: the users of these numbers as stored,
+        in one query. The processors ask at every commit, for the inbox's
+        readers and the salespeople to choose from: through the fields it
+        was some eight reads (numbers, teams, members, users, groups).
+
+        The same users as the fields give: the number's allowed users, the
+        active members and the leaders of its active teams, when active and
+        in ``group_id``."""
+        self.env["res.users"].flush_model(["active", "groups_id"])
+        self.env["crm.team"].flush_model(["active", "user_id"])
+        self.env["crm.team.member"].flush_model(["active", "crm_team_id", "user_id"])
+        self.flush_recordset(["user_ids", "team_ids"])
+        self.env.cr.execute(
+            """
+            SELECT named.account_id, users.id
+              FROM (
+                    SELECT account_id, user_id
+                      FROM whatsapp_account_res_users_rel
+                     WHERE account_id = ANY(%(ids)s)
+                     UNION
+                    SELECT rel.account_id, member.user_id
+                      FROM whatsapp_account_crm_team_rel rel
+                      JOIN crm_team team ON team.id = rel.team_id AND team.active
+                      JOIN crm_team_member member
+                        ON member.crm_team_id = team.id AND member.active
+                     WHERE rel.account_id = ANY(%(ids)s)
+                     UNION
+                    SELECT rel.account_id, team.user_id
+                      FROM whatsapp_account_crm_team_rel rel
+                      JOIN crm_team team ON team.id = rel.team_id AND team.active
+                     WHERE rel.account_id = ANY(%(ids)s)
+                   ) AS named
+              JOIN res_users users ON users.id = named.user_id AND users.active
+              JOIN res_groups_users_rel grouped
+                ON grouped.uid = users.id AND grouped.gid = %(group)s
+             ORDER BY named.account_id, users.id
+            """,
+            {"ids": self.ids, "group": group_id},
+        )
+        users_of = {}
+        for account_id, user_id in self.env.cr.fetchall():
+            users_of.setdefault(account_id, []).append(user_id)
+        return users_of
 
     def _user_group(self):
         # the record rules search this on every read of a chat: the group is

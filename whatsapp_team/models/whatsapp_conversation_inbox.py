@@ -245,6 +245,7 @@ class WhatsappConversation(models.Model):
         # their language, not their whole contacts (read as the readers
         # themselves are, as superuser: nothing of them leaves here)
         everyone_sudo = self.env["res.users"].sudo().union(*readers.values())
+        everyone_sudo.fetch(["partner_id"])
         everyone_sudo.partner_id.fetch(["lang"])
         for users in readers.values():
             for user in users:
@@ -267,13 +268,11 @@ class WhatsappConversation(models.Model):
         if not self:
             return {}
         if users is None:
-            admins = (
-                self.env["res.groups"]
-                .sudo()
-                .browse(self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP))
-            )
-            users = self.sudo().account_id.allowed_user_ids | admins.users
-        candidates = users.filtered(lambda user: user.active and not user.share)
+            # both active internal users (the number's users are WhatsApp
+            # users, who are internal): nothing more to read of them
+            candidates = self.sudo().account_id.allowed_user_ids | self._inbox_admins()
+        else:
+            candidates = users.filtered(lambda user: user.active and not user.share)
         if not candidates:
             return {}
         readable = {user: self._inbox_readable_sql(user.id) for user in candidates}
@@ -296,6 +295,25 @@ class WhatsappConversation(models.Model):
         for user_id, chat_id in self.env.cr.fetchall():
             readers[chat_id] |= Users.browse(user_id)
         return readers
+
+    @api.model
+    def _inbox_admins(self):
+        """The active WhatsApp administrators, in one query."""
+        self.env["res.users"].flush_model(["active", "groups_id"])
+        self.env.cr.execute(
+            """
+            SELECT users.id
+              FROM res_users users
+              JOIN res_groups_users_rel grouped ON grouped.uid = users.id
+             WHERE grouped.gid = %s AND users.active
+             ORDER BY users.id
+            """,
+            [self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP)],
+        )
+        admin_ids = [row[0] for row in self.env.cr.fetchall()]
+        Users_sudo = self.env["res.users"].sudo()
+        Users_sudo._known_active(admin_ids)
+        return Users_sudo.browse(admin_ids)
 
     @api.model
     @tools.ormcache("uid")

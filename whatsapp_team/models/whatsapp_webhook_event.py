@@ -407,7 +407,10 @@ class WhatsappWebhookEvent(models.Model):
             done += len(taken)
             batch += len(taken)
             if auto_commit and (
-                batch >= COMMIT_EVERY
+                # nothing else was pending in this snapshot: the next look
+                # needs a fresh one (an event to retry at once included)
+                not waiting
+                or batch >= COMMIT_EVERY
                 or time.monotonic() - batch_started >= COMMIT_AFTER
             ):
                 events._commit_work(work)
@@ -932,13 +935,18 @@ class WhatsappWebhookEvent(models.Model):
             origin = origin.parent_id
         body = origin.payload.encode()
         verified = {}
+        # the numbers' secrets as the webhook checks them: kept in memory
+        secrets = {
+            number[0]: number[3]
+            for number in self.env["whatsapp.account"]._webhook_signers()
+        }
 
         def signed(account):
             if not origin.signature:
                 # stored before signatures were kept: it was checked when
                 # received, against the number it was stored for
                 return account == origin.account_id
-            secret = account.sudo().app_secret
+            secret = secrets.get(account.id)
             if secret not in verified:
                 verified[secret] = signature.verify(secret, body, origin.signature)
             return verified[secret]
@@ -985,7 +993,7 @@ class WhatsappWebhookEvent(models.Model):
             inbound.sender.wa_id,
             inbound.display_phone_number,
             account.display_phone_number,
-            default_region=account._default_region(),
+            default_region=account._default_region,
         ):
             # The number writing to itself (a test from the business's own
             # phone) would get a chat, a partner and a greeting of its own:

@@ -142,7 +142,7 @@ class WhatsappWebhookEvent(models.Model):
             message.sender.wa_id,
             message.display_phone_number,
             account.display_phone_number,
-            default_region=account._default_region(),
+            default_region=account._default_region,
         ):
             return None
         _logger.warning(

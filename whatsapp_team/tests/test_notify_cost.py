@@ -3,7 +3,7 @@ import json
 import weakref
 from unittest.mock import patch
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.mail.models.models import BaseModel as MailBase
 from odoo.addons.sms.models import mail_thread as sms_thread
@@ -66,6 +66,28 @@ class TestNotifyCost(TeamCase):
         self.assertEqual(len(inbox), 1)
         self.assertIn("Still there?", json.dumps(inbox[0]["payload"]))
         self.assertFalse(self.inbox_bus(self.ben))
+
+    def test_the_readers_of_a_chat_are_found_in_few_queries(self):
+        chat = self.new_chat(body="Hello")
+        self.assertEqual(chat.user_id, self.ana)
+        admin = new_test_user(
+            self.env,
+            login="wa_admin_reader",
+            groups="whatsapp_team.group_whatsapp_admin",
+        )
+        chat._inbox_readers()  # the rules' queries are built once a user
+        self.env.invalidate_all()
+        # the chat, the number's users, the administrators, the rules: no
+        # user is read whole to know whether it is active
+        with self.assertQueryCount(4):
+            readers = chat._inbox_readers()[chat.id]
+        self.assertIn(self.ana, readers)
+        self.assertIn(self.leader, readers)
+        self.assertIn(admin, readers)
+        self.assertNotIn(self.ben, readers)
+        self.assertNotIn(self.dan, readers)
+        admin.active = False
+        self.assertNotIn(admin, chat._inbox_readers()[chat.id])
 
     def test_announce_values_are_the_message(self):
         chat = self.new_chat(body="Hello")

@@ -176,6 +176,38 @@ class TestTeamAccess(TeamCase):
         self.assertEqual(self.visible(stranger), self.Conversation)
         self.assertIn(no_team, self.Conversation.with_user(stranger).search([]))
 
+    def test_the_users_of_a_number_follow_its_teams_members_and_groups(self):
+        account = self.account
+        self.assertEqual(
+            account.allowed_user_ids,
+            self.ana | self.ben | self.cleo | self.dan | self.leader,
+        )
+        # read in one query at a time when nothing is in the cache
+        account.invalidate_recordset(["allowed_user_ids"])
+        with self.assertQueryCount(1):
+            self.assertTrue(account.allowed_user_ids)
+        without_whatsapp = new_test_user(
+            self.env, login="wa_no_app", groups="sales_team.group_sale_salesman"
+        )
+        named = new_test_user(self.env, login="wa_named", groups=SALES)
+        # each change is seen in the same transaction, before any flush
+        account.user_ids = named | without_whatsapp
+        self.assertIn(named, account.allowed_user_ids)
+        self.assertNotIn(without_whatsapp, account.allowed_user_ids)
+        self.members.filtered(lambda m: m.user_id == self.ana).active = False
+        self.assertNotIn(self.ana, account.allowed_user_ids)
+        self.cleo.active = False
+        self.assertNotIn(self.cleo, account.allowed_user_ids)
+        self.other_team.active = False
+        self.assertNotIn(self.dan, account.allowed_user_ids)
+        self.leader.groups_id -= self.env.ref("whatsapp_team.group_whatsapp_manager")
+        self.leader.groups_id -= self.env.ref("whatsapp_team.group_whatsapp_user")
+        self.assertNotIn(self.leader, account.allowed_user_ids)
+        self.assertEqual(account.allowed_user_ids, named | self.ben)
+        # a number being edited: what its form holds, before it is saved
+        draft = account.new({"user_ids": [(6, 0, self.dan.ids)]}, origin=account)
+        self.assertEqual(draft.allowed_user_ids._origin, self.dan | self.ben)
+
     def test_claim_is_tracked_and_only_for_unassigned(self):
         self.unassigned.with_user(self.ben).action_claim()
         self.assertEqual(self.unassigned.user_id, self.ben)

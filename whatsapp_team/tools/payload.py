@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -654,13 +655,18 @@ def split_items(payload: dict) -> list[Item]:
     return items
 
 
-def is_own_number(wa_id: str, *numbers: str, default_region: str | None = None) -> bool:
+def is_own_number(
+    wa_id: str,
+    *numbers: str,
+    default_region: str | Callable[[], str | None] | None = None,
+) -> bool:
     """Tell whether the WhatsApp id ``wa_id`` is one of the business's own
     ``numbers``.
 
     A number in digits only is read as Meta writes ``display_phone_number``
     (international, without ``+``); any other is read as people write it,
-    in ``default_region`` when it has no country prefix.
+    in ``default_region`` when it has no ``+`` prefix. ``default_region``
+    may be a function giving it: called only for such a number.
     """
     key = phone.wa_id_key(wa_id)
     if not key:
@@ -671,8 +677,11 @@ def is_own_number(wa_id: str, *numbers: str, default_region: str | None = None) 
             continue
         if text.isdigit():
             own = phone.wa_id_key(text)
+        elif text.startswith("+"):
+            own = phone.match_key(text)
         else:
-            own = phone.match_key(text, default_region)
+            region = default_region() if callable(default_region) else default_region
+            own = phone.match_key(text, region)
         if own == key:
             return True
     return False
