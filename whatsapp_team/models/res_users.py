@@ -20,11 +20,12 @@ class ResUsers(models.Model):
         return result
 
     @api.model
-    def _known_active(self, user_ids):
-        """Note in the cache that the users ``user_ids`` are active, as a
-        query of ours just read: a field of users shows only the active ones,
-        and would otherwise read each of them whole to know it."""
-        users = self.browse(user_ids)
-        self.env.cache.insert_missing(
-            users, self._fields["active"], [True] * len(users)
-        )
+    def _known_from_query(self, rows):
+        """Note in the cache what a query of ours just read of active users:
+        ``rows`` of ``(id, share)``. A field of users shows only the active
+        ones, and who may read a chat is asked of internal ones: without this
+        each of them would be read whole to know it."""
+        users = self.browse([row[0] for row in rows])
+        cache = self.env.cache
+        cache.insert_missing(users, self._fields["active"], [True] * len(users))
+        cache.insert_missing(users, self._fields["share"], [row[1] for row in rows])

@@ -270,9 +270,6 @@ class WhatsappAccount(models.Model):
         Users = self.env["res.users"]
         for account in stored:
             account.allowed_user_ids = Users.browse(users_of.get(account.id, ()))
-        # the field shows active users only: they are, the query said so
-        # (else each read of the field would read the users whole for it)
-        Users._known_active({uid for ids in users_of.values() for uid in ids})
         for account in self - stored:
             # a number being edited in its form: what the form holds
             account_sudo = account.sudo()
@@ -294,13 +291,13 @@ class WhatsappAccount(models.Model):
         The same users as the fields give: the number's allowed users, the
         active members and the leaders of its active teams, when active and
         in ``group_id``."""
-        self.env["res.users"].flush_model(["active", "groups_id"])
+        self.env["res.users"].flush_model(["active", "groups_id", "share"])
         self.env["crm.team"].flush_model(["active", "user_id"])
         self.env["crm.team.member"].flush_model(["active", "crm_team_id", "user_id"])
         self.flush_recordset(["user_ids", "team_ids"])
         self.env.cr.execute(
             """
-            SELECT named.account_id, users.id
+            SELECT named.account_id, users.id, users.share
               FROM (
                     SELECT account_id, user_id
                       FROM whatsapp_account_res_users_rel
@@ -325,9 +322,11 @@ class WhatsappAccount(models.Model):
             """,
             {"ids": self.ids, "group": group_id},
         )
+        rows = self.env.cr.fetchall()
         users_of = {}
-        for account_id, user_id in self.env.cr.fetchall():
+        for account_id, user_id, _share in rows:
             users_of.setdefault(account_id, []).append(user_id)
+        self.env["res.users"]._known_from_query([row[1:] for row in rows])
         return users_of
 
     def _user_group(self):

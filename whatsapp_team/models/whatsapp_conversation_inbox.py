@@ -268,11 +268,8 @@ class WhatsappConversation(models.Model):
         if not self:
             return {}
         if users is None:
-            # both active internal users (the number's users are WhatsApp
-            # users, who are internal): nothing more to read of them
-            candidates = self.sudo().account_id.allowed_user_ids | self._inbox_admins()
-        else:
-            candidates = users.filtered(lambda user: user.active and not user.share)
+            users = self.sudo().account_id.allowed_user_ids | self._inbox_admins()
+        candidates = users.filtered(lambda user: user.active and not user.share)
         if not candidates:
             return {}
         readable = {user: self._inbox_readable_sql(user.id) for user in candidates}
@@ -299,10 +296,10 @@ class WhatsappConversation(models.Model):
     @api.model
     def _inbox_admins(self):
         """The active WhatsApp administrators, in one query."""
-        self.env["res.users"].flush_model(["active", "groups_id"])
+        self.env["res.users"].flush_model(["active", "groups_id", "share"])
         self.env.cr.execute(
             """
-            SELECT users.id
+            SELECT users.id, users.share
               FROM res_users users
               JOIN res_groups_users_rel grouped ON grouped.uid = users.id
              WHERE grouped.gid = %s AND users.active
@@ -310,10 +307,10 @@ class WhatsappConversation(models.Model):
             """,
             [self.env["ir.model.data"]._xmlid_to_res_id(ADMIN_GROUP)],
         )
-        admin_ids = [row[0] for row in self.env.cr.fetchall()]
+        rows = self.env.cr.fetchall()
         Users_sudo = self.env["res.users"].sudo()
-        Users_sudo._known_active(admin_ids)
-        return Users_sudo.browse(admin_ids)
+        Users_sudo._known_from_query(rows)
+        return Users_sudo.browse([row[0] for row in rows])
 
     @api.model
     @tools.ormcache("uid")
