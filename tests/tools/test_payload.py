@@ -1601,6 +1601,9 @@ def test_is_own_number_asks_the_region_only_for_a_number_without_prefix():
     assert asked == []
     assert is_own_number("32470123456", "0470 12 34 56", default_region=region)
     assert asked == ["BE"]
+    # a "+" before the international prefix: read in the region, as before
+    assert is_own_number("32470123456", "+0032 470 12 34 56", default_region=region)
+    assert is_own_number("32470123456", "+0032 470 12 34 56", default_region="BE")
 
 
 # ------------------------------------------------------- status ordering

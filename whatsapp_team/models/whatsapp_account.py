@@ -278,9 +278,9 @@ class WhatsappAccount(models.Model):
                 | account_sudo.team_ids.crm_team_member_ids.user_id
                 | account_sudo.team_ids.user_id
             )._origin  # the users themselves, with their groups
-            account.allowed_user_ids = users.filtered(
-                lambda user: user.active and group in user.groups_id
-            )
+            users = users.filtered(lambda user: user.active and group in user.groups_id)
+            # in the users' order, as for a saved number
+            account.allowed_user_ids = users.search([("id", "in", users.ids)])
 
     def _allowed_user_ids_stored(self, group_id):
         """``{number id: user ids}``: the users of these numbers as stored,
@@ -290,8 +290,9 @@ class WhatsappAccount(models.Model):
 
         The same users as the fields give: the number's allowed users, the
         active members and the leaders of its active teams, when active and
-        in ``group_id``."""
-        self.env["res.users"].flush_model(["active", "groups_id", "share"])
+        in ``group_id``; in the users' order (name, login)."""
+        self.env["res.users"].flush_model(["active", "groups_id", "share", "login"])
+        self.env["res.partner"].flush_model(["name"])
         self.env["crm.team"].flush_model(["active", "user_id"])
         self.env["crm.team.member"].flush_model(["active", "crm_team_id", "user_id"])
         self.flush_recordset(["user_ids", "team_ids"])
@@ -318,7 +319,8 @@ class WhatsappAccount(models.Model):
               JOIN res_users users ON users.id = named.user_id AND users.active
               JOIN res_groups_users_rel grouped
                 ON grouped.uid = users.id AND grouped.gid = %(group)s
-             ORDER BY named.account_id, users.id
+              JOIN res_partner partner ON partner.id = users.partner_id
+             ORDER BY named.account_id, partner.name, users.login
             """,
             {"ids": self.ids, "group": group_id},
         )

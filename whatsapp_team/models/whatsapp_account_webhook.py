@@ -22,6 +22,8 @@ class WhatsappAccount(models.Model):
     def _webhook_signers(self):
         """``(id, phone_number_id, business_account_id, app_secret, active)``
         of every number, archived ones included, by id."""
+        # a change not yet written must not be kept as the old value
+        self.flush_model(SIGNING_FIELDS)
         self.env.cr.execute(
             """
             SELECT id, phone_number_id, business_account_id, app_secret, active

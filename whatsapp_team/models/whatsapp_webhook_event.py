@@ -935,18 +935,15 @@ class WhatsappWebhookEvent(models.Model):
             origin = origin.parent_id
         body = origin.payload.encode()
         verified = {}
-        # the numbers' secrets as the webhook checks them: kept in memory
-        secrets = {
-            number[0]: number[3]
-            for number in self.env["whatsapp.account"]._webhook_signers()
-        }
 
         def signed(account):
             if not origin.signature:
                 # stored before signatures were kept: it was checked when
                 # received, against the number it was stored for
                 return account == origin.account_id
-            secret = secrets.get(account.id)
+            # read in this transaction, not from the secrets kept in memory,
+            # which another process may not have forgotten yet after a change
+            secret = account.sudo().app_secret
             if secret not in verified:
                 verified[secret] = signature.verify(secret, body, origin.signature)
             return verified[secret]

@@ -189,7 +189,7 @@ class TestTeamAccess(TeamCase):
         without_whatsapp = new_test_user(
             self.env, login="wa_no_app", groups="sales_team.group_sale_salesman"
         )
-        named = new_test_user(self.env, login="wa_named", groups=SALES)
+        named = new_test_user(self.env, login="wa_named", name="Nora", groups=SALES)
         # each change is seen in the same transaction, before any flush
         account.user_ids = named | without_whatsapp
         self.assertIn(named, account.allowed_user_ids)
@@ -204,9 +204,19 @@ class TestTeamAccess(TeamCase):
         self.leader.groups_id -= self.env.ref("whatsapp_team.group_whatsapp_user")
         self.assertNotIn(self.leader, account.allowed_user_ids)
         self.assertEqual(account.allowed_user_ids, named | self.ben)
-        # a number being edited: what its form holds, before it is saved
-        draft = account.new({"user_ids": [(6, 0, self.dan.ids)]}, origin=account)
-        self.assertEqual(draft.allowed_user_ids._origin, self.dan | self.ben)
+        # in the users' order (by name), saved or being edited in the form
+        zed = new_test_user(self.env, login="wa_zed", name="Zed", groups=SALES)
+        amy = new_test_user(self.env, login="wa_amy", name="Amy", groups=SALES)
+        account.user_ids = zed | amy | named
+        self.assertEqual(
+            account.allowed_user_ids.mapped("name"), ["Amy", "Ben", "Nora", "Zed"]
+        )
+        draft = account.new(
+            {"user_ids": [(6, 0, (zed | self.dan).ids)]}, origin=account
+        )
+        self.assertEqual(
+            draft.allowed_user_ids._origin.mapped("name"), ["Ben", "Dan", "Zed"]
+        )
 
     def test_claim_is_tracked_and_only_for_unassigned(self):
         self.unassigned.with_user(self.ben).action_claim()

@@ -188,3 +188,21 @@ class TestWebhookSignature(WhatsappCase):
         self.assertEqual(self.post_webhook(body, header=header).status_code, 200)
         self.assertEqual(self.events().signature, header)
         self.assertEqual(self.events().payload.encode(), body)
+
+    def test_a_new_app_secret_counts_at_once(self):
+        body = json.dumps(self.payload([self.message("32470999888", body="hi")]))
+        event = self.env["whatsapp.webhook.event"].create(
+            {
+                "payload": body,
+                "signature": signature.sign("rotated-secret", body.encode()),
+                "account_id": self.account.id,
+            }
+        )
+        Account = self.env["whatsapp.account"]
+        self.account.app_secret = "rotated-secret"
+        # asked for before the change is written: the new secret all the same
+        signers = {number[0]: number[3] for number in Account._webhook_signers()}
+        self.assertEqual(signers[self.account.id], "rotated-secret")
+        self.env.flush_all()
+        self.assertTrue(event._signature_check()(self.account))
+        self.assertFalse(event._signature_check()(self.other))

@@ -665,8 +665,9 @@ def is_own_number(
 
     A number in digits only is read as Meta writes ``display_phone_number``
     (international, without ``+``); any other is read as people write it,
-    in ``default_region`` when it has no ``+`` prefix. ``default_region``
-    may be a function giving it: called only for such a number.
+    in ``default_region`` when it has no country prefix. ``default_region``
+    may be a function giving it: called only for a number that cannot be
+    read without it.
     """
     key = phone.wa_id_key(wa_id)
     if not key:
@@ -677,7 +678,7 @@ def is_own_number(
             continue
         if text.isdigit():
             own = phone.wa_id_key(text)
-        elif text.startswith("+"):
+        elif text.startswith("+") and phone.parse(text) is not None:
             own = phone.match_key(text)
         else:
             region = default_region() if callable(default_region) else default_region
