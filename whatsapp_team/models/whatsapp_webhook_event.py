@@ -13,7 +13,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, lazy_property, mute_logger
 
 from ..tools import signature
-from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch
+from ..tools.batch import PROCESSOR_BATCH, ProcessorBatch, processor_batch
 from ..tools.payload import (
     TEMPLATE_FIELDS,
     PayloadError,
@@ -432,7 +432,9 @@ class WhatsappWebhookEvent(models.Model):
         them fails, the savepoint is rolled back (with the bus notifications
         and tracking Odoo keeps for the commit: ``cr.clear()``) and each is
         processed again on its own, each item in a savepoint of its own, so
-        that a failure never holds back the others (:meth:`_process`).
+        that a failure never holds back the other customers
+        (:meth:`_process`). A customer's later events wait for one of theirs
+        to retry: they are taken again after the commit, in their order.
         """
         if len(self) < 2:
             self._process()
@@ -444,8 +446,19 @@ class WhatsappWebhookEvent(models.Model):
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise
         except Exception:  # noqa: BLE001 - each one is processed again alone
+            work = processor_batch(self.env.context)
+            # customers with a message to retry: their later events wait
+            # for it, after the commit
+            waiting = set()
             for event in self:
+                if work is not None and waiting.intersection(event._lock_keys()):
+                    work.retry_after_commit(event.id)
+                    continue
                 event._process()
+                for part in (event | event.child_ids).filtered(
+                    lambda e: e.state == "pending"
+                ):
+                    waiting.update(part._lock_keys())
 
     def _send_work(self, work):
         """Hand what the events left (``tools.batch.ProcessorBatch``) to
@@ -532,6 +545,13 @@ class WhatsappWebhookEvent(models.Model):
             (event_id, keys if keys is not None else self.browse(event_id)._lock_keys())
             for event_id, keys in self._pending(SCAN_SIZE)
         ]
+        work = processor_batch(self.env.context)
+        if rows and work is not None and work.retry_after_commit_ids:
+            # retried after the commit, and their customers' later events
+            # with them: in their order
+            after = work.retry_after_commit_ids
+            free = set(_in_order(rows, lambda event_id, _keys: event_id not in after))
+            rows = [row for row in rows if row[0] in free]
         if not rows:
             return [], False
         # a few waiting are shared among the processors (each takes its
@@ -904,6 +924,9 @@ class WhatsappWebhookEvent(models.Model):
             }
         )
         if quick and not failed:
+            work = processor_batch(self.env.context)
+            if work is not None:
+                work.retry_after_commit(self.id)
             self.env.ref(FIRST_PROCESSOR)._trigger()
 
     def _process_item(self, item, signed):

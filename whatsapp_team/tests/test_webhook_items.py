@@ -1,7 +1,9 @@
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
+from psycopg2 import IntegrityError
 
 from odoo import fields
 from odoo.tests import tagged
@@ -291,3 +293,43 @@ class TestWebhookItems(WhatsappCase):
         # all of them are processed, in the order they came
         self.assertEqual(self.process(), 4)
         self.assertEqual(set(self.events().mapped("state")), {"done"})
+
+    def test_a_message_stored_first_elsewhere_is_retried_after_the_commit(self):
+        """A concurrent transaction stored the same customer first: the event
+        is retried on a fresh snapshot, where that customer is seen, not
+        again and again on the one that could not see it. The customer's
+        later messages wait for it; other customers' do not."""
+        first = self.message("32470123471", body="first", name="Ann")
+        later = self.message("32470123471", body="later", name="Ann")
+        other = self.message("32470123472", body="other", name="Bob")
+        for message in (first, later, other):
+            self.assertEqual(
+                self.post_webhook(self.payload([message])).status_code, 200
+            )
+        Event = type(self.env["whatsapp.webhook.event"])
+        process_item = Event._process_item
+        tries = []
+
+        def stored_elsewhere(event, item, signed):
+            if first[0]["id"] in json.dumps(item.payload):
+                tries.append(event.id)
+                raise IntegrityError("duplicate key value (stored by another)")
+            return process_item(event, item, signed)
+
+        # one processor: the three are taken and processed together
+        with (
+            patch.object(Event, "_process_item", stored_elsewhere),
+            patch.object(Event, "_processor_count", lambda self: 1),
+        ):
+            self.process()
+        first_event, later_event, other_event = self.events().sorted("id")
+        # with the others, then alone: not again on the snapshot that
+        # cannot see the other transaction's record
+        self.assertEqual(tries, [first_event.id] * 2)
+        self.assertEqual((first_event.state, first_event.attempts), ("pending", 1))
+        self.assertEqual(later_event.state, "pending", "waits for the first")
+        self.assertEqual(other_event.state, "done")
+        self.assertFalse(self.stored(first, later))
+        # the next look, after the commit: stored in their order
+        self.assertEqual(self.process(), 2)
+        self.assertLess(self.stored(first).id, self.stored(later).id)

@@ -45,7 +45,11 @@ class ProcessorBatch:
 
     - ``alias_domain_id``: the first alias domain, which Odoo gives the
       messages posted in a chat whose company has none (``False``: there is
-      none; ``None``: not looked up yet).
+      none; ``None``: not looked up yet);
+    - ``retry_after_commit_ids``: the events to retry at once that failed
+      because a concurrent transaction stored the same customer or message
+      first: retried on the snapshot after the commit, where that record is
+      seen, not again on this one, where it is not.
     """
 
     __slots__ = (
@@ -55,6 +59,7 @@ class ProcessorBatch:
         "cron_wakes",
         "inbox_notices",
         "lead_copies",
+        "retry_after_commit_ids",
     )
 
     def __init__(self):
@@ -64,6 +69,7 @@ class ProcessorBatch:
         self.cron_wakes = {}
         self.lead_copies = {}
         self.alias_domain_id = None
+        self.retry_after_commit_ids = set()
 
     def take_chat_ids(self):
         """The chats kept so far, forgotten here."""
@@ -115,9 +121,14 @@ class ProcessorBatch:
         """Whether the work queued web pushes (Odoo's push cron is woken)."""
         return WEB_PUSH_CRON in self.cron_wakes
 
+    def retry_after_commit(self, event_id):
+        """Keep the event ``event_id`` for the look after the commit."""
+        self.retry_after_commit_ids.add(event_id)
+
     def committed(self):
         """Forget what was looked up: others may change it once committed."""
         self.alias_domain_id = None
+        self.retry_after_commit_ids = set()
 
     def reset(self):
         """Forget everything (the work was rolled back)."""
