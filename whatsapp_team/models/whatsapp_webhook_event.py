@@ -434,7 +434,9 @@ class WhatsappWebhookEvent(models.Model):
         processed again on its own, each item in a savepoint of its own, so
         that a failure never holds back the other customers
         (:meth:`_process`). A customer's later events wait for one of theirs
-        to retry: they are taken again after the commit, in their order.
+        to retry: they are taken again after the commit, in their order (a
+        message split off a body, an event newer than them, does not hold
+        them then).
         """
         if len(self) < 2:
             self._process()
@@ -451,7 +453,10 @@ class WhatsappWebhookEvent(models.Model):
             # for it, after the commit
             waiting = set()
             for event in self:
-                if work is not None and waiting.intersection(event._lock_keys()):
+                keys = event._lock_keys()
+                if work is not None and waiting.intersection(keys):
+                    # and so do the later events of its other customers
+                    waiting.update(keys)
                     work.retry_after_commit(event.id)
                     continue
                 event._process()

@@ -302,10 +302,12 @@ class TestWebhookItems(WhatsappCase):
         first = self.message("32470123471", body="first", name="Ann")
         later = self.message("32470123471", body="later", name="Ann")
         other = self.message("32470123472", body="other", name="Bob")
-        for message in (first, later, other):
-            self.assertEqual(
-                self.post_webhook(self.payload([message])).status_code, 200
-            )
+        # a body of Ann and Cid, then Cid alone: Cid waits with Ann
+        with_ann = self.message("32470123471", body="with Cid", name="Ann")
+        with_cid = self.message("32470123473", body="with Ann", name="Cid")
+        cid = self.message("32470123473", body="Cid alone", name="Cid")
+        for body in ([first], [later], [other], [with_ann, with_cid], [cid]):
+            self.assertEqual(self.post_webhook(self.payload(body)).status_code, 200)
         Event = type(self.env["whatsapp.webhook.event"])
         process_item = Event._process_item
         tries = []
@@ -316,20 +318,26 @@ class TestWebhookItems(WhatsappCase):
                 raise IntegrityError("duplicate key value (stored by another)")
             return process_item(event, item, signed)
 
-        # one processor: the three are taken and processed together
+        # one processor: they are taken and processed together
         with (
             patch.object(Event, "_process_item", stored_elsewhere),
             patch.object(Event, "_processor_count", lambda self: 1),
         ):
             self.process()
-        first_event, later_event, other_event = self.events().sorted("id")
+        first_event, later_event, other_event, both_event, cid_event = (
+            self.events().sorted("id")
+        )
         # with the others, then alone: not again on the snapshot that
         # cannot see the other transaction's record
         self.assertEqual(tries, [first_event.id] * 2)
         self.assertEqual((first_event.state, first_event.attempts), ("pending", 1))
         self.assertEqual(later_event.state, "pending", "waits for the first")
+        self.assertEqual(both_event.state, "pending")
+        self.assertEqual(cid_event.state, "pending", "waits with Ann's body")
         self.assertEqual(other_event.state, "done")
-        self.assertFalse(self.stored(first, later))
+        self.assertFalse(self.stored(first, later, with_ann, with_cid, cid))
         # the next look, after the commit: stored in their order
-        self.assertEqual(self.process(), 2)
+        self.assertEqual(self.process(), 4)
         self.assertLess(self.stored(first).id, self.stored(later).id)
+        self.assertLess(self.stored(later).id, self.stored(with_ann).id)
+        self.assertLess(self.stored(with_cid).id, self.stored(cid).id)
