@@ -339,8 +339,13 @@ class WhatsappConversation(models.Model):
         subtype_id = self.env["ir.model.data"]._xmlid_to_res_id(CUSTOMER_SUBTYPE)
         Followers = self.env["mail.followers"]
         followers = Followers._get_recipient_data(chats_sudo, "comment", subtype_id)
+        answerer_users = {chat.id: chat._whatsapp_answerers() for chat in chats_sudo}
+        # sudo: read into the cache only, what is asked of them here and of
+        # the readers below, not the whole users
+        answerers_sudo = self.env["res.users"].sudo().union(*answerer_users.values())
+        answerers_sudo.fetch(["partner_id", "active", "share"])
         answerers = {
-            chat.id: chat._whatsapp_answerers().partner_id.ids for chat in chats_sudo
+            chat_id: users.partner_id.ids for chat_id, users in answerer_users.items()
         }
         answerer_ids = sorted({pid for ids in answerers.values() for pid in ids})
         answerer_data = {}
