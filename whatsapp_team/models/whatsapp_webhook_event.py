@@ -453,12 +453,14 @@ class WhatsappWebhookEvent(models.Model):
             # for it, after the commit
             waiting = set()
             for event in self:
-                keys = event._lock_keys()
-                if work is not None and waiting.intersection(keys):
-                    # and so do the later events of its other customers
-                    waiting.update(keys)
-                    work.retry_after_commit(event.id)
-                    continue
+                # the event's customers, read from its body only when some wait
+                if work is not None and waiting:
+                    keys = event._lock_keys()
+                    if waiting.intersection(keys):
+                        # and so do the later events of its other customers
+                        waiting.update(keys)
+                        work.retry_after_commit(event.id)
+                        continue
                 event._process()
                 for part in (event | event.child_ids).filtered(
                     lambda e: e.state == "pending"

@@ -678,11 +678,13 @@ def is_own_number(
             continue
         if text.isdigit():
             own = phone.wa_id_key(text)
-        elif text.startswith("+") and phone.parse(text) is not None:
-            own = phone.match_key(text)
         else:
-            region = default_region() if callable(default_region) else default_region
-            own = phone.match_key(text, region)
+            own = phone.international_key(text) if text.startswith("+") else None
+            if own is None:
+                region = (
+                    default_region() if callable(default_region) else default_region
+                )
+                own = phone.match_key(text, region)
         if own == key:
             return True
     return False

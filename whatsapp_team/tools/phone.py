@@ -95,6 +95,21 @@ def match_key(number, default_region=None):
     parsed = parse(number, default_region)
     if parsed is None:
         return _international_digits(number)
+    return _key_of(parsed)
+
+
+# a business's own numbers come back at every message: each is read once
+@functools.lru_cache(maxsize=1024)
+def international_key(number):
+    """The match key of ``number`` read without a default region (as
+    written with its ``+`` country prefix), or ``None`` when it cannot be
+    read so."""
+    parsed = parse(number)
+    return _key_of(parsed) if parsed is not None else None
+
+
+def _key_of(parsed):
+    """The match key of a parsed number (see :func:`match_key`)."""
     national = str(parsed.national_number)
     fold = _FOLDED_DIGITS.get(parsed.country_code)
     if fold:
