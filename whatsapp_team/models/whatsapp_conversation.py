@@ -241,17 +241,23 @@ class WhatsappConversation(models.Model):
         bookkeeping never calls for. Values with a tracked field, the
         salesperson or a field that subscribes followers go through the
         whole write."""
-        relations = self.env["mail.message.subtype"]._get_auto_subscription_subtypes(
-            self._name
-        )[4]
-        chatter = (
+        if self._chatter_field_names() & vals.keys():
+            return self.write(vals)
+        return self.with_context(tracking_disable=True).write(vals)
+
+    @tools.ormcache("self.env.uid", "self.env.su")
+    def _chatter_field_names(self):
+        """The chat's fields whose change the chatter follows: the tracked
+        ones, the salesperson, those that subscribe followers. One cached
+        look-up for the several bookkeeping writes of every message, where
+        Odoo's two behind it (cleared with it) were two each."""
+        Subtype = self.env["mail.message.subtype"]
+        relations = Subtype._get_auto_subscription_subtypes(self._name)[4]
+        return frozenset(
             set(self._track_get_fields())
             | {"user_id"}
             | {name for names in relations.values() for name in names}
         )
-        if chatter & vals.keys():
-            return self.write(vals)
-        return self.with_context(tracking_disable=True).write(vals)
 
     # ------------------------------------------------------------
     # Customer identity
