@@ -35,3 +35,4 @@ from . import test_notify_cost
 from . import test_pg_notify
 from . import test_customer_edits
 from . import test_lead_copies
+from . import test_probe_meta
