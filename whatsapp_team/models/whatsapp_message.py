@@ -627,6 +627,8 @@ class WhatsappMessage(models.Model):
             )
         elif kind == "contacts":
             parts.append(self._shared_contacts_html())
+        elif kind == "order":
+            parts.append(self._order_html())
         elif kind == "unsupported":
             parts.append(
                 Markup("<i>%s</i>")
@@ -655,6 +657,36 @@ class WhatsappMessage(models.Model):
         if not parts:
             parts.append(Markup("<i>%s</i>") % self._kind_label())
         return Markup("").join(parts)
+
+    def _raw_message(self):
+        """The message as Meta sent it (a dict, empty when unreadable)."""
+        self.ensure_one()
+        try:
+            raw = json.loads(self.raw or "{}")
+        except ValueError:
+            return {}
+        return raw if isinstance(raw, dict) else {}
+
+    def _order_html(self):
+        """A catalog order: the customer's note, then each product ordered
+        (Meta's ``order.product_items``) with its quantity and price."""
+        self.ensure_one()
+        order = self._raw_message().get("order")
+        order = order if isinstance(order, dict) else {}
+        lines = []
+        for item in order.get("product_items") or []:
+            if not isinstance(item, dict):
+                continue
+            price = " ".join(
+                str(item[key])
+                for key in ("item_price", "currency")
+                if item.get(key) not in (None, "")
+            )
+            line = f"{item.get('quantity') or 1} × {item.get('product_retailer_id')}"
+            lines.append(line + (f" ({price})" if price else ""))
+        parts = [Markup("🛒 %s") % (self.body or _("Order"))]
+        parts += [escape(line) for line in lines]
+        return Markup("<br/>").join(parts)
 
     def _kind_label(self):
         """What kind of message this is, in words (a voice message, an image)."""

@@ -29,6 +29,36 @@ class TestProbeMeta(WhatsappCase):
     # Messages
     # ------------------------------------------------------------
 
+    def test_an_order_without_a_note_shows_what_was_ordered(self):
+        """webhooks/reference/messages/order: ``order.text`` is optional
+        ("<ORDER_TEXT>", the note the customer may add); what they ordered
+        is ``product_items[]`` (product_retailer_id, quantity, item_price,
+        currency)."""
+        record = self.receive(
+            "order",
+            order={
+                "catalog_id": "194836987003835",
+                "product_items": [
+                    {
+                        "product_retailer_id": "di9ozbzfi4",
+                        "quantity": 2,
+                        "item_price": 30,
+                        "currency": "USD",
+                    },
+                    {
+                        "product_retailer_id": "nqryix03ez",
+                        "quantity": 1,
+                        "item_price": 25,
+                        "currency": "USD",
+                    },
+                ],
+            },
+        )
+        self.assertEqual(record.message_type, "order")
+        body = self.body_of(record)
+        self.assertIn("di9ozbzfi4", body, "the products ordered are shown")
+        self.assertIn("nqryix03ez", body)
+
     def test_unsupported_message_of_the_current_shape(self):
         """webhooks/reference/messages/unsupported: type ``unsupported``,
         ``unsupported: {type}``, errors[131051] with error_data.details."""
