@@ -7,6 +7,7 @@ uses them, without digging into the raw JSON Meta sent.
 """
 
 import dataclasses
+import json
 import logging
 
 from markupsafe import Markup, escape
@@ -25,6 +26,11 @@ class MediaChecksumError(GraphError):
     """The downloaded file is not the one Meta's checksum describes."""
 
     retryable = True
+
+
+def _answer_text(value):
+    """An answer of a Flow as text: a word as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 # one concern of the model per file, as the conversation's
@@ -206,6 +212,8 @@ class WhatsappMessage(models.Model):
 
     def _chatter_body(self):
         body = super()._chatter_body()
+        if self.interactive_type == "nfm_reply":
+            body += self._flow_answers_html()
         if self.media_state == "done" and self.media_checksum == "mismatch":
             body += Markup("<p><i>%s</i></p>") % self.env._(
                 "This file does not match the checksum WhatsApp gave: it may "
@@ -213,6 +221,33 @@ class WhatsappMessage(models.Model):
                 "open."
             )
         return body
+
+    def _flow_answers_html(self):
+        """What the customer filled in a WhatsApp Flow (or an address
+        message): Meta's ``nfm_reply.response_json``, a JSON string, shown
+        field by field; the ``flow_token`` is ours, not theirs."""
+        self.ensure_one()
+        interactive = self._raw_message().get("interactive")
+        reply = interactive.get("nfm_reply") if isinstance(interactive, dict) else None
+        text = reply.get("response_json") if isinstance(reply, dict) else None
+        try:
+            answers = json.loads(text) if isinstance(text, str) else text
+        except ValueError:
+            answers = text
+        if isinstance(answers, dict):
+            lines = [
+                f"{key}: {_answer_text(value)}"
+                for key, value in answers.items()
+                if key != "flow_token"
+            ]
+        elif answers:
+            lines = [str(answers)]
+        else:
+            lines = []
+        if not lines:
+            return Markup("")
+        lines = Markup("<br/>").join(escape(line) for line in lines)
+        return Markup("<p>%s</p>") % lines
 
     def _shared_contacts_html(self):
         """Each shared card with every field Meta sent, and a link to add it

@@ -59,6 +59,32 @@ class TestProbeMeta(WhatsappCase):
         self.assertIn("di9ozbzfi4", body, "the products ordered are shown")
         self.assertIn("nqryix03ez", body)
 
+    def test_a_flow_reply_shows_the_customers_answers(self):
+        """flows/guides/receiveflowresponse: the answers of a completed Flow
+        are in ``nfm_reply.response_json`` (a JSON string); ``body`` is
+        always "Sent"."""
+        record = self.receive(
+            "interactive",
+            interactive={
+                "type": "nfm_reply",
+                "nfm_reply": {
+                    "name": "flow",
+                    "body": "Sent",
+                    "response_json": json.dumps(
+                        {
+                            "flow_token": "token-1",
+                            "name": "John Doe",
+                            "email": "john@example.com",
+                        }
+                    ),
+                },
+            },
+        )
+        self.assertEqual(record.interactive_type, "nfm_reply")
+        body = self.body_of(record)
+        self.assertIn("John Doe", body, "what the customer filled in is shown")
+        self.assertIn("john@example.com", body)
+
     def test_unsupported_message_of_the_current_shape(self):
         """webhooks/reference/messages/unsupported: type ``unsupported``,
         ``unsupported: {type}``, errors[131051] with error_data.details."""
