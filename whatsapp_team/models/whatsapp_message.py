@@ -597,6 +597,17 @@ class WhatsappMessage(models.Model):
             parts.append(
                 Markup("<blockquote>%s</blockquote>") % Markup(whatsapp_to_html(quoted))
             )
+        context = self._raw_message().get("context")
+        product = context.get("referred_product") if isinstance(context, dict) else None
+        if isinstance(product, dict) and product.get("product_retailer_id"):
+            # the customer tapped "Message business" on a product of ours
+            parts.append(
+                Markup("<p><i>%s</i></p>")
+                % _(
+                    "🛍️ About product %(product)s",
+                    product=str(product["product_retailer_id"]),
+                )
+            )
         kind = self.message_type
         if kind == "reaction":
             target = (self.reply_to_id.body or "")[:120]

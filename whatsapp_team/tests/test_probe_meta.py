@@ -85,6 +85,26 @@ class TestProbeMeta(WhatsappCase):
         self.assertIn("John Doe", body, "what the customer filled in is shown")
         self.assertIn("john@example.com", body)
 
+    def test_a_question_about_a_product_names_the_product(self):
+        """catalogs/receive-responses, webhooks/reference/messages/text: a
+        text sent with "Message business" on a product carries
+        ``context.referred_product`` {catalog_id, product_retailer_id}."""
+        record = self.receive(
+            "text",
+            body="Is this available in red?",
+            context={
+                "from": "15550100100",
+                "id": "wamid.PRODUCTMESSAGE0001",
+                "referred_product": {
+                    "catalog_id": "194836987003835",
+                    "product_retailer_id": "di9ozbzfi4",
+                },
+            },
+        )
+        body = self.body_of(record)
+        self.assertIn("Is this available in red?", body)
+        self.assertIn("di9ozbzfi4", body, "the product asked about is named")
+
     def test_unsupported_message_of_the_current_shape(self):
         """webhooks/reference/messages/unsupported: type ``unsupported``,
         ``unsupported: {type}``, errors[131051] with error_data.details."""
