@@ -288,7 +288,10 @@ class WhatsappMessage(models.Model):
             "wa_message_id": inbound.message_id,
             "conversation_id": conversation.id,
             "direction": "in",
-            "message_type": inbound.type if inbound.type in type_codes else "other",
+            # "unknown" is Meta's former name of "unsupported" (errors 131051)
+            "message_type": "unsupported"
+            if inbound.type == "unknown"
+            else (inbound.type if inbound.type in type_codes else "other"),
             "body": inbound.body,
             "state": "received",
             "wa_timestamp": _from_epoch(inbound.timestamp),

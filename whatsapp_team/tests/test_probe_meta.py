@@ -126,6 +126,22 @@ class TestProbeMeta(WhatsappCase):
         self.assertEqual(record.error_code, 131051)
         self.assertIn("currently not supported", self.body_of(record))
 
+    def test_legacy_unknown_message_says_why(self):
+        """The pre-2023 shape of the same notice (Cloud API "Received unknown
+        messages" example): type ``unknown`` with errors[131051]."""
+        record = self.receive(
+            "unknown",
+            errors=[
+                {
+                    "code": 131051,
+                    "details": "Message type is not currently supported",
+                    "title": "Unsupported message type",
+                }
+            ],
+        )
+        self.assertEqual(record.error_code, 131051)
+        self.assertIn("Unsupported message type", self.body_of(record))
+
     def test_an_ad_click_keeps_the_referral_and_shows_the_words(self):
         """webhooks/reference/messages (referral): a message sent from a
         Click to WhatsApp ad carries ``referral``."""
