@@ -949,6 +949,22 @@ class WhatsappWebhookEvent(models.Model):
             self._process_status(status, signed)
         for change in batch.others:
             self._process_change(change, signed)
+        if batch.errors:
+            # Meta's own report of a problem with the number, the app or the
+            # account (a ``messages`` change holding only ``errors``): kept
+            # on the event for administrators, and in the log
+            errors = "; ".join(
+                f"({error.code}) {error.title or error.message}"
+                + (f": {error.details}" if error.details else "")
+                for error in batch.errors
+            )
+            _logger.warning("WhatsApp reported errors in event %s: %s", self.id, errors)
+            note = "\n".join(
+                filter(
+                    None,
+                    [note, self.env._("WhatsApp reported: %(errors)s", errors=errors)],
+                )
+            )
         return note
 
     def _signature_check(self):

@@ -226,6 +226,46 @@ class TestProbeMeta(WhatsappCase):
         self.assertEqual(record.conversation_id.wa_user_id, "US.13491208655302741918")
         self.assertIn("hello from a username", self.body_of(record))
 
+    def test_errors_of_a_change_are_kept_and_hold_nothing_back(self):
+        """webhooks/reference/messages/errors: a ``messages`` change whose
+        value holds only ``errors`` (system, app or account problem)."""
+        text, contact = self.message("32470666050", body="still here")
+        body = self.payload([(text, contact)])
+        body["entry"][0]["changes"].append(
+            {
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": "15550100100",
+                        "phone_number_id": self.account.phone_number_id,
+                    },
+                    "errors": [
+                        {
+                            "code": 130429,
+                            "title": "Rate limit hit",
+                            "message": "(#130429) Rate limit hit",
+                            "error_data": {
+                                "details": "Cloud API message throughput has "
+                                "been reached."
+                            },
+                            "href": "/docs/whatsapp/cloud-api/support/error-codes/",
+                        }
+                    ],
+                },
+            }
+        )
+        self.assertEqual(self.post_webhook(body).status_code, 200)
+        self.process()
+        self.assertTrue(
+            self.env["whatsapp.message"].search([("wa_message_id", "=", text["id"])])
+        )
+        event = self.events().filtered(lambda e: not e.parent_id)
+        self.assertEqual(event.state, "done")
+        events = self.events()
+        kept = " ".join(filter(None, events.mapped("note") + events.mapped("error")))
+        self.assertIn("130429", kept, "Meta's error is told, not dropped")
+
     def test_several_entries_and_changes_in_one_body(self):
         first = self.message("32470666061", body="one")
         second = self.message("32470666062", body="two")
