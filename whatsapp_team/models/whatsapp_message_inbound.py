@@ -214,6 +214,8 @@ class WhatsappMessage(models.Model):
         body = super()._chatter_body()
         if self.interactive_type == "nfm_reply":
             body += self._flow_answers_html()
+        elif self.message_type == "interactive":
+            body += self._call_permission_html()
         if self.media_state == "done" and self.media_checksum == "mismatch":
             body += Markup("<p><i>%s</i></p>") % self.env._(
                 "This file does not match the checksum WhatsApp gave: it may "
@@ -248,6 +250,29 @@ class WhatsappMessage(models.Model):
             return Markup("")
         lines = Markup("<br/>").join(escape(line) for line in lines)
         return Markup("<p>%s</p>") % lines
+
+    def _call_permission_html(self):
+        """The customer's answer to a request to call them (Calling API:
+        ``interactive.call_permission_reply``, ``response`` accept or
+        reject); empty for any other message."""
+        self.ensure_one()
+        interactive = self._raw_message().get("interactive")
+        if not isinstance(interactive, dict):
+            return Markup("")
+        reply = interactive.get("call_permission_reply")
+        if interactive.get("type") != "call_permission_reply" or not isinstance(
+            reply, dict
+        ):
+            return Markup("")
+        if reply.get("response") == "accept":
+            text = (
+                self.env._("📞 The customer accepts to be called, from now on.")
+                if reply.get("is_permanent") is True
+                else self.env._("📞 The customer accepts to be called for a while.")
+            )
+        else:
+            text = self.env._("📞 The customer declines to be called.")
+        return Markup("<p>%s</p>") % text
 
     def _shared_contacts_html(self):
         """Each shared card with every field Meta sent, and a link to add it

@@ -226,6 +226,27 @@ class TestProbeMeta(WhatsappCase):
         self.assertEqual(record.conversation_id.wa_user_id, "US.13491208655302741918")
         self.assertIn("hello from a username", self.body_of(record))
 
+    def test_call_permission_reply_shows_the_answer(self):
+        """Calling API, webhooks/reference/messages/interactive
+        (call_permission_reply): ``response`` accept or reject."""
+        record = self.receive(
+            "interactive",
+            interactive={
+                "type": "call_permission_reply",
+                "call_permission_reply": {
+                    "response": "accept",
+                    "is_permanent": False,
+                    "expiration_timestamp": int(time.time()) + 7 * 86400,
+                    "response_source": "user_action",
+                },
+            },
+        )
+        self.assertIn("accept", self.body_of(record).lower())
+
+    # ------------------------------------------------------------
+    # Errors, statuses, several changes
+    # ------------------------------------------------------------
+
     def test_errors_of_a_change_are_kept_and_hold_nothing_back(self):
         """webhooks/reference/messages/errors: a ``messages`` change whose
         value holds only ``errors`` (system, app or account problem)."""
