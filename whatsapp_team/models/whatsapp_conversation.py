@@ -271,7 +271,14 @@ class WhatsappConversation(models.Model):
         so that parallel first messages from a new number create each of
         them once. Transaction-scoped: released at commit or rollback.
         """
-        keys = sorted(
+        for key in self._identity_lock_keys(phone_key, user_id):
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+    @api.model
+    def _identity_lock_keys(self, phone_key, user_id):
+        """The advisory locks of an identity (see ``_lock_identity``), in the
+        order they are taken."""
+        return sorted(
             key
             for key in (
                 phone_key and f"whatsapp-phone:{phone_key}",
@@ -279,8 +286,6 @@ class WhatsappConversation(models.Model):
             )
             if key
         )
-        for key in keys:
-            self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
 
     @api.model
     def _get_or_create_for(self, account, identity, from_whatsapp=True):
@@ -320,10 +325,9 @@ class WhatsappConversation(models.Model):
         user_id = identity.user_id or None
         if not phone_key and not user_id:
             raise ValueError("a WhatsApp message without a sender identity")
-        self._lock_identity(phone_key, user_id)
-
         # the customer's chat exists once, whoever may see it: the caller
-        # gets it back in their own environment
+        # gets it back in their own environment; the identity is locked by
+        # the statement that reads it (_lock_identity)
         Conversation_sudo = self.sudo().with_context(active_test=False)
         Message_sudo = self.env["whatsapp.message"].sudo()
         conversations_sudo, stored_id = Conversation_sudo._search_fetch_for_message(
@@ -340,13 +344,10 @@ class WhatsappConversation(models.Model):
                     **self._identity_values(identity, phone_key),
                 }
             )
-            # its message may be stored in another chat
-            stored_sudo = (
-                Message_sudo.search([("wa_message_id", "=", wa_message_id)])
-                if wa_message_id
-                else Message_sudo
+            # its message may be stored in another chat: looked up all the same
+            return conversation_sudo.with_env(self.env), Message_sudo.browse(
+                stored_id or ()
             )
-            return conversation_sudo.with_env(self.env), stored_sudo
         stored_sudo = Message_sudo.browse(stored_id or ())
         conversation_sudo = conversations_sudo[0]
         if not from_whatsapp:
@@ -382,7 +383,9 @@ class WhatsappConversation(models.Model):
         first) read in one query, their own columns (those ``search_fetch``
         reads) and, for a customer's message (``wa_message_id`` given),
         what its work reads next (``CHAT_AROUND_FIELDS``) and the id of
-        that message if it is stored already (0: none, or not asked). Each
+        that message if it is stored already, in any chat (0: none, or not
+        asked). The same statement first takes the identity's locks
+        (``_lock_identity``): without a chat yet, the caller makes it. Each
         value goes into the cache as Odoo's own fetch puts it there: never
         over a value in cache, and nothing waiting to be written is written
         first (the processor writes each chat once for the messages it
@@ -392,7 +395,7 @@ class WhatsappConversation(models.Model):
         of a customer whoever may see it. What is read around the chat is
         read for a webhook's message only, whose processing runs as
         superuser: never into the cache of a user who may not read it."""
-        select, reads = self._message_read_plan(bool(wa_message_id))
+        columns, joins, reads = self._message_read_plan(bool(wa_message_id))
         Message = self.env["whatsapp.message"]
         chat_fields = self._fields
         identities = [
@@ -416,25 +419,37 @@ class WhatsappConversation(models.Model):
             if wa_message_id
             else SQL("0")
         )
+        locks = SQL(", ").join(
+            SQL("pg_advisory_xact_lock(hashtext(%s))", key)
+            for key in self._identity_lock_keys(phone_key, user_id)
+        )
+        # the locks' one row, then the chats beside it, or none (NULLs): the
+        # locks are taken whether a chat is found or not, before any row of
+        # the chats is looked at
         rows = self.env.execute_query(
             SQL(
-                "SELECT %s, %s WHERE %s = %s AND (%s) ORDER BY %s",
+                "SELECT %s, %s FROM (SELECT %s) AS locked LEFT JOIN %s ON %s = %s"
+                " AND (%s) %s ORDER BY %s",
                 stored,
-                select,
+                columns,
+                locks,
+                SQL.identifier(self._table),
                 SQL.identifier(
                     self._table, "account_id", to_flush=chat_fields["account_id"]
                 ),
                 account_id,
                 SQL(" OR ").join(identities),
+                joins,
                 SQL.identifier(self._table, "id"),
             )
         )
         Chat_sudo = self.sudo()
+        stored_id = rows[0][0] or 0
+        rows = [row for row in rows if row[1]]
         if not rows:
-            return Chat_sudo.browse(), 0
+            return Chat_sudo.browse(), stored_id
         cache = self.env.cache
         values = list(zip(*rows, strict=True))
-        stored_id = values[0][0] or 0
         chats_sudo = Chat_sudo.browse(values[1])
         # each record's id, then its columns (a record missing from a left
         # join has none)
@@ -456,10 +471,11 @@ class WhatsappConversation(models.Model):
     @api.model
     @tools.ormcache("around")
     def _message_read_plan(self, around):
-        """``(select, reads)``: what ``_search_fetch_for_message`` reads,
-        built once a registry. ``select``: the ids and columns of the chat
-        and, if ``around``, of the records around it, with the FROM and its
-        joins; ``reads``: for the chat then each link of
+        """``(columns, joins, reads)``: what ``_search_fetch_for_message``
+        reads, built once a registry. ``columns``: the ids and columns of the
+        chat and, if ``around``, of the records around it; ``joins``: the
+        joins of those records to the chat; ``reads``: for the chat then
+        each link of
         ``CHAT_AROUND_FIELDS`` (if ``around``), the model and its fields in
         the order of their columns (each after its id).
         Translated and company-dependent columns are left to Odoo's own
@@ -502,13 +518,11 @@ class WhatsappConversation(models.Model):
             for alias, _model, read_fields in parts
             for name in ("id", *(field.name for field in read_fields))
         ]
-        select = SQL(
-            "%s FROM %s %s",
+        return (
             SQL(", ").join(columns),
-            SQL.identifier(table),
             SQL(" ").join(joins),
+            tuple((model, read) for _alias, model, read in parts),
         )
-        return select, tuple((model, read) for _alias, model, read in parts)
 
     @api.model
     def _get_or_create_for_partner(self, account, partner):

@@ -59,7 +59,7 @@ class TestNotifyCost(TeamCase):
         mail_message = message.mail_message_id
         self.assertFalse(self.inbox_of(mail_message), "told once announced")
         # followers and answerers read together; the notice, the bus
-        with self.assertQueryCount(28):
+        with self.assertQueryCount(22):
             message._announce_to_team()
         self.assertEqual(self.inbox_of(mail_message), self.ana.partner_id)
         inbox = self.inbox_bus(self.ana)

@@ -1,3 +1,4 @@
+from contextlib import closing
 from unittest.mock import patch
 
 from odoo import sql_db
@@ -124,7 +125,7 @@ class TestPartnerMatching(WhatsappCase):
         """A message of a customer who has a chat reads the chat, what it
         reads next of its customer, its lead and the message it shows last,
         and whether the message is stored already, in one query once the
-        customer's identity is locked."""
+        customer's identity is locked, by the same statement."""
         chat, lead = self.chat_with_lead("32470300203", "Pia")
         last = chat.last_wa_message_id
         self.assertTrue(last)
@@ -133,7 +134,7 @@ class TestPartnerMatching(WhatsappCase):
         self.env.flush_all()
         self.env.invalidate_all()  # as after a commit
         # the identity's lock, then the chat and all around it
-        with self.assertQueryCount(2):
+        with self.assertQueryCount(1):
             found, stored = Chat._get_or_create_for_message(
                 self.account, identity, "wamid.pia-new"
             )
@@ -150,11 +151,38 @@ class TestPartnerMatching(WhatsappCase):
         # delivered again: the message is found in the same query
         wamid = last.wa_message_id
         self.env.invalidate_all()
-        with self.assertQueryCount(2):
+        with self.assertQueryCount(1):
             found, stored = Chat._get_or_create_for_message(
                 self.account, identity, wamid
             )
         self.assertEqual(stored, last)
+
+    def test_a_customers_identity_is_locked_with_or_without_a_chat(self):
+        """Whether the customer has a chat or not, looking for it locks their
+        identity until the transaction ends: a request or a processor that
+        looks for the same customer waits, and two first messages never make
+        two chats."""
+        self.conversation_of("32470300207", name="Ida")
+        Chat = self.env["whatsapp.conversation"].sudo()
+        # a chat already, then a new customer
+        for wa_id in ("32470300207", "32470300208"):
+            identity = Identity(wa_id=wa_id, profile_name="Ida")
+            Chat._get_or_create_for_message(self.account, identity, f"wamid.{wa_id}")
+            phone_key = Chat.search([("wa_id", "=", wa_id)]).phone_key
+            self.assertTrue(phone_key)
+            self.assertFalse(self.lock_free(f"whatsapp-phone:{phone_key}"), wa_id)
+        # a customer known by a user id alone
+        identity = Identity(user_id="BE.ida-scoped", profile_name="Ida")
+        Chat._get_or_create_for_message(self.account, identity, "wamid.ida-scoped")
+        self.assertFalse(self.lock_free("whatsapp-user:BE.ida-scoped"))
+        self.assertTrue(self.lock_free("whatsapp-user:BE.someone-else"))
+
+    def lock_free(self, key):
+        """Whether another transaction could take the advisory lock ``key``."""
+        # a connection of its own (the registry's cursors share the test's)
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other:
+            other.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [key])
+            return other.fetchone()[0]
 
     def test_a_chat_found_for_a_user_reads_nothing_around_it(self):
         """Found for anything but a webhook's message (a call, the customer's
