@@ -5,6 +5,7 @@ from . import crm_team_member
 from . import bus_bus
 from . import ir_actions_server
 from . import ir_cron
+from . import mail_message
 from . import mail_notification
 from . import phone_blacklist
 from . import res_partner

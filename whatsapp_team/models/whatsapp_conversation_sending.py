@@ -11,6 +11,7 @@ from odoo.tools import format_datetime
 from ..tools import outbound, replies
 from ..tools.batch import processor_batch
 from ..tools.graph_api import GraphError
+from .mail_message import words_kept_error
 
 _logger = logging.getLogger(__name__)
 
@@ -311,13 +312,7 @@ class WhatsappConversation(models.Model):
         result = super()._check_can_update_message_content(messages)
         note = self.env.ref("mail.mt_note")
         if any(message.subtype_id != note for message in messages):
-            raise UserError(
-                _(
-                    "A WhatsApp message cannot be changed or deleted once sent or "
-                    "received: the customer keeps it as it was. Send a new "
-                    "message, or write a note for the team."
-                )
-            )
+            raise words_kept_error(self.env)
         return result
 
     def _message_compute_author(

@@ -1,4 +1,5 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
+from odoo.osv import expression
 from odoo.tools import SQL
 
 
@@ -43,6 +44,21 @@ class WhatsappLeadReport(models.Model):
     expected_revenue = fields.Monetary(readonly=True, aggregator="sum")
     prorated_revenue = fields.Monetary(readonly=True, aggregator="sum")
     won_revenue = fields.Monetary(readonly=True, aggregator="sum")
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        """Lines of the leads CRM lets the user read, lost leads included:
+        a salesperson's deal is not shown to a manager whom CRM's rules keep
+        out of it (the inbox leaves such a lead out as well), and none to
+        whoever may not read leads at all."""
+        if not self.env.su:
+            readable = (
+                [("lead_id", "any", [])]
+                if self.env["crm.lead"].has_access("read")
+                else expression.FALSE_DOMAIN
+            )
+            domain = expression.AND([domain, readable])
+        return super()._search(domain, *args, **kwargs)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

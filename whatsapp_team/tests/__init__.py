@@ -36,3 +36,4 @@ from . import test_pg_notify
 from . import test_customer_edits
 from . import test_lead_copies
 from . import test_probe_meta
+from . import test_probe_security

@@ -1,0 +1,54 @@
+from odoo import models
+from odoo.exceptions import UserError
+
+# what a user may change of any line: their own star, a pin; never its words
+HARMLESS_FIELDS = frozenset({"starred_partner_ids", "pinned_at"})
+
+
+def words_kept_error(env):
+    """The refusal to change a line WhatsApp carried, in the user's words."""
+    return UserError(
+        env._(
+            "A WhatsApp message cannot be changed or deleted once sent or "
+            "received: the customer keeps it as it was. Send a new message, "
+            "or write a note for the team."
+        )
+    )
+
+
+class MailMessage(models.Model):
+    """The lines WhatsApp carried stay as they were, whatever path asks:
+    the chatter's edit refuses them (``whatsapp.conversation.
+    _check_can_update_message_content``), and so do ``write`` and
+    ``unlink``, which Odoo allows to whoever may change the document."""
+
+    _inherit = "mail.message"
+
+    def write(self, vals):
+        if not self.env.su and vals.keys() - HARMLESS_FIELDS:
+            self._check_whatsapp_words_kept()
+        return super().write(vals)
+
+    def unlink(self):
+        if not self.env.su:
+            self._check_whatsapp_words_kept()
+        return super().unlink()
+
+    def _check_whatsapp_words_kept(self):
+        """Refuse to change these messages if one is a chat's line that is
+        not a note (a customer's message, what went out, an automatic reply,
+        an event of the chat) or a lead's copy of a WhatsApp message."""
+        if not self:
+            return
+        # sudo: what the messages are, to refuse; nothing is returned
+        messages_sudo = self.sudo()
+        note_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        if any(
+            message.model == "whatsapp.conversation"
+            and message.subtype_id.id != note_id
+            for message in messages_sudo
+        ):
+            raise words_kept_error(self.env)
+        WaMessage_sudo = self.env["whatsapp.message"].sudo()
+        if WaMessage_sudo.search_count([("lead_message_id", "in", self.ids)], limit=1):
+            raise words_kept_error(self.env)

@@ -1,0 +1,113 @@
+"""Probes of access control: paths found open by a security review.
+
+Each test asserts what the product promises (docs/access.md) and was seen
+failing before its fix, when it has one.
+"""
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .test_access_side_doors import ProbeCase, rpc_kw
+
+
+@tagged("post_install", "-at_install", "whatsapp_security")
+class TestProbeSecurity(ProbeCase):
+    # ------------------------------------------------------------------
+    # what the customer wrote, and what went out, stays as it was
+    # ------------------------------------------------------------------
+
+    def test_the_chat_lines_of_whatsapp_messages_are_not_rewritten_over_rpc(self):
+        """The chatter refuses to edit or delete a message that came in from
+        the customer or went out on WhatsApp (``_check_can_update_message_
+        content``): the customer's phone keeps it as it was. ``mail.message``
+        ``write`` and ``unlink`` over RPC do not ask it: Odoo lets whoever may
+        write the document change or delete any of its messages."""
+        inbound = self.env["whatsapp.message"].search(
+            [("conversation_id", "=", self.ana_chat.id), ("direction", "=", "in")],
+            limit=1,
+        )
+        line = inbound.mail_message_id
+        self.assertTrue(line)
+        body = line.body
+        _res, fault = self.try_rpc(
+            self.ana,
+            "mail.message",
+            "write",
+            [line.ids, {"body": "<p>FORGED: I accept the 10,000 EUR offer</p>"}],
+        )
+        self.assertTrue(fault, "Ana rewrites the customer's words in her chat")
+        _res, fault = self.try_rpc(self.ana, "mail.message", "unlink", [line.ids])
+        self.assertTrue(fault, "Ana deletes the customer's message from her chat")
+        self.assertTrue(line.exists())
+        self.assertEqual(line.body, body)
+        # her own answer, gone out on WhatsApp
+        sent_id = rpc_kw(
+            self,
+            self.ana,
+            "whatsapp.conversation",
+            "message_post",
+            [self.ana_chat.ids],
+            {
+                "body": "Our price is 100 EUR",
+                "message_type": "comment",
+                "subtype_xmlid": "mail.mt_comment",
+            },
+        )
+        sent = self.env["mail.message"].browse(sent_id)
+        self.assertTrue(self.queued(self.ana_chat))
+        _res, fault = self.try_rpc(
+            self.ana, "mail.message", "write", [sent.ids, {"body": "<p>Free</p>"}]
+        )
+        self.assertTrue(fault, "Ana rewrites what went out on WhatsApp")
+        _res, fault = self.try_rpc(self.ana, "mail.message", "unlink", [sent.ids])
+        self.assertTrue(fault, "Ana deletes what went out on WhatsApp")
+        self.assertIn("100 EUR", sent.body)
+        # her notes stay hers to change
+        note_id = rpc_kw(
+            self,
+            self.ana,
+            "whatsapp.conversation",
+            "message_post",
+            [self.ana_chat.ids],
+            {
+                "body": "call back",
+                "message_type": "comment",
+                "subtype_xmlid": "mail.mt_note",
+            },
+        )
+        _res, fault = self.try_rpc(
+            self.ana, "mail.message", "write", [[note_id], {"body": "<p>done</p>"}]
+        )
+        self.assertFalse(fault)
+
+    # ------------------------------------------------------------------
+    # the leads report and CRM's own rules
+    # ------------------------------------------------------------------
+
+    def test_the_leads_report_shows_no_lead_crm_hides(self):
+        """The inbox leaves out a lead CRM hides from the caller
+        (``_inbox_lead``); the leads report (an SQL view read under the
+        chat's manager rule) gives its stage and revenue all the same. The
+        leader of Showroom is a CRM salesperson (own leads only)."""
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Ana's secret deal",
+                "partner_id": self.ana_chat.partner_id.id,
+                "user_id": self.ana.id,
+                "team_id": self.team.id,
+                "expected_revenue": 987654,
+            }
+        )
+        self.ana_chat.sudo().lead_id = lead
+        with self.assertRaises(AccessError):
+            lead.with_user(self.leader).read(["expected_revenue"])
+        self.assertFalse(self.ana_chat.with_user(self.leader).inbox_open()["lead"])
+        self.env.flush_all()
+        rows = rpc_kw(
+            self,
+            self.leader,
+            "whatsapp.lead.report",
+            "search_read",
+            [[("conversation_id", "=", self.ana_chat.id)], ["expected_revenue"]],
+        )
+        self.assertNotIn(987654, [row["expected_revenue"] for row in rows], rows)
