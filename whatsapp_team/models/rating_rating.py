@@ -37,6 +37,15 @@ class RatingRating(models.Model):
         "of happy customers.",
     )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if not self.env.su:
+            # Odoo checks the rules on a rating as it was: one moved onto a
+            # chat (its document changed) is checked as it is now, and no
+            # rule lets anyone write a chat's rating
+            self.filtered("whatsapp_conversation_id").check_access("write")
+        return result
+
     @api.depends("res_model", "res_id")
     def _compute_whatsapp_conversation_id(self):
         for rating in self:

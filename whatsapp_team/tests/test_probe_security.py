@@ -13,6 +13,51 @@ from .test_access_side_doors import ProbeCase, rpc_kw
 @tagged("post_install", "-at_install", "whatsapp_security")
 class TestProbeSecurity(ProbeCase):
     # ------------------------------------------------------------------
+    # ratings: "written by nobody but the customer's answer"
+    # ------------------------------------------------------------------
+
+    def test_a_rating_of_another_record_is_not_moved_onto_a_chat(self):
+        """Odoo lets every employee create and write ratings; the addon's
+        rules refuse them on a chat's rating. Odoo checks record rules on a
+        rating as it is before a write, not after: a rating of another
+        record, moved onto a chat, becomes a customer's rating of that chat
+        (the dashboard's satisfaction, the inbox's, the chat's last rating)."""
+        chat_model = self.env["ir.model"]._get_id("whatsapp.conversation")
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        for user in (self.employee, self.ana):
+            rating_id, fault = self.try_rpc(
+                user,
+                "rating.rating",
+                "create",
+                [{"res_model_id": partner_model, "res_id": user.partner_id.id}],
+            )
+            self.assertFalse(fault, f"{user.login} rates a contact")
+            _res, fault = self.try_rpc(
+                user,
+                "rating.rating",
+                "write",
+                [
+                    [rating_id],
+                    {
+                        "res_model_id": chat_model,
+                        "res_id": self.dan_chat.id,
+                        "rating": 1,
+                        "consumed": True,
+                        "feedback": f"FORGED by {user.login}",
+                        "rated_partner_id": self.dan.partner_id.id,
+                    },
+                ],
+            )
+            self.assertTrue(fault, f"{user.login} moves a rating onto Dan's chat")
+        forged = self.env["rating.rating"].search(
+            [
+                ("res_model", "=", "whatsapp.conversation"),
+                ("res_id", "=", self.dan_chat.id),
+            ]
+        )
+        self.assertFalse(forged, f"ratings of Dan's chat: {forged.mapped('feedback')}")
+
+    # ------------------------------------------------------------------
     # what the customer wrote, and what went out, stays as it was
     # ------------------------------------------------------------------
 
