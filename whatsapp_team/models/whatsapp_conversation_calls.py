@@ -16,6 +16,10 @@ class WhatsappConversation(models.Model):
         "written after it.",
     )
 
+    def _whatsapp_system_fields(self):
+        # the inbox's latest news, read as superuser: Meta's calls set it
+        return super()._whatsapp_system_fields() | {"last_call_id"}
+
     def _show_call_in_inbox(self, call):
         """``call`` began or changed: it becomes the chat's latest news when
         it is newer than what the chat shows, and the inbox rows say so."""

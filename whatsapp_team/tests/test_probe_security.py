@@ -58,6 +58,33 @@ class TestProbeSecurity(ProbeCase):
         self.assertFalse(forged, f"ratings of Dan's chat: {forged.mapped('feedback')}")
 
     # ------------------------------------------------------------------
+    # fields of a chat only the addon writes
+    # ------------------------------------------------------------------
+
+    def test_the_chats_last_call_is_kept_by_whatsapp(self):
+        """The inbox's preview shows the chat's latest call (its direction,
+        state and length) read as superuser: a salesperson pointing her own
+        chat at a call of Dan's chat reads that call in her inbox."""
+        call = self.env["whatsapp.call"].create(
+            {
+                "conversation_id": self.dan_chat.id,
+                "wa_call_id": "wacid.PROBE_LAST_CALL",
+                "direction": "in",
+                "state": "missed",
+            }
+        )
+        with self.assertRaises(AccessError):
+            call.with_user(self.ana).read(["state"])
+        _res, fault = self.try_rpc(
+            self.ana,
+            "whatsapp.conversation",
+            "write",
+            [self.ana_chat.ids, {"last_call_id": call.id}],
+        )
+        self.assertTrue(fault, "Ana writes her chat's last call")
+        self.assertNotEqual(self.ana_chat.last_call_id, call)
+
+    # ------------------------------------------------------------------
     # what the customer wrote, and what went out, stays as it was
     # ------------------------------------------------------------------
 
