@@ -232,6 +232,10 @@ class WhatsappConversation(models.Model):
 
     def write(self, vals):
         self._check_system_fields(vals)
+        if vals.get("partner_id") and not self.env.su:
+            # the chat shows its customer's name, computed as superuser: only
+            # a contact the user may read becomes a chat's customer
+            self.env["res.partner"].browse(vals["partner_id"]).check_access("read")
         return super().write(vals)
 
     def _write_bookkeeping(self, vals):

@@ -153,6 +153,40 @@ class TestProbeSecurity(ProbeCase):
         self.assertFalse(fault)
 
     # ------------------------------------------------------------------
+    # a chat's customer: a contact the user may read
+    # ------------------------------------------------------------------
+
+    def test_a_chats_customer_is_a_contact_she_may_read(self):
+        """The chat's name is its customer's, computed as superuser: a
+        salesperson naming a contact of another company as her chat's
+        customer reads its name on her chat (and its chatter's tracking)."""
+        company2 = self.env["res.company"].create({"name": "Probe Co Hidden"})
+        hidden = self.env["res.partner"].create(
+            {
+                "name": "Hidden Contact Of Company Two",
+                "email": "hidden@co2.example.com",
+                "mobile": "+32 470 71 99 99",
+                "company_id": company2.id,
+            }
+        )
+        with self.assertRaises(AccessError):
+            hidden.with_user(self.ana).read(["name"])
+        _res, fault = self.try_rpc(
+            self.ana,
+            "whatsapp.conversation",
+            "write",
+            [self.ana_chat.ids, {"partner_id": hidden.id}],
+        )
+        seen = rpc_kw(
+            self,
+            self.ana,
+            "whatsapp.conversation",
+            "read",
+            [self.ana_chat.ids, ["name", "partner_id"]],
+        )
+        self.assertNotIn("Hidden Contact", str(seen), f"fault: {bool(fault)}")
+
+    # ------------------------------------------------------------------
     # the leads report and CRM's own rules
     # ------------------------------------------------------------------
 
