@@ -26,14 +26,26 @@ class CrmTeamMember(models.Model):
         help="Never give this member chats automatically; they can still "
         "claim and be assigned chats by hand.",
     )
+    # what the chats of the member are, as the team form shows them to
+    # WhatsApp managers: every employee reads sales team members
     whatsapp_last_assigned_at = fields.Datetime(
-        "Last WhatsApp Chat Given", readonly=True, copy=False
+        "Last WhatsApp Chat Given",
+        readonly=True,
+        copy=False,
+        groups="whatsapp_team.group_whatsapp_manager",
     )
     # when the last chat was given, to the microsecond: orders the turns of
     # chats given within the same second
-    whatsapp_turn = fields.Float(readonly=True, copy=False, digits=(16, 6))
+    whatsapp_turn = fields.Float(
+        readonly=True,
+        copy=False,
+        digits=(16, 6),
+        groups="whatsapp_team.group_whatsapp_manager",
+    )
     whatsapp_open_count = fields.Integer(
-        "Open WhatsApp Chats", compute="_compute_whatsapp_open_count"
+        "Open WhatsApp Chats",
+        compute="_compute_whatsapp_open_count",
+        groups="whatsapp_team.group_whatsapp_manager",
     )
 
     @api.depends("user_id", "crm_team_id")

@@ -187,6 +187,46 @@ class TestProbeSecurity(ProbeCase):
         self.assertNotIn("Hidden Contact", str(seen), f"fault: {bool(fault)}")
 
     # ------------------------------------------------------------------
+    # an employee without WhatsApp rights sees nothing of WhatsApp
+    # ------------------------------------------------------------------
+
+    def test_an_employee_reads_no_chat_counts_on_sales_team_members(self):
+        """``crm.team.member`` is readable by every employee; its
+        ``whatsapp_open_count`` counts the member's open chats as superuser,
+        and when they were last given one is kept beside it. The team form
+        shows them to WhatsApp managers only."""
+        member = self.env["crm.team.member"].search(
+            [("user_id", "=", self.dan.id), ("crm_team_id", "=", self.other_team.id)]
+        )
+        self.assertEqual(member.whatsapp_open_count, 1)
+        for user in (self.employee, self.salesman):
+            result, fault = self.try_rpc(
+                user,
+                "crm.team.member",
+                "read",
+                [
+                    member.ids,
+                    [
+                        "whatsapp_open_count",
+                        "whatsapp_last_assigned_at",
+                        "whatsapp_turn",
+                    ],
+                ],
+            )
+            self.assertTrue(
+                fault, f"{user.login} reads Dan's open WhatsApp chats: {result}"
+            )
+        # the team's manager still reads them
+        result = rpc_kw(
+            self,
+            self.exlead,
+            "crm.team.member",
+            "read",
+            [member.ids, ["whatsapp_open_count"]],
+        )
+        self.assertEqual(result[0]["whatsapp_open_count"], 1)
+
+    # ------------------------------------------------------------------
     # the leads report and CRM's own rules
     # ------------------------------------------------------------------
 
