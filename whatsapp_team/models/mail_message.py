@@ -1,18 +1,16 @@
 from odoo import models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError
 
 # what a user may change of any line: their own star, a pin; never its words
 HARMLESS_FIELDS = frozenset({"starred_partner_ids", "pinned_at"})
 
 
-def words_kept_error(env):
-    """The refusal to change a line WhatsApp carried, in the user's words."""
-    return UserError(
-        env._(
-            "A WhatsApp message cannot be changed or deleted once sent or "
-            "received: the customer keeps it as it was. Send a new message, "
-            "or write a note for the team."
-        )
+def words_kept_text(env):
+    """Why a line WhatsApp carried cannot be changed, in the user's words."""
+    return env._(
+        "A WhatsApp message cannot be changed or deleted once sent or "
+        "received: the customer keeps it as it was. Send a new message, "
+        "or write a note for the team."
     )
 
 
@@ -48,7 +46,7 @@ class MailMessage(models.Model):
             and message.subtype_id.id != note_id
             for message in messages_sudo
         ):
-            raise words_kept_error(self.env)
+            raise AccessError(words_kept_text(self.env))
         WaMessage_sudo = self.env["whatsapp.message"].sudo()
         if WaMessage_sudo.search_count([("lead_message_id", "in", self.ids)], limit=1):
-            raise words_kept_error(self.env)
+            raise AccessError(words_kept_text(self.env))

@@ -11,7 +11,7 @@ from odoo.tools import format_datetime
 from ..tools import outbound, replies
 from ..tools.batch import processor_batch
 from ..tools.graph_api import GraphError
-from .mail_message import words_kept_error
+from .mail_message import words_kept_text
 
 _logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class WhatsappConversation(models.Model):
         result = super()._check_can_update_message_content(messages)
         note = self.env.ref("mail.mt_note")
         if any(message.subtype_id != note for message in messages):
-            raise words_kept_error(self.env)
+            raise UserError(words_kept_text(self.env))
         return result
 
     def _message_compute_author(
