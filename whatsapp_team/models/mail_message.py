@@ -1,6 +1,8 @@
 from odoo import models
 from odoo.exceptions import AccessError
 
+from odoo.addons.mail.tools.discuss import Store
+
 # what a user may change of any line: their own star, a pin; never its words
 HARMLESS_FIELDS = frozenset({"starred_partner_ids", "pinned_at"})
 
@@ -50,3 +52,19 @@ class MailMessage(models.Model):
         WaMessage_sudo = self.env["whatsapp.message"].sudo()
         if WaMessage_sudo.search_count([("lead_message_id", "in", self.ids)], limit=1):
             raise AccessError(words_kept_text(self.env))
+
+    def _extras_to_store(self, store: Store, format_reply):
+        """A salesperson's answer quoting a customer's message shows the
+        message it answers, as a reply in Discuss does (Odoo sends it for
+        Discuss channels only)."""
+        super()._extras_to_store(store, format_reply=format_reply)
+        if format_reply:
+            # sudo: mail.message: the parent is a message of the same chat
+            # (whatsapp.conversation._whatsapp_clean_post_values)
+            for message in self.sudo().filtered(
+                lambda m: m.model == "whatsapp.conversation" and m.parent_id
+            ):
+                store.add(
+                    message,
+                    {"parentMessage": Store.one(message.parent_id, format_reply=False)},
+                )

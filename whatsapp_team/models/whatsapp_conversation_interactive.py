@@ -15,8 +15,13 @@ class WhatsappConversation(models.Model):
     _inherit = "whatsapp.conversation"  # pylint: disable=consider-merging-classes-inherited
 
     def _get_allowed_message_post_params(self):
-        # mail's web route passes only these keys on to message_post
-        return super()._get_allowed_message_post_params() | {"whatsapp_interactive"}
+        # mail's web route passes only these keys on to message_post; a
+        # reply quoting a message (parent_id) is checked there to be one of
+        # this chat (_whatsapp_clean_post_values)
+        return super()._get_allowed_message_post_params() | {
+            "whatsapp_interactive",
+            "parent_id",
+        }
 
     def _whatsapp_interactive_of_post(self, interactive, text):
         """The buttons or list a post sends, as a checked

@@ -37,3 +37,4 @@ from . import test_customer_edits
 from . import test_lead_copies
 from . import test_probe_meta
 from . import test_probe_security
+from . import test_probe_ui
