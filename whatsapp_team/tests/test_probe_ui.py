@@ -56,3 +56,9 @@ class TestProbeUi(WhatsappCase):
         )
         # WhatsApp shows the customer which message is answered
         self.assertEqual(answer.reply_to_wa_id, inbound.wa_message_id)
+
+    def test_pass_on_snooze_and_create_lead_open(self):
+        rita = self.chat("32470700002", "Rita Probe", "Hello")
+        rita.sudo().lead_id = False
+        self.start_tour(INBOX, "whatsapp_team_probe_buttons_tour", login="wa_probe_mia")
+        self.assertTrue(rita.lead_id)

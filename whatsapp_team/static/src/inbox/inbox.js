@@ -3,6 +3,7 @@ import {
     onMounted,
     onWillStart,
     onWillUnmount,
+    status,
     useExternalListener,
     useState,
     useSubEnv,
@@ -251,7 +252,17 @@ export class WhatsappInbox extends Component {
             ...args,
         ]);
         if (result && typeof result === "object" && result.type) {
+            if (result.type === "ir.actions.act_window" && !result.views) {
+                // a method's action has no views: Odoo's buttons get them
+                // from /web/dataset/call_button, the web client needs them
+                result.views = (result.view_mode || "form")
+                    .split(",")
+                    .map((mode) => [false, mode === "tree" ? "list" : mode]);
+            }
             await this.action.doAction(result, { onClose: () => this.refreshSelected() });
+            if (status(this) === "destroyed") {
+                return result; // it opened another screen (the lead)
+            }
         }
         await this.refreshSelected();
         return result;

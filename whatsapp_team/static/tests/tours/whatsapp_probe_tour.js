@@ -39,3 +39,54 @@ registry.category("web_tour.tours").add("whatsapp_team_probe_quote_tour", {
         },
     ],
 });
+
+/**
+ * The buttons of the right pane that open a dialog or another screen: pass
+ * the chat on, snooze it, create its lead.
+ */
+registry.category("web_tour.tours").add("whatsapp_team_probe_buttons_tour", {
+    steps: () => [
+        {
+            content: "open Rita's chat",
+            trigger: ".o-whatsapp-inbox-row:contains('Rita Probe')",
+            run: "click",
+        },
+        {
+            content: "pass it on",
+            trigger: ".o-whatsapp-inbox-customer .o-whatsapp-inbox-transfer",
+            run: "click",
+        },
+        {
+            content: "the dialog to pass it on opens",
+            trigger: ".modal:contains('Pass the chat on') .o_form_view",
+        },
+        {
+            content: "close it",
+            trigger: ".modal .btn-close",
+            run: "click",
+        },
+        {
+            content: "snooze the chat",
+            trigger: "body:not(:has(.modal)) .o-whatsapp-inbox-customer .o-whatsapp-inbox-snooze",
+            run: "click",
+        },
+        {
+            content: "the dialog to snooze it opens",
+            trigger: ".modal:contains('Snooze the chat') .o_form_view",
+        },
+        {
+            content: "close it",
+            trigger: ".modal .btn-close",
+            run: "click",
+        },
+        {
+            content: "create her lead",
+            trigger: "body:not(:has(.modal)) .o-whatsapp-inbox-customer .o-whatsapp-inbox-lead-create",
+            run: "click",
+        },
+        {
+            content: "the lead opens",
+            trigger: ".o_form_view .o_field_widget[name=probability]",
+        },
+    ],
+});
