@@ -62,3 +62,8 @@ class TestProbeUi(WhatsappCase):
         rita.sudo().lead_id = False
         self.start_tour(INBOX, "whatsapp_team_probe_buttons_tour", login="wa_probe_mia")
         self.assertTrue(rita.lead_id)
+
+    def test_j_goes_through_the_chats(self):
+        for index, name in enumerate(["Una Probe", "Vera Probe", "Wim Probe"]):
+            self.chat(f"3247070001{index}", name, f"Hello from {name}", minutes_ago=index)
+        self.start_tour(INBOX, "whatsapp_team_probe_keyboard_tour", login="wa_probe_mia")

@@ -54,6 +54,9 @@ export class WhatsappInbox extends Component {
             total: 0,
             counts: {},
             selectedId: false,
+            // opened with the mouse, the reply has the keyboard; with the
+            // keyboard (J, K, N, arrows), the list keeps it
+            focusComposer: true,
             detail: null,
             loading: true,
             presence: {},
@@ -192,10 +195,11 @@ export class WhatsappInbox extends Component {
         });
     }
 
-    async select(conversationId) {
+    async select(conversationId, { focusComposer = true } = {}) {
         if (this.state.selectedId && this.state.selectedId !== conversationId) {
             this.sayPresence("left");
         }
+        this.state.focusComposer = focusComposer;
         this.state.selectedId = conversationId;
         this.state.detail = null;
         await this.reopen();
@@ -362,7 +366,7 @@ export class WhatsappInbox extends Component {
         }
         if (next && next.id !== this.state.selectedId) {
             ev.preventDefault();
-            this.select(next.id);
+            this.select(next.id, { focusComposer: false });
             document
                 .querySelector(`.o-whatsapp-inbox-row[data-id="${next.id}"]`)
                 ?.scrollIntoView({ block: "nearest" });

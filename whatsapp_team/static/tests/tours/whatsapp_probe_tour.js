@@ -90,3 +90,46 @@ registry.category("web_tour.tours").add("whatsapp_team_probe_buttons_tour", {
         },
     ],
 });
+
+/**
+ * J, J: the first chat, then the second. The keys go through the chats, as
+ * the README says, and none lands in a reply to the customer.
+ */
+registry.category("web_tour.tours").add("whatsapp_team_probe_keyboard_tour", {
+    steps: () => [
+        {
+            content: "her chats are listed, none open",
+            trigger: ".o-whatsapp-inbox-row:eq(2):not(.o-selected)",
+        },
+        {
+            content: "J opens the first chat",
+            trigger: "body",
+            run: () => {
+                document.activeElement?.blur();
+                document.activeElement.dispatchEvent(
+                    new KeyboardEvent("keydown", { key: "j", bubbles: true })
+                );
+            },
+        },
+        {
+            content: "the first chat is open",
+            trigger: ".o-whatsapp-inbox-row:eq(0).o-selected",
+        },
+        {
+            content: "wait for it to be loaded",
+            trigger: ".o-whatsapp-inbox-conversation .o-mail-Composer-input",
+        },
+        {
+            content: "J again: as a person would, on whatever has the keyboard now",
+            trigger: ".o-whatsapp-inbox-title",
+            run: () => {
+                const target = document.activeElement || document.body;
+                target.dispatchEvent(new KeyboardEvent("keydown", { key: "j", bubbles: true }));
+            },
+        },
+        {
+            content: "the second chat is open",
+            trigger: ".o-whatsapp-inbox-row:eq(1).o-selected",
+        },
+    ],
+});
