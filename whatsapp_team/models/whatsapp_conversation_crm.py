@@ -306,6 +306,10 @@ class WhatsappConversation(models.Model):
             lead.with_context(
                 whatsapp_sync=True, mail_auto_subscribe_no_notify=True
             ).write(values)
+            # what CRM recomputes from the new hands (the team's lead
+            # properties), now: at the end of the request it would be read
+            # as the user, who may no longer read a lead passed on
+            lead.sudo().flush_recordset()
 
     def _follow_lead(self, lead, vals):
         """``lead`` changed hands: its chats follow, where the number says so,

@@ -3,6 +3,7 @@ import time
 from odoo.tests import new_test_user, tagged
 
 from .common import WhatsappCase
+from .test_team import TeamCase
 
 SALES = "whatsapp_team.group_whatsapp_user,sales_team.group_sale_salesman"
 INBOX = "/odoo/action-whatsapp_team.whatsapp_inbox_action"
@@ -35,7 +36,10 @@ class TestProbeUi(WhatsappCase):
     def chat(self, wa_id, name, body, minutes_ago=0):
         chat = self.deliver(
             self.message(
-                wa_id, name=name, body=body, timestamp=int(time.time() - minutes_ago * 60)
+                wa_id,
+                name=name,
+                body=body,
+                timestamp=int(time.time() - minutes_ago * 60),
             )
         ).conversation_id
         chat.sudo().user_id = self.mia
@@ -65,5 +69,35 @@ class TestProbeUi(WhatsappCase):
 
     def test_j_goes_through_the_chats(self):
         for index, name in enumerate(["Una Probe", "Vera Probe", "Wim Probe"]):
-            self.chat(f"3247070001{index}", name, f"Hello from {name}", minutes_ago=index)
-        self.start_tour(INBOX, "whatsapp_team_probe_keyboard_tour", login="wa_probe_mia")
+            self.chat(
+                f"3247070001{index}", name, f"Hello from {name}", minutes_ago=index
+            )
+        self.start_tour(
+            INBOX, "whatsapp_team_probe_keyboard_tour", login="wa_probe_mia"
+        )
+
+
+@tagged("post_install", "-at_install", "whatsapp_security")
+class TestProbePassOn(TeamCase):
+    def test_a_salesperson_passes_on_a_chat_whose_lead_follows(self):
+        """Mia passes her chat on to a colleague; its lead follows it (the
+        number's default). She may no longer read the lead afterwards: the
+        lead's fields CRM recomputes at the end of her request must not be
+        read in her name."""
+        chat = self.deliver(
+            self.message("32470799001", name="Lea Probe", body="Hi")
+        ).conversation_id
+        chat.user_id = self.ana
+        chat.with_user(self.ana).action_create_lead()
+        lead = chat.lead_id
+        self.assertEqual(lead.user_id, self.ana)
+        wizard = (
+            self.env["whatsapp.transfer"]
+            .with_user(self.ana)
+            .create({"conversation_id": chat.id, "user_id": self.ben.id})
+        )
+        wizard.action_transfer()
+        # what the end of her request does before it commits
+        wizard.env.flush_all()
+        self.assertEqual(chat.user_id, self.ben)
+        self.assertEqual(lead.user_id, self.ben)
