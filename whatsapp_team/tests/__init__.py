@@ -35,6 +35,6 @@ from . import test_notify_cost
 from . import test_pg_notify
 from . import test_customer_edits
 from . import test_lead_copies
-from . import test_probe_meta
-from . import test_probe_security
-from . import test_probe_ui
+from . import test_meta_shapes
+from . import test_access_rpc
+from . import test_inbox_actions

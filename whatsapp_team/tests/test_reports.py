@@ -31,7 +31,7 @@ class ReportsCase(FiguresCase):
         super().setUpClass()
         cls.other_team.write({"user_id": cls.dan.id, "whatsapp_assignment": "manual"})
         # the team's manager reads the team's leads in CRM (the leads report
-        # follows CRM's rules: see test_probe_security)
+        # follows CRM's rules: see test_access_rpc)
         cls.leader.groups_id += cls.env.ref("sales_team.group_sale_salesman_all_leads")
         cls.admin = new_test_user(
             cls.env,

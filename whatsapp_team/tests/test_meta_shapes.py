@@ -14,8 +14,8 @@ from odoo.tests import tagged
 from .common import WhatsappCase
 
 
-@tagged("post_install", "-at_install", "whatsapp_probe_meta")
-class TestProbeMeta(WhatsappCase):
+@tagged("post_install", "-at_install", "whatsapp_meta_shapes")
+class TestMetaShapes(WhatsappCase):
     def receive(self, kind, wa_id="32470666001", **fields):
         record = self.deliver(self.message(wa_id, kind, **fields))
         self.assertEqual(len(record), 1)

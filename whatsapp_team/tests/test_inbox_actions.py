@@ -10,7 +10,7 @@ INBOX = "/odoo/action-whatsapp_team.whatsapp_inbox_action"
 
 
 @tagged("post_install", "-at_install", "whatsapp_ui", "whatsapp_inbox")
-class TestProbeUi(WhatsappCase):
+class TestInboxActions(WhatsappCase):
     """A salesperson's day in the inbox, where it went wrong."""
 
     @classmethod
@@ -50,7 +50,7 @@ class TestProbeUi(WhatsappCase):
         question = rita.message_ids.filtered(
             lambda m: "Do you ship to Ghent?" in (m.body or "")
         )
-        self.start_tour(INBOX, "whatsapp_team_probe_quote_tour", login="wa_probe_mia")
+        self.start_tour(INBOX, "whatsapp_team_inbox_quote_tour", login="wa_probe_mia")
         answer = self.env["whatsapp.message"].search(
             [("conversation_id", "=", rita.id), ("body", "=", "Yes, on Tuesdays.")]
         )
@@ -64,7 +64,7 @@ class TestProbeUi(WhatsappCase):
     def test_pass_on_snooze_and_create_lead_open(self):
         rita = self.chat("32470700002", "Rita Probe", "Hello")
         rita.sudo().lead_id = False
-        self.start_tour(INBOX, "whatsapp_team_probe_buttons_tour", login="wa_probe_mia")
+        self.start_tour(INBOX, "whatsapp_team_inbox_buttons_tour", login="wa_probe_mia")
         self.assertTrue(rita.lead_id)
 
     def test_j_goes_through_the_chats(self):
@@ -73,12 +73,12 @@ class TestProbeUi(WhatsappCase):
                 f"3247070001{index}", name, f"Hello from {name}", minutes_ago=index
             )
         self.start_tour(
-            INBOX, "whatsapp_team_probe_keyboard_tour", login="wa_probe_mia"
+            INBOX, "whatsapp_team_inbox_keyboard_tour", login="wa_probe_mia"
         )
 
 
 @tagged("post_install", "-at_install", "whatsapp_security")
-class TestProbePassOn(TeamCase):
+class TestPassOnWithLead(TeamCase):
     def test_a_salesperson_passes_on_a_chat_whose_lead_follows(self):
         """Mia passes her chat on to a colleague; its lead follows it (the
         number's default). She may no longer read the lead afterwards: the

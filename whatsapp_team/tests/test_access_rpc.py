@@ -1,4 +1,4 @@
-"""Probes of access control: paths found open by a security review.
+"""Access over RPC: paths that must refuse what the screens do not offer.
 
 Each test asserts what the product promises (docs/access.md) and was seen
 failing before its fix, when it has one.
@@ -11,7 +11,7 @@ from .test_access_side_doors import ProbeCase, rpc_kw
 
 
 @tagged("post_install", "-at_install", "whatsapp_security")
-class TestProbeSecurity(ProbeCase):
+class TestAccessRpc(ProbeCase):
     # ------------------------------------------------------------------
     # ratings: "written by nobody but the customer's answer"
     # ------------------------------------------------------------------

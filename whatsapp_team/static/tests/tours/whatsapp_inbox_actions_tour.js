@@ -6,7 +6,7 @@ import { registry } from "@web/core/registry";
  * A salesperson quotes the customer's question in her answer, as on
  * WhatsApp: the answer shows the question it replies to.
  */
-registry.category("web_tour.tours").add("whatsapp_team_probe_quote_tour", {
+registry.category("web_tour.tours").add("whatsapp_team_inbox_quote_tour", {
     steps: () => [
         {
             content: "open Rita's chat",
@@ -44,7 +44,7 @@ registry.category("web_tour.tours").add("whatsapp_team_probe_quote_tour", {
  * The buttons of the right pane that open a dialog or another screen: pass
  * the chat on, snooze it, create its lead.
  */
-registry.category("web_tour.tours").add("whatsapp_team_probe_buttons_tour", {
+registry.category("web_tour.tours").add("whatsapp_team_inbox_buttons_tour", {
     steps: () => [
         {
             content: "open Rita's chat",
@@ -95,7 +95,7 @@ registry.category("web_tour.tours").add("whatsapp_team_probe_buttons_tour", {
  * J, J: the first chat, then the second. The keys go through the chats, as
  * the README says, and none lands in a reply to the customer.
  */
-registry.category("web_tour.tours").add("whatsapp_team_probe_keyboard_tour", {
+registry.category("web_tour.tours").add("whatsapp_team_inbox_keyboard_tour", {
     steps: () => [
         {
             content: "her chats are listed, none open",
