@@ -65,6 +65,19 @@ class WhatsappCase(HttpCase):
     def new_wamid():
         return f"wamid.TEST{next(_wamids):06d}{int(time.time() * 1000)}"
 
+    def sent_message(self, conversation, body="Our answer"):
+        """A text of ours in ``conversation``, sent (Meta took it)."""
+        return self.env["whatsapp.message"].create(
+            {
+                "wa_message_id": self.new_wamid(),
+                "conversation_id": conversation.id,
+                "direction": "out",
+                "message_type": "text",
+                "body": body,
+                "state": "sent",
+            }
+        )
+
     def approved_template(self, name, category="utility", body="Hello"):
         """A plain text template of this number, approved by Meta."""
         return self.env["whatsapp.template"].create(

@@ -336,16 +336,7 @@ class TestMetaShapes(WhatsappCase):
 
     def test_statuses_of_the_2026_shapes(self):
         conversation = self.deliver(self.message("32470666070")).conversation_id
-        outbound = self.env["whatsapp.message"].create(
-            {
-                "wa_message_id": self.new_wamid(),
-                "conversation_id": conversation.id,
-                "direction": "out",
-                "message_type": "text",
-                "body": "Our answer",
-                "state": "sent",
-            }
-        )
+        outbound = self.sent_message(conversation)
         now = int(time.time())
         statuses = [
             # webhooks/reference/messages/status: pricing (PMP) and the

@@ -106,16 +106,7 @@ class TestWebhookItems(WhatsappCase):
 
     def test_statuses_and_messages_of_a_body_each_on_their_own(self):
         conversation = self.deliver(self.message("32470123495")).conversation_id
-        ours = self.env["whatsapp.message"].create(
-            {
-                "wa_message_id": self.new_wamid(),
-                "conversation_id": conversation.id,
-                "direction": "out",
-                "message_type": "text",
-                "body": "Our answer",
-                "state": "sent",
-            }
-        )
+        ours = self.sent_message(conversation)
         bad = self.message(wa_id=None, body="no sender")
         good = self.message("32470123496", body="fine")
         payload = self.payload(

@@ -142,16 +142,7 @@ class TestWebhookSignature(WhatsappCase):
 
     def test_status_counts_only_for_the_messages_of_its_number(self):
         conversation = self.deliver(self.message("32470123484")).conversation_id
-        ours = self.env["whatsapp.message"].create(
-            {
-                "wa_message_id": self.new_wamid(),
-                "conversation_id": conversation.id,
-                "direction": "out",
-                "message_type": "text",
-                "body": "Our answer",
-                "state": "sent",
-            }
-        )
+        ours = self.sent_message(conversation)
         failed = self.status(
             ours.wa_message_id, "failed", errors=[{"code": 131026, "title": "No"}]
         )
