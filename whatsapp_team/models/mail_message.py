@@ -57,7 +57,7 @@ class MailMessage(models.Model):
         """A salesperson's answer quoting a customer's message shows the
         message it answers, as a reply in Discuss does (Odoo sends it for
         Discuss channels only)."""
-        super()._extras_to_store(store, format_reply=format_reply)
+        result = super()._extras_to_store(store, format_reply=format_reply)
         if format_reply:
             # sudo: mail.message: the parent is a message of the same chat
             # (whatsapp.conversation._whatsapp_clean_post_values)
@@ -68,3 +68,4 @@ class MailMessage(models.Model):
                     message,
                     {"parentMessage": Store.one(message.parent_id, format_reply=False)},
                 )
+        return result
