@@ -600,8 +600,14 @@ class WhatsappMessage(models.Model):
             parts.append(
                 Markup("<blockquote>%s</blockquote>") % Markup(whatsapp_to_html(quoted))
             )
-        context = self._raw_message().get("context")
-        product = context.get("referred_product") if isinstance(context, dict) else None
+        # a question about a product is rare: Meta's JSON is parsed only
+        # for a message that names one, not for every message shown
+        product = None
+        if "referred_product" in (self.raw or ""):
+            context = self._raw_message().get("context")
+            product = (
+                context.get("referred_product") if isinstance(context, dict) else None
+            )
         if isinstance(product, dict) and product.get("product_retailer_id"):
             # the customer tapped "Message business" on a product of ours
             parts.append(
